@@ -1,0 +1,52 @@
+# Làng Số: `make run` to try it, `make test` to check it.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+TRAINEES ?= 0
+STAMP := $(VENV)/.installed
+CATALOGUES := $(wildcard lms/translations/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGUES:.po=.mo)
+
+.PHONY: install run serve worker test test-pg e2e lint bench translations clean
+
+install: $(STAMP) $(COMPILED)
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed: apt-get install python3.11 python3.11-venv"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+lms/translations/%/LC_MESSAGES/messages.mo: lms/translations/%/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel compile --use-fuzzy -d lms/translations -l $* --statistics
+
+run: install
+	$(BIN)/lms db upgrade
+	$(BIN)/lms seed demo --trainees $(TRAINEES)
+	@echo "Serving on http://$(HOST):$(PORT) with the worker beside it. Ctrl-C stops both."
+	@trap 'kill 0' INT TERM EXIT; \
+	  $(BIN)/lms worker & \
+	  $(BIN)/lms run --host $(HOST) --port $(PORT) --no-debugger --no-reload
+
+test: install
+	$(BIN)/pytest -m "not e2e" -q $(PYTEST_ARGS)
+
+e2e: install
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	$(BIN)/pytest -m e2e -q -p no:cacheprovider $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+
+bench: install
+	$(BIN)/python bench/run_all.py
+
+translations: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o lms/translations/messages.pot --no-location --sort-output .
+	$(BIN)/pybabel update -i lms/translations/messages.pot -d lms/translations --no-fuzzy-matching --ignore-obsolete
+
+clean:
+	rm -rf $(VENV) .pytest_cache

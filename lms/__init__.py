@@ -1,0 +1,139 @@
+"""Làng Số: a phone-first learning management system for digital-skills training."""
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from lms.config import BaseConfig, default_instance_path, settings_from_env
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Create and configure an instance of the Làng Số app."""
+    instance_path = Path((test_config or {}).get("INSTANCE_PATH") or default_instance_path())
+    instance_path.mkdir(parents=True, exist_ok=True)
+    app = Flask(
+        __name__,
+        instance_path=str(instance_path),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.from_object(BaseConfig)
+    app.config.update(settings_from_env(instance_path))
+    if test_config:
+        app.config.update(test_config)
+
+    configure_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    register_template_helpers(app)
+    register_tasks()
+    return app
+
+
+def configure_logging(app: Flask) -> None:
+    """Send logs through a filter that masks phone numbers."""
+    from lms.privacy import PersonalDataFilter
+
+    app.logger.setLevel(app.config["LOG_LEVEL"])
+    redactor = PersonalDataFilter()
+    for name in ("", "werkzeug", "gunicorn.access", "gunicorn.error", "huey"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, PersonalDataFilter) for f in logger.filters):
+            logger.addFilter(redactor)
+    for handler in app.logger.handlers:
+        handler.addFilter(redactor)
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind every extension to the app."""
+    from lms import jobs
+    from lms.accounts.models import load_user
+    from lms.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from lms.i18n import select_locale, select_timezone
+
+    db.init_app(app)
+    migrate.init_app(
+        app, db, directory=str(PROJECT_ROOT / "migrations"), compare_type=True, render_as_batch=True
+    )
+    csrf.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        timezone_selector=select_timezone,
+        default_translation_directories=str(Path(__file__).parent / "translations"),
+    )
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(load_user)
+    jobs.init_app(app)
+
+    from lms.i18n import lazy_gettext as _l
+
+    login_manager.login_message = _l("Please log in to see this page.")
+
+
+@event.listens_for(Engine, "connect")
+def _tune_sqlite(dbapi_connection, connection_record):
+    """Turn on WAL and foreign keys for every SQLite connection."""
+    import sqlite3
+
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+def register_blueprints(app: Flask) -> None:
+    """Register every domain's blueprint."""
+    from lms.accounts.views import bp as accounts_bp
+    from lms.core.views import bp as core_bp
+    from lms.courses.views import bp as courses_bp
+
+    app.register_blueprint(core_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(courses_bp)
+
+    from lms.core.security import apply_security_headers
+
+    app.after_request(apply_security_headers)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """Render friendly pages for HTTP errors."""
+    from lms.core.errors import register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    """Add the project's CLI commands to `lms`."""
+    from lms.cli import seed_group, users_group, worker_command
+
+    app.cli.add_command(users_group)
+    app.cli.add_command(seed_group)
+    app.cli.add_command(worker_command)
+
+
+def register_tasks() -> None:
+    """Import every module that declares jobs, so the worker knows them."""
+    import lms.core.tasks  # noqa: F401
+
+
+def register_template_helpers(app: Flask) -> None:
+    """Expose formatting helpers and navigation to templates."""
+    from lms.core.templating import register
+
+    register(app)

@@ -1,0 +1,172 @@
+"""Forms for logging in, registering and managing accounts."""
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TelField,
+)
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from lms.accounts.models import Role
+from lms.i18n import lazy_gettext as _l
+from lms.places import communes_of, get_commune, provinces
+from lms.text import InvalidPhoneNumber, normalize_phone, normalize_text
+
+DEFAULT_PROVINCE_CODE = 1  # Hà Nội, where the first programme runs
+
+
+def valid_phone(form, field):
+    """Accept any common way of writing a Vietnamese phone number."""
+    try:
+        field.data = normalize_phone(field.data)
+    except InvalidPhoneNumber:
+        raise ValidationError(
+            _l("Enter a Vietnamese phone number, for example 0912 345 678.")
+        ) from None
+
+
+def strip_text(value):
+    return normalize_text(value) if isinstance(value, str) else value
+
+
+class LoginForm(FlaskForm):
+    phone = TelField(
+        _l("Phone number"),
+        validators=[DataRequired(_l("Enter your phone number."))],
+        render_kw={"autocomplete": "tel", "inputmode": "tel"},
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(_l("Enter your password."))],
+        render_kw={"autocomplete": "current-password"},
+    )
+    remember = BooleanField(_l("Stay logged in on this phone"), default=True)
+
+
+class PlaceFieldsMixin:
+    """Province then commune, both from the official list."""
+
+    province = SelectField(_l("Province / city"), coerce=int, validate_choice=False)
+    commune = SelectField(
+        _l("Commune / ward"),
+        coerce=int,
+        validate_choice=False,  # validate_commune checks it against the chosen province
+    )
+
+    def fill_place_choices(self, default_commune: int | None = None):
+        commune = get_commune(default_commune)
+        if self.province.data is None:
+            self.province.data = commune.province_code if commune else DEFAULT_PROVINCE_CODE
+        self.province.choices = provinces()
+        self.commune.choices = [(0, _l("— Choose —"))] + [
+            (c.code, c.name) for c in communes_of(self.province.data)
+        ]
+
+    commune_required = True
+
+    def validate_province(self, field):
+        if field.data not in dict(provinces()):
+            raise ValidationError(_l("Choose a province from the list."))
+
+    def validate_commune(self, field):
+        if not field.data and not self.commune_required:
+            field.data = None
+            return
+        commune = get_commune(field.data)
+        if commune is None or commune.province_code != self.province.data:
+            raise ValidationError(_l("Choose your commune or ward from the list."))
+
+
+class ProfileFieldsMixin(PlaceFieldsMixin):
+    full_name = StringField(
+        _l("Full name"),
+        validators=[DataRequired(_l("Enter your full name.")), Length(max=120)],
+        filters=[strip_text],
+        render_kw={"autocomplete": "name"},
+    )
+    date_of_birth = DateField(_l("Date of birth"), validators=[Optional()])
+    village = StringField(
+        _l("Village / hamlet"), validators=[Optional(), Length(max=120)], filters=[strip_text]
+    )
+    business_name = StringField(
+        _l("Craft or business name"),
+        validators=[Optional(), Length(max=160)],
+        filters=[strip_text],
+        description=_l("For example: Xưởng khảm trai Chuôn Ngọ"),
+    )
+    email = EmailField(
+        _l("E-mail (optional)"),
+        validators=[Optional(), Email(_l("This e-mail address is not valid.")), Length(max=254)],
+        filters=[strip_text],
+    )
+
+
+class RegisterForm(ProfileFieldsMixin, FlaskForm):
+    phone = TelField(
+        _l("Phone number"),
+        validators=[DataRequired(_l("Enter your phone number.")), valid_phone],
+        render_kw={"autocomplete": "tel", "inputmode": "tel"},
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(_l("Choose a password.")), Length(min=8, max=128)],
+        render_kw={"autocomplete": "new-password"},
+        description=_l("At least 8 characters."),
+    )
+    confirm = PasswordField(
+        _l("Repeat the password"),
+        validators=[EqualTo("password", _l("The two passwords are not the same."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class ProfileForm(ProfileFieldsMixin, FlaskForm):
+    pass
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(
+        _l("Current password or one-time code"),
+        render_kw={"autocomplete": "current-password"},
+    )
+    new_password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(_l("Choose a password.")), Length(min=8, max=128)],
+        render_kw={"autocomplete": "new-password"},
+        description=_l("At least 8 characters."),
+    )
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[EqualTo("new_password", _l("The two passwords are not the same."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class StaffForm(ProfileFieldsMixin, FlaskForm):
+    commune_required = False
+    phone = TelField(
+        _l("Phone number"),
+        validators=[DataRequired(_l("Enter the phone number.")), valid_phone],
+        render_kw={"inputmode": "tel"},
+    )
+    roles = MultiCheckboxField(
+        _l("Roles"),
+        choices=Role.choices,
+        validators=[DataRequired(_l("Choose at least one role."))],
+    )
+
+
+class ConfirmForm(FlaskForm):
+    """A form with only its CSRF token, for buttons that change something."""

@@ -1,0 +1,109 @@
+"""People and their roles."""
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lms.database import LabelledEnum, UTCDateTime, enum_column_type, utcnow
+from lms.extensions import db
+from lms.i18n import lazy_gettext as _l
+from lms.places import Commune, get_commune
+
+
+class Role(LabelledEnum):
+    TRAINEE = "trainee"
+    INSTRUCTOR = "instructor"
+    ORGANIZER = "organizer"
+    ADMIN = "admin"
+
+    @classmethod
+    def labels(cls):
+        return {
+            cls.TRAINEE: _l("Trainee"),
+            cls.INSTRUCTOR: _l("Instructor"),
+            cls.ORGANIZER: _l("Organizer"),
+            cls.ADMIN: _l("Administrator"),
+        }
+
+
+#: Roles that may see and manage other people's accounts.
+STAFF_ROLES = frozenset({Role.INSTRUCTOR, Role.ORGANIZER, Role.ADMIN})
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    full_name: Mapped[str] = mapped_column(sa.String(120))
+    #: Canonical national form, e.g. 0912345678 (lms.text.normalize_phone).
+    phone: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    email: Mapped[str | None] = mapped_column(sa.String(254))
+    date_of_birth: Mapped[date | None] = mapped_column(sa.Date)
+    #: Official ward/commune code after the July 2025 reform (vietnam-provinces).
+    commune_code: Mapped[int | None] = mapped_column(sa.Integer, index=True)
+    village: Mapped[str | None] = mapped_column(sa.String(120))
+    business_name: Mapped[str | None] = mapped_column(sa.String(160))
+    #: None until the person sets a password (imported trainees activate with a code).
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255))
+    must_change_password: Mapped[bool] = mapped_column(default=False)
+    #: Bumped when the password changes, so every older login cookie stops working.
+    auth_epoch: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+    locale: Mapped[str | None] = mapped_column(sa.String(8))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    role_rows: Mapped[list["UserRole"]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    def __repr__(self) -> str:
+        return f"<User {self.id}>"
+
+    @property
+    def roles(self) -> set[Role]:
+        return {row.role for row in self.role_rows}
+
+    def has_role(self, *roles: Role) -> bool:
+        """Return True if the user holds any of these roles."""
+        return bool(self.roles & set(roles))
+
+    @property
+    def is_staff(self) -> bool:
+        return bool(self.roles & STAFF_ROLES)
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def commune(self) -> Commune | None:
+        return get_commune(self.commune_code)
+
+    def get_id(self) -> str:
+        return f"{self.id}.{self.auth_epoch}"
+
+
+class UserRole(db.Model):
+    __tablename__ = "user_roles"
+
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[Role] = mapped_column(enum_column_type(Role), primary_key=True)
+
+    user: Mapped[User] = relationship(back_populates="role_rows")
+
+
+def load_user(user_id: str) -> User | None:
+    """Return the logged-in user if the cookie's password epoch is still current."""
+    try:
+        raw_id, raw_epoch = user_id.split(".")
+        user = db.session.get(User, int(raw_id))
+    except (ValueError, TypeError):
+        return None
+    if user is None or str(user.auth_epoch) != raw_epoch:
+        return None
+    return user

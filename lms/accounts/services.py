@@ -1,0 +1,197 @@
+"""Account rules: registration, authentication, roles and passwords."""
+
+from datetime import date
+
+import sqlalchemy as sa
+
+from lms.accounts.models import Role, User, UserRole
+from lms.accounts.passwords import (
+    burn_hash_time,
+    hash_password,
+    make_one_time_code,
+    needs_rehash,
+    verify_password,
+)
+from lms.database import utcnow
+from lms.extensions import db
+from lms.places import get_commune
+from lms.text import normalize_phone, normalize_text
+
+MIN_PASSWORD_LENGTH = 8
+
+
+class AccountError(Exception):
+    """A rule about accounts was broken; the message is safe to show."""
+
+
+class PhoneAlreadyRegistered(AccountError):
+    pass
+
+
+class UnknownCommune(AccountError):
+    pass
+
+
+class WeakPassword(AccountError):
+    pass
+
+
+def find_user_by_phone(phone: str) -> User | None:
+    """Return the user with this phone number in any written form, or None."""
+    try:
+        canonical = normalize_phone(phone)
+    except ValueError:
+        return None
+    return db.session.scalar(sa.select(User).where(User.phone == canonical))
+
+
+def check_password_strength(password: str, phone: str | None = None) -> None:
+    """Raise WeakPassword if the password is too easy to guess."""
+    from lms.i18n import gettext as _
+
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise WeakPassword(_("The password needs at least %(n)d characters.", n=MIN_PASSWORD_LENGTH))
+    if len(set(password)) < 4 or (phone and phone[-6:] in password):
+        raise WeakPassword(_("This password is too easy to guess. Choose another one."))
+
+
+def create_user(
+    *,
+    full_name: str,
+    phone: str,
+    roles: set[Role] | list[Role],
+    password: str | None = None,
+    email: str | None = None,
+    date_of_birth: date | None = None,
+    commune_code: int | None = None,
+    village: str | None = None,
+    business_name: str | None = None,
+    must_change_password: bool = False,
+) -> User:
+    """Create an account; raise PhoneAlreadyRegistered if the phone is taken."""
+    from lms.i18n import gettext as _
+
+    canonical = normalize_phone(phone)
+    if db.session.scalar(sa.select(User.id).where(User.phone == canonical)) is not None:
+        raise PhoneAlreadyRegistered(_("This phone number already has an account."))
+    if commune_code is not None and get_commune(commune_code) is None:
+        raise UnknownCommune(_("Choose a commune from the list."))
+    if password is not None:
+        check_password_strength(password, canonical)
+    user = User(
+        full_name=normalize_text(full_name),
+        phone=canonical,
+        email=normalize_text(email).lower() or None,
+        date_of_birth=date_of_birth,
+        commune_code=commune_code,
+        village=normalize_text(village) or None,
+        business_name=normalize_text(business_name) or None,
+        password_hash=hash_password(password) if password else None,
+        must_change_password=must_change_password,
+        role_rows=[UserRole(role=Role(r)) for r in set(roles)],
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def register_trainee(**fields) -> User:
+    """Create a self-registered trainee account."""
+    return create_user(roles={Role.TRAINEE}, **fields)
+
+
+def authenticate(phone: str, password: str) -> User | None:
+    """Return the active user with this phone and password, or None.
+
+    Takes the same time whether or not the phone is known.
+    """
+    user = find_user_by_phone(phone)
+    if user is None or not user.password_hash:
+        burn_hash_time(password)
+        return None
+    if not verify_password(user.password_hash, password) or not user.active:
+        return None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user
+
+
+def record_login(user: User) -> None:
+    """Note the time of a successful login."""
+    user.last_login_at = utcnow()
+
+
+def set_password(user: User, password: str) -> None:
+    """Set a new password chosen by the user and end their other sessions."""
+    check_password_strength(password, user.phone)
+    user.password_hash = hash_password(password)
+    user.must_change_password = False
+    user.auth_epoch += 1
+
+
+def change_password(user: User, current_password: str, new_password: str) -> None:
+    """Change the password after checking the current one."""
+    from lms.i18n import gettext as _
+
+    if not user.must_change_password and not verify_password(user.password_hash, current_password):
+        raise AccountError(_("The current password is wrong."))
+    if current_password and current_password == new_password:
+        raise WeakPassword(_("Choose a password different from the old one."))
+    set_password(user, new_password)
+
+
+def reset_password_to_code(user: User) -> str:
+    """Replace the password with a one-time code that must be changed at next login."""
+    code = make_one_time_code()
+    user.password_hash = hash_password(code)
+    user.must_change_password = True
+    user.auth_epoch += 1
+    return code
+
+
+def set_roles(user: User, roles: set[Role]) -> None:
+    """Give the user exactly these roles."""
+    wanted = {Role(r) for r in roles}
+    user.role_rows = [row for row in user.role_rows if row.role in wanted] + [
+        UserRole(role=r) for r in wanted - user.roles
+    ]
+
+
+def search_users(query: str = "", role: Role | None = None) -> sa.Select:
+    """Return a query for users matching a name or phone fragment, newest first."""
+    stmt = sa.select(User).order_by(User.created_at.desc(), User.id.desc())
+    text = normalize_text(query)
+    if text:
+        digits = "".join(ch for ch in text if ch.isdigit())
+        condition = User.full_name.ilike(f"%{text}%")
+        if len(digits) >= 3:
+            if digits.startswith("84"):
+                digits = "0" + digits[2:]
+            condition = sa.or_(condition, User.phone.contains(digits))
+        stmt = stmt.where(condition)
+    if role is not None:
+        stmt = stmt.where(User.role_rows.any(UserRole.role == role))
+    return stmt
+
+
+def update_profile(
+    user: User,
+    *,
+    full_name: str,
+    email: str | None,
+    date_of_birth: date | None,
+    commune_code: int | None,
+    village: str | None,
+    business_name: str | None,
+) -> None:
+    """Save the details a person may change about themselves."""
+    from lms.i18n import gettext as _
+
+    if commune_code is not None and get_commune(commune_code) is None:
+        raise UnknownCommune(_("Choose a commune from the list."))
+    user.full_name = normalize_text(full_name)
+    user.email = normalize_text(email).lower() or None
+    user.date_of_birth = date_of_birth
+    user.commune_code = commune_code
+    user.village = normalize_text(village) or None
+    user.business_name = normalize_text(business_name) or None

@@ -1,0 +1,267 @@
+"""Login, registration, profile and staff management of accounts."""
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_required, login_user, logout_user
+
+from lms.accounts import services
+from lms.accounts.access import role_required
+from lms.accounts.forms import (
+    ChangePasswordForm,
+    ConfirmForm,
+    LoginForm,
+    ProfileForm,
+    RegisterForm,
+    StaffForm,
+)
+from lms.accounts.models import Role, User
+from lms.extensions import db, limiter
+from lms.i18n import gettext as _
+from lms.text import normalize_phone
+
+bp = Blueprint("accounts", __name__)
+
+PAGE_SIZE = 50
+
+
+def _login_account_key() -> str:
+    """Rate-limit key for one account: the phone as typed, normalised when possible."""
+    raw = request.form.get("phone", "")
+    try:
+        return "login-phone:" + normalize_phone(raw)
+    except ValueError:
+        return "login-phone:" + raw.strip()[:32]
+
+
+def _login_failed(response) -> bool:
+    # A successful login redirects; a re-rendered form is a failed attempt.
+    return response.status_code == 200
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("core.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"], deduct_when=_login_failed
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
+    key_func=_login_account_key,
+    methods=["POST"],
+    deduct_when=_login_failed,
+)
+def login():
+    """Log in with phone number and password."""
+    if current_user.is_authenticated:
+        return redirect(url_for("core.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = services.authenticate(form.phone.data, form.password.data)
+        if user is None:
+            # Same words for an unknown phone and a wrong password.
+            flash(_("Wrong phone number or password."), "error")
+        else:
+            lang = session.get("lang")
+            session.clear()  # a fresh session at every login
+            if lang:
+                session["lang"] = lang
+            login_user(user, remember=form.remember.data)
+            services.record_login(user)
+            db.session.commit()
+            if user.must_change_password:
+                return redirect(url_for("accounts.change_password"))
+            return redirect(_safe_next(request.args.get("next")))
+    return render_template("accounts/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    """Log out and forget the session."""
+    lang = session.get("lang")
+    session.clear()
+    logout_user()  # after clear(): it leaves the flag that deletes the remember-me cookie
+    if lang:
+        session["lang"] = lang
+    flash(_("You have logged out."), "info")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+def register():
+    """Let a trainee create their own account."""
+    if current_user.is_authenticated:
+        return redirect(url_for("core.home"))
+    form = RegisterForm()
+    form.fill_place_choices()
+    if form.validate_on_submit():
+        try:
+            user = services.register_trainee(
+                full_name=form.full_name.data,
+                phone=form.phone.data,
+                password=form.password.data,
+                email=form.email.data,
+                date_of_birth=form.date_of_birth.data,
+                commune_code=form.commune.data,
+                village=form.village.data,
+                business_name=form.business_name.data,
+            )
+        except services.PhoneAlreadyRegistered as exc:
+            form.phone.errors.append(str(exc))
+        except services.AccountError as exc:
+            form.password.errors.append(str(exc))
+        else:
+            db.session.commit()
+            session.clear()
+            login_user(user, remember=True)
+            flash(_("Welcome, %(name)s! Your account is ready.", name=user.full_name), "success")
+            return redirect(url_for("core.home"))
+    return render_template("accounts/register.html", form=form)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """Change one's password; required after a reset to a one-time code."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.change_password(
+                current_user, form.current_password.data or "", form.new_password.data
+            )
+        except services.WeakPassword as exc:
+            form.new_password.errors.append(str(exc))
+        except services.AccountError as exc:
+            form.current_password.errors.append(str(exc))
+        else:
+            db.session.commit()
+            # The cookie must carry the new epoch, or this device would be logged out too.
+            login_user(current_user._get_current_object(), remember=True)
+            flash(_("Your password has been changed."), "success")
+            return redirect(url_for("core.home"))
+    return render_template("accounts/change_password.html", form=form)
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def profile():
+    """Show and edit one's own details."""
+    form = ProfileForm(obj=current_user if request.method == "GET" else None)
+    if request.method == "GET":
+        form.commune.data = current_user.commune_code
+    form.fill_place_choices(current_user.commune_code)
+    if form.validate_on_submit():
+        services.update_profile(
+            current_user,
+            full_name=form.full_name.data,
+            email=form.email.data,
+            date_of_birth=form.date_of_birth.data,
+            commune_code=form.commune.data,
+            village=form.village.data,
+            business_name=form.business_name.data,
+        )
+        db.session.commit()
+        flash(_("Your details have been saved."), "success")
+        return redirect(url_for("accounts.profile"))
+    return render_template("accounts/profile.html", form=form)
+
+
+@bp.route("/users")
+@role_required(Role.ORGANIZER, Role.INSTRUCTOR)
+def users():
+    """List and search accounts."""
+    query = request.args.get("q", "")
+    role_value = request.args.get("role") or None
+    role = Role(role_value) if role_value in {r.value for r in Role} else None
+    page = db.paginate(
+        services.search_users(query, role), per_page=PAGE_SIZE, error_out=False, count=True
+    )
+    return render_template(
+        "accounts/users.html", page=page, query=query, role=role, roles=list(Role)
+    )
+
+
+def get_user_or_404(user_id: int) -> User:
+    """Load an account that the current staff member may see."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    if not current_user.has_role(Role.ADMIN, Role.ORGANIZER, Role.INSTRUCTOR):
+        abort(404)
+    return user
+
+
+@bp.route("/users/<int:user_id>")
+@role_required(Role.ORGANIZER, Role.INSTRUCTOR)
+def user_detail(user_id: int):
+    """Show one account to staff."""
+    user = get_user_or_404(user_id)
+    return render_template("accounts/user_detail.html", user=user, form=ConfirmForm())
+
+
+@bp.route("/users/<int:user_id>/reset-password", methods=["POST"])
+@role_required(Role.ORGANIZER)
+def reset_password(user_id: int):
+    """Give a trainee a one-time code to log in with and change."""
+    user = get_user_or_404(user_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if user.is_staff and not current_user.has_role(Role.ADMIN):
+        abort(403)
+    code = services.reset_password_to_code(user)
+    db.session.commit()
+    return render_template("accounts/one_time_code.html", user=user, code=code)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def create_staff():
+    """Let an admin create an instructor, organizer or admin account."""
+    form = StaffForm()
+    form.fill_place_choices()
+    if form.validate_on_submit():
+        try:
+            user = services.create_user(
+                full_name=form.full_name.data,
+                phone=form.phone.data,
+                roles={Role(r) for r in form.roles.data},
+                email=form.email.data,
+                date_of_birth=form.date_of_birth.data,
+                commune_code=form.commune.data or None,
+                village=form.village.data,
+                business_name=form.business_name.data,
+            )
+            code = services.reset_password_to_code(user)
+        except services.PhoneAlreadyRegistered as exc:
+            form.phone.errors.append(str(exc))
+        else:
+            db.session.commit()
+            return render_template("accounts/one_time_code.html", user=user, code=code)
+    return render_template("accounts/staff_form.html", form=form)
+
+
+@bp.before_app_request
+def force_password_change():
+    """Send a user who logged in with a one-time code to choose a password first."""
+    if (
+        current_user.is_authenticated
+        and current_user.must_change_password
+        and request.endpoint
+        not in {"accounts.change_password", "accounts.logout", "static", "core.healthz", "core.set_language"}
+    ):
+        return redirect(url_for("accounts.change_password"))
+    return None
+

@@ -1,0 +1,70 @@
+"""Settings read from the environment, with defaults for one machine."""
+
+import os
+import secrets
+from pathlib import Path
+
+DEFAULT_MAX_UPLOAD_BYTES = 2 * 1024**3
+
+
+def default_instance_path() -> Path:
+    """Return the folder that holds all state: LMS_INSTANCE_PATH or ./instance."""
+    return Path(os.environ.get("LMS_INSTANCE_PATH") or Path.cwd() / "instance").resolve()
+
+
+def load_secret_key(instance_path: Path) -> str:
+    """Return SECRET_KEY from the environment or from a key generated once in the instance folder."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        # O_EXCL: two processes starting together must not each write a different key.
+        try:
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+    return key_file.read_text().strip()
+
+
+def settings_from_env(instance_path: Path) -> dict:
+    """Build the app's settings from environment variables."""
+    env = os.environ
+    redis_url = env.get("REDIS_URL") or None
+    return {
+        "SECRET_KEY": load_secret_key(instance_path),
+        "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL")
+        or f"sqlite:///{instance_path / 'lms.sqlite3'}",
+        "REDIS_URL": redis_url,
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "LMS_ORG_NAME": env.get("LMS_ORG_NAME", "Làng Số"),
+        "MAX_UPLOAD_BYTES": int(env.get("LMS_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES)),
+        "SESSION_COOKIE_SECURE": env.get("LMS_HTTPS", "0") == "1",
+        "PREFERRED_URL_SCHEME": "https" if env.get("LMS_HTTPS", "0") == "1" else "http",
+        "LOG_LEVEL": env.get("LMS_LOG_LEVEL", "INFO"),
+    }
+
+
+class BaseConfig:
+    """Defaults that do not depend on the environment."""
+
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = None  # tied to the session instead: old phones keep tabs open for days
+    BABEL_DEFAULT_LOCALE = "vi"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+    LANGUAGES = {"vi": "Tiếng Việt", "en": "English"}
+    RATELIMIT_HEADERS_ENABLED = True
+    #: Wrong passwords allowed per phone number, and per IP address, in the window.
+    LOGIN_LIMIT_PER_ACCOUNT = "10 per 15 minutes"
+    LOGIN_LIMIT_PER_IP = "50 per 15 minutes"
+    #: argon2 cost; tests lower it, production keeps the library's defaults.
+    PASSWORD_HASH_TIME_COST = 3
+    PASSWORD_HASH_MEMORY_KIB = 65536
+    JOBS_IMMEDIATE = False

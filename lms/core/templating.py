@@ -1,0 +1,44 @@
+"""Template filters and globals."""
+
+from flask import current_app, request
+from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask_login import current_user
+
+from lms.accounts.forms import ConfirmForm
+from lms.accounts.models import Role
+from lms.i18n import lazy_gettext as _l
+from lms.text import mask_phone
+
+
+def navigation() -> list[tuple[str, str, str]]:
+    """Return (endpoint, label, icon) for the current user's main menu."""
+    items = [("courses.catalogue", _l("Courses"), "book")]
+    if not current_user.is_authenticated:
+        return items
+    if current_user.has_role(Role.ORGANIZER, Role.INSTRUCTOR, Role.ADMIN):
+        items.insert(0, ("core.home", _l("Overview"), "home"))
+        items.append(("accounts.users", _l("People"), "people"))
+    items.append(("accounts.profile", _l("My account"), "user"))
+    return items
+
+
+def register(app) -> None:
+    """Add filters and globals to the app's Jinja environment."""
+    app.jinja_env.filters.update(
+        datetime=lambda value, fmt="short": format_datetime(value, fmt) if value else "",
+        date=lambda value, fmt="medium": format_date(value, fmt) if value else "",
+        number=lambda value: format_decimal(value),
+        masked_phone=mask_phone,
+    )
+
+    @app.context_processor
+    def inject_globals():
+        return {
+            "org_name": current_app.config["LMS_ORG_NAME"],
+            "languages": current_app.config["LANGUAGES"],
+            "current_locale": str(get_locale()),
+            "navigation": navigation,
+            "Role": Role,
+            "action_form": ConfirmForm,
+            "current_path": request.full_path.rstrip("?") if request else "/",
+        }

@@ -1,0 +1,68 @@
+"""Home page, health check, language switch and place look-ups."""
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user
+
+from lms.accounts.forms import ConfirmForm
+from lms.accounts.models import Role
+from lms.extensions import db
+from lms.places import communes_of
+
+bp = Blueprint("core", __name__)
+
+
+@bp.route("/")
+def home():
+    """Send each person to where their work is."""
+    if not current_user.is_authenticated:
+        return render_template("core/welcome.html")
+    if current_user.is_staff or current_user.has_role(Role.ADMIN):
+        return render_template("core/staff_home.html")
+    return redirect(url_for("courses.catalogue"))
+
+
+@bp.route("/healthz")
+def healthz():
+    """Report whether the app and its database answer."""
+    try:
+        db.session.execute(sa.text("SELECT 1"))
+        database = "ok"
+    except sa.exc.SQLAlchemyError:
+        db.session.rollback()
+        database = "error"
+    status = 200 if database == "ok" else 503
+    return jsonify(status="ok" if status == 200 else "error", database=database), status
+
+
+@bp.route("/language/<code>", methods=["POST"])
+def set_language(code: str):
+    """Remember the chosen language for this browser (and account)."""
+    form = ConfirmForm()
+    if code in current_app.config["LANGUAGES"] and form.validate_on_submit():
+        session["lang"] = code
+        if current_user.is_authenticated:
+            current_user.locale = code
+            db.session.commit()
+    target = request.form.get("next") or url_for("core.home")
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("core.home")
+    return redirect(target)
+
+
+@bp.route("/places/provinces/<int:province_code>/communes")
+def province_communes(province_code: int):
+    """List a province's communes for the commune picker."""
+    response = jsonify([{"code": c.code, "name": c.name} for c in communes_of(province_code)])
+    response.cache_control.public = True
+    response.cache_control.max_age = 86400
+    return response

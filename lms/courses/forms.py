@@ -1,0 +1,1 @@
+"""Forms for authoring courses (issue 3)."""

@@ -1,0 +1,119 @@
+"""Courses, their modules and lessons."""
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lms.database import LabelledEnum, UTCDateTime, enum_column_type, utcnow
+from lms.extensions import db
+from lms.i18n import lazy_gettext as _l
+
+
+class CourseStatus(LabelledEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    ARCHIVED = "archived"
+
+    @classmethod
+    def labels(cls):
+        return {cls.DRAFT: _l("Draft"), cls.PUBLISHED: _l("Published"), cls.ARCHIVED: _l("Archived")}
+
+
+class CourseLevel(LabelledEnum):
+    BEGINNER = "beginner"
+    INTERMEDIATE = "intermediate"
+    ADVANCED = "advanced"
+
+    @classmethod
+    def labels(cls):
+        return {
+            cls.BEGINNER: _l("Beginner"),
+            cls.INTERMEDIATE: _l("Intermediate"),
+            cls.ADVANCED: _l("Advanced"),
+        }
+
+
+class LessonKind(LabelledEnum):
+    TEXT = "text"
+    VIDEO = "video"
+    DOCUMENT = "document"
+    QUIZ = "quiz"
+    ASSIGNMENT = "assignment"
+
+    @classmethod
+    def labels(cls):
+        return {
+            cls.TEXT: _l("Reading"),
+            cls.VIDEO: _l("Video"),
+            cls.DOCUMENT: _l("Document"),
+            cls.QUIZ: _l("Quiz"),
+            cls.ASSIGNMENT: _l("Practical work"),
+        }
+
+
+class Course(db.Model):
+    __tablename__ = "courses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Part of the course's address; stays the same when the title changes.
+    slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    summary: Mapped[str] = mapped_column(sa.Text, default="")
+    status: Mapped[CourseStatus] = mapped_column(
+        enum_column_type(CourseStatus), default=CourseStatus.DRAFT
+    )
+    level: Mapped[CourseLevel] = mapped_column(
+        enum_column_type(CourseLevel), default=CourseLevel.BEGINNER
+    )
+    estimated_hours: Mapped[int | None] = mapped_column(sa.Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    modules: Mapped[list["Module"]] = relationship(
+        back_populates="course", order_by="Module.position", cascade="all, delete-orphan"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Course {self.slug}>"
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == CourseStatus.PUBLISHED
+
+
+class Module(db.Model):
+    __tablename__ = "course_modules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(sa.ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    position: Mapped[int] = mapped_column(default=0)
+
+    course: Mapped[Course] = relationship(back_populates="modules")
+    lessons: Mapped[list["Lesson"]] = relationship(
+        back_populates="module", order_by="Lesson.position", cascade="all, delete-orphan"
+    )
+
+
+class Lesson(db.Model):
+    __tablename__ = "lessons"
+    __table_args__ = (sa.UniqueConstraint("course_id", "slug", name="uq_lessons_course_slug"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Kept beside module_id so a lesson's address is unique within its course.
+    course_id: Mapped[int] = mapped_column(sa.ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    module_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("course_modules.id", ondelete="CASCADE"), index=True
+    )
+    slug: Mapped[str] = mapped_column(sa.String(80))
+    title: Mapped[str] = mapped_column(sa.String(200))
+    kind: Mapped[LessonKind] = mapped_column(enum_column_type(LessonKind), default=LessonKind.TEXT)
+    position: Mapped[int] = mapped_column(default=0)
+    body_markdown: Mapped[str] = mapped_column(sa.Text, default="")
+    #: Sanitised HTML rendered from body_markdown when it is saved.
+    body_html: Mapped[str] = mapped_column(sa.Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    module: Mapped[Module] = relationship(back_populates="lessons")
+    course: Mapped[Course] = relationship()

@@ -1,0 +1,188 @@
+"""Load the demo (`lms seed demo`) from the hand-written files in seed/, through the services."""
+
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlalchemy as sa
+import yaml
+
+from lms import PROJECT_ROOT
+from lms.accounts import services as accounts
+from lms.accounts.models import Role, User, UserRole
+from lms.courses import services as courses
+from lms.courses.models import Course, CourseLevel, CourseStatus, Lesson
+from lms.database import utcnow
+from lms.extensions import db
+from lms.text import InvalidPhoneNumber, normalize_phone
+
+SEED_DIR = PROJECT_ROOT / "seed"
+DEMO_PASSWORD = "demo12345"  # noqa: S105 - printed in the README on purpose
+DEMO_ACCOUNTS = [
+    ("0900000001", "Quản trị viên Làng Số", {Role.ADMIN}),
+    ("0900000002", "Nguyễn Thị Thu Hà", {Role.ORGANIZER}),
+    ("0900000003", "Trần Văn Đức", {Role.INSTRUCTOR}),
+    ("0900000004", "Lê Thị Hường", {Role.TRAINEE}),
+]
+DEMO_ACCOUNTS_TABLE = [(phone, ", ".join(sorted(r.value for r in roles))) for phone, _, roles in DEMO_ACCOUNTS]
+COURSE_SLUGS = ("viet-bai-ban-hang", "quay-video-quang-cao", "livestream-ban-hang")
+#: Mobile prefixes in use in Vietnam (Viettel, Vinaphone, MobiFone, Vietnamobile).
+MOBILE_PREFIXES = ["032", "033", "034", "035", "036", "037", "038", "039", "070", "076", "077", "078", "079", "081", "082", "083", "084", "085", "086", "088", "089", "090", "091", "093", "094", "096", "097", "098", "056", "058"]
+
+
+@dataclass
+class DemoReport:
+    courses_created: int = 0
+    courses_updated: int = 0
+    lessons: int = 0
+    accounts_created: list[str] = field(default_factory=list)
+    trainees_created: int = 0
+
+    def summary(self) -> str:
+        return (
+            f"{self.courses_created} courses created, {self.courses_updated} updated, "
+            f"{self.lessons} lessons, {len(self.accounts_created)} demo accounts created, "
+            f"{self.trainees_created} trainees generated"
+        )
+
+
+def read_yaml(path: Path):
+    with path.open(encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def load_demo(extra_trainees: int = 0, random_seed: int = 2026) -> DemoReport:
+    """Create or refresh the demo courses and accounts; add generated trainees."""
+    report = DemoReport()
+    for slug in COURSE_SLUGS:
+        load_course(SEED_DIR / "courses" / slug, report)
+    places = read_yaml(SEED_DIR / "places.yaml")
+    create_demo_accounts(places, report)
+    if extra_trainees:
+        report.trainees_created = generate_trainees(extra_trainees, random_seed, places)
+    return report
+
+
+def load_course(folder: Path, report: DemoReport) -> Course:
+    """Create the course described in folder/course.yaml, or bring it up to date."""
+    spec = read_yaml(folder / "course.yaml")
+    course = db.session.scalar(sa.select(Course).where(Course.slug == spec["slug"]))
+    if course is None:
+        course = courses.create_course(
+            title=spec["title"],
+            slug=spec["slug"],
+            summary=spec.get("summary", ""),
+            level=CourseLevel(spec.get("level", "beginner")),
+            estimated_hours=spec.get("estimated_hours"),
+            status=CourseStatus.PUBLISHED,
+        )
+        report.courses_created += 1
+    else:
+        course.title, course.summary = spec["title"], spec.get("summary", "")
+        report.courses_updated += 1
+    for position, module_spec in enumerate(spec["modules"]):
+        module = course.modules[position] if position < len(course.modules) else None
+        if module is None:
+            module = courses.add_module(course, module_spec["title"])
+        module.title = module_spec["title"]
+        for lesson_spec in module_spec["lessons"]:
+            body = (folder / lesson_spec["file"]).read_text(encoding="utf-8")
+            lesson = db.session.scalar(
+                sa.select(Lesson).where(Lesson.course_id == course.id, Lesson.slug == lesson_spec["slug"])
+            )
+            if lesson is None:
+                courses.add_lesson(module, title=lesson_spec["title"], slug=lesson_spec["slug"], body_markdown=body)
+            else:
+                lesson.title = lesson_spec["title"]
+                courses.set_lesson_body(lesson, body)
+            report.lessons += 1
+    db.session.flush()
+    return course
+
+
+def create_demo_accounts(places: dict, report: DemoReport) -> None:
+    """Create the four fixed demo accounts if they are missing."""
+    home = places["communes"][2] if len(places["communes"]) > 2 else places["communes"][0]
+    for phone, name, roles in DEMO_ACCOUNTS:
+        if accounts.find_user_by_phone(phone) is not None:
+            continue
+        is_trainee = Role.TRAINEE in roles
+        village = home["villages"][0] if is_trainee else None
+        accounts.create_user(
+            full_name=name,
+            phone=phone,
+            roles=roles,
+            password=DEMO_PASSWORD,
+            commune_code=home["code"],
+            village=village["name"] if village else None,
+            business_name=f"Cơ sở {village['products'][0]} {name.split()[-1]}" if village else None,
+        )
+        report.accounts_created.append(phone)
+
+
+def generate_trainees(count: int, random_seed: int, places: dict) -> int:
+    """Add `count` realistic trainees, the same ones for the same seed; return how many were new.
+
+    Generated trainees get no password hash (they activate with a code), so
+    thousands load in seconds.
+    """
+    names = read_yaml(SEED_DIR / "names.yaml")
+    rng = random.Random(random_seed)
+    families = [f["name"] for f in names["family_names"]]
+    family_weights = [f["weight"] for f in names["family_names"]]
+    existing = set(db.session.scalars(sa.select(User.phone)))
+    rows: list[dict] = []
+    planned: set[str] = set()
+    now = utcnow()
+    while len(rows) < count:
+        phone = rng.choice(MOBILE_PREFIXES) + f"{rng.randrange(10**7):07d}"
+        gender = "female" if rng.random() < 0.62 else "male"  # most craft-village trainees are women
+        full_name = " ".join(
+            [
+                rng.choices(families, family_weights)[0],
+                rng.choice(names["middle_names"][gender]),
+                rng.choice(names["given_names"][gender]),
+            ]
+        )
+        commune = rng.choice(places["communes"])
+        village = rng.choice(commune["villages"])
+        business = rng.choice(names["business_name_patterns"]).format(
+            given=full_name.split()[-1], village=village["name"], product=rng.choice(village["products"])
+        )
+        birth_year = rng.randint(1960, 2003)
+        if phone in planned:
+            continue
+        planned.add(phone)
+        if phone in existing:
+            # Already loaded by an earlier run with this seed: keep the sequence, skip the row.
+            count -= 1
+            continue
+        try:
+            normalize_phone(phone)
+        except InvalidPhoneNumber:
+            continue
+        rows.append(
+            {
+                "full_name": full_name,
+                "phone": phone,
+                "commune_code": commune["code"],
+                "village": village["name"],
+                "business_name": business,
+                "date_of_birth": _date(birth_year, rng.randint(1, 12), rng.randint(1, 28)),
+                "created_at": now,
+                "must_change_password": False,
+                "auth_epoch": 0,
+                "active": True,
+            }
+        )
+    if not rows:
+        return 0
+    ids = db.session.scalars(sa.insert(User).returning(User.id), rows).all()
+    db.session.execute(sa.insert(UserRole), [{"user_id": i, "role": Role.TRAINEE} for i in ids])
+    return len(ids)
+
+
+def _date(year: int, month: int, day: int):
+    from datetime import date
+
+    return date(year, month, day)

@@ -1,0 +1,78 @@
+import pytest
+import sqlalchemy as sa
+
+from lms.accounts import services
+from lms.accounts.models import Role, User
+from lms.extensions import db
+from tests.factories import DEFAULT_PASSWORD, make_trainee, make_user
+
+
+def test_phone_is_stored_canonical_and_unique(app):
+    user = make_trainee(phone="+84 912 345 678")
+    assert user.phone == "0912345678"
+    with pytest.raises(services.PhoneAlreadyRegistered):
+        make_trainee(phone="84-912-345-678")
+    assert db.session.scalar(sa.select(sa.func.count(User.id))) == 1
+
+
+def test_authenticate_accepts_any_written_form_of_the_phone(app):
+    make_trainee(phone="0912345678")
+    assert services.authenticate("+84912345678", DEFAULT_PASSWORD) is not None
+    assert services.authenticate("0912345678", "wrong-password") is None
+    assert services.authenticate("0987654321", DEFAULT_PASSWORD) is None
+
+
+def test_inactive_user_cannot_log_in(app):
+    user = make_trainee()
+    user.active = False
+    db.session.commit()
+    assert services.authenticate(user.phone, DEFAULT_PASSWORD) is None
+
+
+def test_password_is_hashed_with_argon2(app):
+    user = make_trainee()
+    assert user.password_hash.startswith("$argon2id$")
+    assert DEFAULT_PASSWORD not in user.password_hash
+
+
+def test_reset_to_one_time_code_forces_a_change_and_ends_sessions(app):
+    user = make_trainee()
+    epoch = user.auth_epoch
+    code = services.reset_password_to_code(user)
+    assert len(code) == 8 and code.isdigit()
+    assert user.must_change_password
+    assert user.auth_epoch == epoch + 1
+    assert services.authenticate(user.phone, DEFAULT_PASSWORD) is None
+    assert services.authenticate(user.phone, code) is user
+    services.change_password(user, "", "new-secret-99")
+    assert not user.must_change_password
+    assert services.authenticate(user.phone, "new-secret-99") is user
+
+
+def test_weak_passwords_are_refused(app):
+    with pytest.raises(services.WeakPassword):
+        make_trainee(password="short")
+    with pytest.raises(services.WeakPassword):
+        make_trainee(password="aaaaaaaaaa")
+
+
+def test_a_user_may_hold_several_roles(app):
+    user = make_user(Role.INSTRUCTOR, Role.ORGANIZER)
+    assert user.roles == {Role.INSTRUCTOR, Role.ORGANIZER}
+    services.set_roles(user, {Role.ORGANIZER, Role.ADMIN})
+    db.session.commit()
+    assert db.session.get(User, user.id).roles == {Role.ORGANIZER, Role.ADMIN}
+
+
+def test_unknown_commune_is_refused(app):
+    with pytest.raises(services.UnknownCommune):
+        make_trainee(commune_code=99999999)
+
+
+def test_search_users_by_name_and_phone(app):
+    make_trainee(full_name="Phạm Văn Lực", phone="0988111222")
+    make_trainee(full_name="Đỗ Thị Mai", phone="0977333444")
+    by_phone = db.session.scalars(services.search_users("0988 111")).all()
+    assert [u.full_name for u in by_phone] == ["Phạm Văn Lực"]
+    by_name = db.session.scalars(services.search_users("Mai")).all()
+    assert [u.full_name for u in by_name] == ["Đỗ Thị Mai"]

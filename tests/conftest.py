@@ -1,0 +1,140 @@
+"""Fixtures: an app on a fresh database (SQLite, or PostgreSQL with TEST_DATABASE_URL)."""
+
+import os
+import re
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from flask.globals import _cv_app
+from flask.testing import FlaskClient
+from sqlalchemy.engine import make_url
+
+from lms import create_app
+from lms.extensions import db
+
+TEST_CONFIG = {
+    "TESTING": True,
+    "SECRET_KEY": "test-secret-key",
+    "JOBS_IMMEDIATE": True,
+    "RATELIMIT_STORAGE_URI": "memory://",
+    # argon2 at its cheapest: the suite hashes hundreds of passwords.
+    "PASSWORD_HASH_TIME_COST": 1,
+    "PASSWORD_HASH_MEMORY_KIB": 64,
+    "SERVER_NAME": None,
+}
+
+
+def _create_postgres_database(base_url: str) -> tuple[str, callable]:
+    """Create a throwaway database next to TEST_DATABASE_URL; return its URL and a dropper."""
+    url = make_url(base_url)
+    name = f"lms_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+
+    def drop():
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return url.set(database=name).render_as_string(hide_password=False), drop
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    """Return the URL of an empty database for this test session."""
+    base = os.environ.get("TEST_DATABASE_URL")
+    if base:
+        url, drop = _create_postgres_database(base)
+        yield url
+        drop()
+    else:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def _schema(database_url, tmp_path_factory):
+    """Create the schema once per session, through the migrations."""
+    from flask_migrate import upgrade
+
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url,
+                      "INSTANCE_PATH": str(tmp_path_factory.mktemp("schema-instance"))})
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return database_url
+
+
+@pytest.fixture
+def app(_schema, tmp_path):
+    """Return an app bound to the session's database, emptied after each test."""
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": _schema, "INSTANCE_PATH": str(tmp_path / "instance")})
+    app.test_client_class = FreshGlobalsClient
+    with app.app_context():
+        yield app
+        db.session.remove()
+        with db.engine.begin() as conn:
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(table.delete())
+        db.engine.dispose()
+
+
+class FreshGlobalsClient(FlaskClient):
+    """A test client whose every request gets a fresh `g`, as in production.
+
+    The app fixture keeps one app context open for the whole test, and Flask
+    reuses it for requests; without this, Flask-Login's user and Flask-WTF's
+    token would leak from one request to the next.
+    """
+
+    def open(self, *args, **kwargs):
+        ctx = _cv_app.get(None)
+        if ctx is not None:
+            ctx.g = ctx.app.app_ctx_globals_class()
+        return super().open(*args, **kwargs)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+_CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+
+
+def csrf_token(client, path: str = "/login") -> str:
+    """Return the CSRF token a page gives this client's session."""
+    html = client.get(path, follow_redirects=True).get_data(as_text=True)
+    match = _CSRF_META.search(html)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+class AuthActions:
+    """Log a test client in and out through the real forms."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, phone: str, password: str = "secret-pass-1", follow_redirects=False):
+        token = csrf_token(self.client, "/login")
+        return self.client.post(
+            "/login",
+            data={"phone": phone, "password": password, "csrf_token": token},
+            follow_redirects=follow_redirects,
+        )
+
+    def logout(self):
+        token = csrf_token(self.client, "/")
+        return self.client.post("/logout", data={"csrf_token": token})
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
