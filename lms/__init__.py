@@ -1,6 +1,5 @@
 """Làng Số: a phone-first learning management system for digital-skills training."""
 
-import logging
 from pathlib import Path
 
 from flask import Flask
@@ -38,17 +37,11 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def configure_logging(app: Flask) -> None:
-    """Send logs through a filter that masks phone numbers."""
-    from lms.privacy import PersonalDataFilter
+    """Set the log level and mask phone numbers in every log record."""
+    from lms.privacy import install_log_redaction
 
+    install_log_redaction()
     app.logger.setLevel(app.config["LOG_LEVEL"])
-    redactor = PersonalDataFilter()
-    for name in ("", "werkzeug", "gunicorn.access", "gunicorn.error", "huey"):
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, PersonalDataFilter) for f in logger.filters):
-            logger.addFilter(redactor)
-    for handler in app.logger.handlers:
-        handler.addFilter(redactor)
 
 
 def register_extensions(app: Flask) -> None:

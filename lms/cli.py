@@ -88,3 +88,7 @@ def worker_command(workers):
     consumer = huey.create_consumer(workers=workers, worker_type="thread")
     click.echo(f"Worker started ({workers} threads, {type(huey.storage).__name__}).")
     consumer.run()
+
+
+if __name__ == "__main__":
+    main()

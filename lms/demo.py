@@ -149,7 +149,8 @@ def generate_trainees(count: int, random_seed: int, places: dict) -> int:
         business = rng.choice(names["business_name_patterns"]).format(
             given=full_name.split()[-1], village=village["name"], product=rng.choice(village["products"])
         )
-        birth_year = rng.randint(1960, 2003)
+        birth = _date(rng.randint(1960, 2003), rng.randint(1, 12), rng.randint(1, 28))
+        # Every random draw happens above, so a skipped row leaves the sequence unchanged.
         if phone in planned:
             continue
         planned.add(phone)
@@ -168,7 +169,7 @@ def generate_trainees(count: int, random_seed: int, places: dict) -> int:
                 "commune_code": commune["code"],
                 "village": village["name"],
                 "business_name": business,
-                "date_of_birth": _date(birth_year, rng.randint(1, 12), rng.randint(1, 28)),
+                "date_of_birth": birth,
                 "created_at": now,
                 "must_change_password": False,
                 "auth_epoch": 0,

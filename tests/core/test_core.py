@@ -1,0 +1,85 @@
+import gzip
+import logging
+import re
+
+from tests.factories import make_course, make_trainee
+
+
+def test_healthz_reports_the_database(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok", "database": "ok"}
+
+
+def test_every_response_carries_security_headers(client):
+    for path in ("/", "/login", "/courses", "/healthz", "/no-such-page"):
+        headers = client.get(path).headers
+        csp = headers["Content-Security-Policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+        assert "frame-ancestors 'none'" in csp
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["Referrer-Policy"] == "same-origin"
+
+
+def test_pages_have_no_inline_script(client, auth, app):
+    make_course()
+    auth.login(make_trainee().phone)
+    for path in ("/", "/courses", "/courses/viet-bai-ban-hang", "/courses/viet-bai-ban-hang/lessons/bai-1", "/account"):
+        html = client.get(path, follow_redirects=True).get_data(as_text=True)
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), path
+        assert not re.search(r"<[^>]+\son[a-z]+=", html), path
+
+
+def test_vietnamese_is_the_default_and_english_can_be_chosen(client):
+    html = client.get("/login").get_data(as_text=True)
+    assert '<html lang="vi">' in html and "Đăng nhập" in html
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+    client.post("/language/en", data={"csrf_token": token, "next": "/login"})
+    html = client.get("/login").get_data(as_text=True)
+    assert '<html lang="en">' in html and "Log in" in html
+
+
+def test_friendly_error_pages(client, app):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    assert "Không tìm thấy trang" in response.get_data(as_text=True)
+    assert client.get("/healthz", headers={"Accept": "application/json"}).status_code == 200
+
+
+def test_server_error_page_is_friendly(app, client):
+    @app.route("/boom")
+    def boom():
+        raise RuntimeError("boom")
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    response = client.get("/boom")
+    assert response.status_code == 500
+    assert "Hệ thống của chúng tôi đang gặp sự cố" in response.get_data(as_text=True)
+
+
+def test_commune_picker_lists_communes_of_a_province(client):
+    communes = client.get("/places/provinces/1/communes").json
+    names = {c["name"] for c in communes}
+    assert {"Xã Phú Xuyên", "Xã Chuyên Mỹ", "Xã Đại Xuyên", "Xã Phượng Dực"} <= names
+    assert len(communes) == 126
+
+
+def test_trainee_lesson_page_stays_under_50_kb_gzipped(client, auth, app):
+    from lms.demo import SEED_DIR, load_course, DemoReport
+
+    load_course(SEED_DIR / "courses" / "viet-bai-ban-hang", DemoReport())
+    auth.login(make_trainee().phone)
+    page = client.get("/courses/viet-bai-ban-hang/lessons/cau-truc-bai-ban-hang").get_data()
+    assets = [client.get(url).get_data() for url in re.findall(r'(?:href|src)="(/static/[^"]+\.(?:css|js))"', page.decode())]
+    assert len(assets) == 2
+    total = sum(len(gzip.compress(body, 9)) for body in [page, *assets])
+    assert total < 50 * 1024, total
+
+
+def test_logs_never_contain_phone_numbers(client, app, caplog):
+    trainee = make_trainee(phone="0912345678")
+    with caplog.at_level(logging.INFO):
+        app.logger.info("login failed for %s", trainee.phone)
+        logging.getLogger("werkzeug").info('"POST /login?phone=0912345678 HTTP/1.1" 200')
+    assert "0912345678" not in caplog.text
+    assert "***" in caplog.text

@@ -1,0 +1,72 @@
+import sqlalchemy as sa
+
+from lms import demo
+from lms.accounts import services as accounts
+from lms.accounts.models import Role, User
+from lms.courses.models import Course, Lesson
+from lms.extensions import db
+from lms.places import get_commune
+from lms.text import normalize_phone
+
+
+def test_demo_has_three_real_courses_and_the_fixed_accounts(app):
+    demo.load_demo()
+    db.session.commit()
+    courses = {c.slug: c for c in db.session.scalars(sa.select(Course))}
+    assert set(courses) == {"viet-bai-ban-hang", "quay-video-quang-cao", "livestream-ban-hang"}
+    assert courses["viet-bai-ban-hang"].title == "Viết bài bán hàng trên mạng xã hội"
+    for course in courses.values():
+        assert course.is_published
+        assert len(course.modules) >= 3
+        lessons = [lesson for m in course.modules for lesson in m.lessons]
+        assert len(lessons) >= 8
+        assert all(len(lesson.body_markdown.split()) >= 300 for lesson in lessons)
+    for phone, role in [("0900000001", Role.ADMIN), ("0900000002", Role.ORGANIZER),
+                        ("0900000003", Role.INSTRUCTOR), ("0900000004", Role.TRAINEE)]:
+        user = accounts.authenticate(phone, "demo12345")
+        assert user is not None and role in user.roles
+
+
+def test_demo_is_idempotent(app):
+    demo.load_demo(extra_trainees=50, random_seed=7)
+    db.session.commit()
+    counts = (db.session.scalar(sa.select(sa.func.count(User.id))), db.session.scalar(sa.select(sa.func.count(Lesson.id))))
+    report = demo.load_demo(extra_trainees=50, random_seed=7)
+    db.session.commit()
+    assert report.trainees_created == 0
+    assert report.accounts_created == []
+    assert (db.session.scalar(sa.select(sa.func.count(User.id))), db.session.scalar(sa.select(sa.func.count(Lesson.id)))) == counts
+
+
+def test_generated_trainees_are_valid_unique_and_deterministic(app):
+    demo.load_demo(extra_trainees=300, random_seed=42)
+    db.session.commit()
+    trainees = db.session.scalars(
+        sa.select(User).where(User.role_rows.any(role=Role.TRAINEE), User.phone.not_like("09000000%")).order_by(User.id)
+    ).all()
+    assert len(trainees) == 300
+    assert len({t.phone for t in trainees}) == 300
+    assert all(normalize_phone(t.phone) == t.phone for t in trainees)
+    assert all(get_commune(t.commune_code) is not None for t in trainees)
+    assert all(t.password_hash is None for t in trainees)  # they activate with a code: no hash cost
+    assert all(len(t.full_name.split()) >= 3 for t in trainees)
+    first_run = [(t.full_name, t.phone, t.commune_code, t.village) for t in trainees]
+
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(table.delete())
+    db.session.commit()
+    demo.load_demo(extra_trainees=300, random_seed=42)
+    db.session.commit()
+    again = db.session.scalars(
+        sa.select(User).where(User.role_rows.any(role=Role.TRAINEE), User.phone.not_like("09000000%")).order_by(User.id)
+    ).all()
+    assert [(t.full_name, t.phone, t.commune_code, t.village) for t in again] == first_run
+
+
+def test_seed_communes_are_the_former_phu_xuyen_district(app):
+    places = demo.read_yaml(demo.SEED_DIR / "places.yaml")
+    names = {c["name"] for c in places["communes"]}
+    assert {"Xã Phú Xuyên", "Xã Chuyên Mỹ", "Xã Đại Xuyên", "Xã Phượng Dực"} <= names
+    for commune in places["communes"]:
+        assert get_commune(commune["code"]).name == commune["name"]
+        assert commune["villages"]
