@@ -1,0 +1,15 @@
+"""Run every benchmark; each writes bench/results/<name>.json and prints its figures."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BENCHES = ["foundation.py"]
+
+if __name__ == "__main__":
+    failed = 0
+    for bench in BENCHES:
+        print(f"== {bench}", flush=True)
+        failed |= subprocess.run([sys.executable, str(HERE / bench), *sys.argv[1:]], cwd=HERE).returncode
+    sys.exit(failed)
