@@ -14,7 +14,17 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from _common import ROOT, VENV_BIN, free_port, gzip_size, instance_env, lms, save, tree_memory_mib, wait_for_200
+from _common import (
+    ROOT,
+    VENV_BIN,
+    free_port,
+    gzip_size,
+    instance_env,
+    lms,
+    save,
+    tree_memory_mib,
+    wait_for_200,
+)
 
 
 def time_fresh_clone_make_run() -> float:

@@ -65,7 +65,7 @@ def test_commune_picker_lists_communes_of_a_province(client):
 
 
 def test_trainee_lesson_page_stays_under_50_kb_gzipped(client, auth, app):
-    from lms.demo import SEED_DIR, load_course, DemoReport
+    from lms.demo import SEED_DIR, DemoReport, load_course
 
     load_course(SEED_DIR / "courses" / "viet-bai-ban-hang", DemoReport())
     auth.login(make_trainee().phone)
