@@ -2,13 +2,23 @@
 
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, Request, current_app
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from lms.config import BaseConfig, default_instance_path, settings_from_env
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class LmsRequest(Request):
+    """A request whose body limit is larger for upload chunks than for forms."""
+
+    @property
+    def max_content_length(self) -> int | None:
+        if self.path.startswith("/api/v1/uploads/"):
+            return current_app.config["MAX_UPLOAD_CHUNK_BYTES"]
+        return current_app.config["MAX_CONTENT_LENGTH"]
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -21,6 +31,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),
     )
+    app.request_class = LmsRequest
     app.config.from_object(BaseConfig)
     app.config.update(settings_from_env(instance_path))
     if test_config:
@@ -46,6 +57,7 @@ def configure_logging(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     """Bind every extension to the app."""
+    import lms.models  # noqa: F401 - every model registered before first use
     from lms import jobs
     from lms.accounts.models import load_user
     from lms.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -94,10 +106,12 @@ def register_blueprints(app: Flask) -> None:
     from lms.accounts.views import bp as accounts_bp
     from lms.core.views import bp as core_bp
     from lms.courses.views import bp as courses_bp
+    from lms.media.views import bp as media_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(courses_bp)
+    app.register_blueprint(media_bp)
 
     from lms.core.security import apply_security_headers
 
@@ -123,6 +137,7 @@ def register_commands(app: Flask) -> None:
 def register_tasks() -> None:
     """Import every module that declares jobs, so the worker knows them."""
     import lms.core.tasks  # noqa: F401
+    import lms.media.tasks  # noqa: F401
 
 
 def register_template_helpers(app: Flask) -> None:

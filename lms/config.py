@@ -45,6 +45,16 @@ def settings_from_env(instance_path: Path) -> dict:
         "SESSION_COOKIE_SECURE": env.get("LMS_HTTPS", "0") == "1",
         "PREFERRED_URL_SCHEME": "https" if env.get("LMS_HTTPS", "0") == "1" else "http",
         "LOG_LEVEL": env.get("LMS_LOG_LEVEL", "INFO"),
+        "STORAGE_BACKEND": env.get("LMS_STORAGE", "local"),
+        "MEDIA_ROOT": str(instance_path / "media"),
+        "UPLOAD_TEMP_DIR": str(instance_path / "uploads"),
+        "S3_BUCKET": env.get("S3_BUCKET"),
+        "S3_ENDPOINT_URL": env.get("S3_ENDPOINT_URL"),
+        "S3_REGION": env.get("S3_REGION", "us-east-1"),
+        "S3_ACCESS_KEY_ID": env.get("S3_ACCESS_KEY_ID"),
+        "S3_SECRET_ACCESS_KEY": env.get("S3_SECRET_ACCESS_KEY"),
+        "S3_ADDRESSING_STYLE": env.get("S3_ADDRESSING_STYLE", "path"),
+        "S3_KEY_PREFIX": env.get("S3_KEY_PREFIX", ""),
     }
 
 
@@ -68,3 +78,11 @@ class BaseConfig:
     PASSWORD_HASH_TIME_COST = 3
     PASSWORD_HASH_MEMORY_KIB = 65536
     JOBS_IMMEDIATE = False
+    #: Largest request body outside the upload API (forms); uploads use MAX_UPLOAD_BYTES.
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    #: Largest single tus PATCH; clients send 5 MB chunks.
+    MAX_UPLOAD_CHUNK_BYTES = 64 * 1024 * 1024
+    #: Unfinished uploads are kept this long for resuming.
+    UPLOAD_EXPIRY_HOURS = 72
+    #: How long a signed media URL (S3) stays valid.
+    MEDIA_URL_EXPIRY_S = 6 * 3600

@@ -11,7 +11,7 @@ from lms import PROJECT_ROOT
 from lms.accounts import services as accounts
 from lms.accounts.models import Role, User, UserRole
 from lms.courses import services as courses
-from lms.courses.models import Course, CourseLevel, CourseStatus, Lesson
+from lms.courses.models import Course, CourseLevel, CourseStatus, Lesson, LessonKind
 from lms.database import utcnow
 from lms.extensions import db
 from lms.text import InvalidPhoneNumber, normalize_phone
@@ -25,6 +25,7 @@ DEMO_ACCOUNTS = [
     ("0900000004", "Lê Thị Hường", {Role.TRAINEE}),
 ]
 DEMO_ACCOUNTS_TABLE = [(phone, ", ".join(sorted(r.value for r in roles))) for phone, _, roles in DEMO_ACCOUNTS]
+DEMO_INSTRUCTOR_PHONE = "0900000003"
 COURSE_SLUGS = ("viet-bai-ban-hang", "quay-video-quang-cao", "livestream-ban-hang")
 #: Mobile prefixes in use in Vietnam (Viettel, Vinaphone, MobiFone, Vietnamobile).
 MOBILE_PREFIXES = ["032", "033", "034", "035", "036", "037", "038", "039", "070", "076", "077", "078", "079", "081", "082", "083", "084", "085", "086", "088", "089", "090", "091", "093", "094", "096", "097", "098", "056", "058"]
@@ -37,12 +38,13 @@ class DemoReport:
     lessons: int = 0
     accounts_created: list[str] = field(default_factory=list)
     trainees_created: int = 0
+    media_created: int = 0
 
     def summary(self) -> str:
         return (
             f"{self.courses_created} courses created, {self.courses_updated} updated, "
-            f"{self.lessons} lessons, {len(self.accounts_created)} demo accounts created, "
-            f"{self.trainees_created} trainees generated"
+            f"{self.lessons} lessons, {self.media_created} media files processed, "
+            f"{len(self.accounts_created)} demo accounts created, {self.trainees_created} trainees generated"
         )
 
 
@@ -51,13 +53,19 @@ def read_yaml(path: Path):
         return yaml.safe_load(fh)
 
 
-def load_demo(extra_trainees: int = 0, random_seed: int = 2026) -> DemoReport:
+def load_demo(extra_trainees: int = 0, random_seed: int = 2026, with_media: bool = True) -> DemoReport:
     """Create or refresh the demo courses and accounts; add generated trainees."""
     report = DemoReport()
     for slug in COURSE_SLUGS:
-        load_course(SEED_DIR / "courses" / slug, report)
+        course = load_course(SEED_DIR / "courses" / slug, report)
+        if with_media:
+            load_course_media(course, SEED_DIR / "courses" / slug, report)
     places = read_yaml(SEED_DIR / "places.yaml")
     create_demo_accounts(places, report)
+    instructor = accounts.find_user_by_phone(DEMO_INSTRUCTOR_PHONE)
+    for course in db.session.scalars(sa.select(Course).where(Course.slug.in_(COURSE_SLUGS))):
+        if instructor not in course.instructors:
+            courses.set_instructors(course, [*course.instructors, instructor])
     if extra_trainees:
         report.trainees_created = generate_trainees(extra_trainees, random_seed, places)
     return report
@@ -98,6 +106,56 @@ def load_course(folder: Path, report: DemoReport) -> Course:
             report.lessons += 1
     db.session.flush()
     return course
+
+
+INTRO_SLUG = "video-gioi-thieu"
+HANDOUT_SLUG = "phieu-ghi-nho"
+
+
+def load_course_media(course: Course, folder: Path, report: DemoReport) -> None:
+    """Give a demo course its cover, an intro video and a PDF handout, through the media pipeline."""
+    import tempfile
+
+    from lms import demo_media
+    from lms.media import services as media
+
+    with tempfile.TemporaryDirectory(prefix="lms-demo-") as tmp:
+        work = Path(tmp)
+        if course.cover is None:
+            cover = media.ingest_file(demo_media.save_cover(course.slug, course.title, work / "cover.jpg"),
+                                      owner_id=None, course_id=course.id, filename="anh-bia.jpg", purpose="cover")
+            media.process_asset(cover)
+            course.cover = cover
+            report.media_created += 1
+        intro = db.session.scalar(sa.select(Lesson).where(Lesson.course_id == course.id, Lesson.slug == INTRO_SLUG))
+        if intro is None:
+            intro = courses.add_lesson(
+                course.modules[0], title="Video: Giới thiệu khoá học", slug=INTRO_SLUG, kind=LessonKind.VIDEO,
+                body_markdown=f"Xem video ngắn này để biết khoá **{course.title}** gồm những gì.\n\n"
+                "Bấm nút phát, rồi bấm **Tiếp** để sang bài đầu tiên.",
+            )
+            intro.required = False
+            courses.place_first(intro)
+        if intro.media is None or not intro.media.is_ready:
+            clip = demo_media.make_intro_clip(course.slug, course.title, work / "intro.mp4")
+            asset = media.ingest_file(clip, owner_id=None, course_id=course.id, filename="gioi-thieu.mp4")
+            media.process_asset(asset)
+            courses.attach_media(intro, asset)
+            report.media_created += 1
+        handout_md = folder / "handout.md"
+        handout = db.session.scalar(sa.select(Lesson).where(Lesson.course_id == course.id, Lesson.slug == HANDOUT_SLUG))
+        if handout is None and handout_md.exists():
+            handout = courses.add_lesson(
+                course.modules[-1], title="Phiếu ghi nhớ (PDF để in)", slug=HANDOUT_SLUG, kind=LessonKind.DOCUMENT,
+                body_markdown="Tải phiếu này về điện thoại hoặc in ra giấy, để bên cạnh khi thực hành.",
+            )
+            handout.required = False
+        if handout is not None and handout.media is None:
+            pdf = demo_media.make_handout(handout_md, work / "handout.pdf")
+            asset = media.ingest_file(pdf, owner_id=None, course_id=course.id, filename=f"Phiếu ghi nhớ - {course.title}.pdf")
+            courses.attach_media(handout, asset)
+            report.media_created += 1
+    db.session.flush()
 
 
 def create_demo_accounts(places: dict, report: DemoReport) -> None:

@@ -29,25 +29,38 @@ def init_app(app) -> None:
     huey.storage = huey.create_storage()
 
 
+def _in_app_context(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from flask import has_app_context
+
+        if has_app_context():
+            return fn(*args, **kwargs)
+        from lms.extensions import db
+
+        with (_app or _create_worker_app()).app_context():
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                db.session.remove()
+
+    return wrapper
+
+
+def periodic_job(schedule):
+    """Declare a task the worker runs on a schedule (a huey crontab), inside the app's context."""
+
+    def decorator(fn):
+        return huey.periodic_task(schedule)(_in_app_context(fn))
+
+    return decorator
+
+
 def job(*task_args, **task_kwargs):
     """Declare a background task that runs inside the app's context."""
 
     def decorator(fn):
-        @functools.wraps(fn)
-        def in_app_context(*args, **kwargs):
-            from flask import has_app_context
-
-            if has_app_context():
-                return fn(*args, **kwargs)
-            from lms.extensions import db
-
-            with (_app or _create_worker_app()).app_context():
-                try:
-                    return fn(*args, **kwargs)
-                finally:
-                    db.session.remove()
-
-        return huey.task(*task_args, **task_kwargs)(in_app_context)
+        return huey.task(*task_args, **task_kwargs)(_in_app_context(fn))
 
     return decorator
 

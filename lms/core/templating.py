@@ -17,7 +17,10 @@ def navigation() -> list[tuple[str, str, str]]:
         return items
     if current_user.has_role(Role.ORGANIZER, Role.INSTRUCTOR, Role.ADMIN):
         items.insert(0, ("core.home", _l("Overview"), "home"))
+        items.append(("courses.manage", _l("Course authoring"), "edit"))
         items.append(("accounts.users", _l("People"), "people"))
+    if current_user.has_role(Role.ADMIN):
+        items.append(("media.storage_usage", _l("Media storage"), "storage"))
     items.append(("accounts.profile", _l("My account"), "user"))
     return items
 
@@ -29,6 +32,16 @@ def register(app) -> None:
         date=lambda value, fmt="medium": format_date(value, fmt) if value else "",
         number=lambda value: format_decimal(value),
         masked_phone=mask_phone,
+    )
+
+    from lms.media.presenters import failure_text, format_bytes, image_srcset
+    from lms.media.services import max_upload_bytes
+
+    app.jinja_env.globals.update(
+        format_bytes=format_bytes,
+        failure_text=failure_text,
+        image_srcset=image_srcset,
+        max_upload_bytes=max_upload_bytes,
     )
 
     @app.context_processor

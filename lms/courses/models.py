@@ -52,6 +52,14 @@ class LessonKind(LabelledEnum):
         }
 
 
+course_instructors = sa.Table(
+    "course_instructors",
+    db.metadata,
+    sa.Column("course_id", sa.ForeignKey("courses.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
 class Course(db.Model):
     __tablename__ = "courses"
 
@@ -67,12 +75,21 @@ class Course(db.Model):
         enum_column_type(CourseLevel), default=CourseLevel.BEGINNER
     )
     estimated_hours: Mapped[int | None] = mapped_column(sa.Integer)
+    cover_asset_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("media_assets.id", ondelete="SET NULL", use_alter=True)
+    )
+    #: Set the first time the course is published; from then on lessons are archived, never deleted.
+    first_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     modules: Mapped[list["Module"]] = relationship(
         back_populates="course", order_by="Module.position", cascade="all, delete-orphan"
     )
+    instructors: Mapped[list["User"]] = relationship(  # noqa: F821 - resolved by name
+        secondary=course_instructors, order_by="User.full_name", lazy="selectin"
+    )
+    cover: Mapped["MediaAsset | None"] = relationship(foreign_keys=[cover_asset_id])  # noqa: F821
 
     def __repr__(self) -> str:
         return f"<Course {self.slug}>"
@@ -92,7 +109,14 @@ class Module(db.Model):
 
     course: Mapped[Course] = relationship(back_populates="modules")
     lessons: Mapped[list["Lesson"]] = relationship(
-        back_populates="module", order_by="Lesson.position", cascade="all, delete-orphan"
+        back_populates="module",
+        order_by="Lesson.position",
+        cascade="all, delete-orphan",
+        primaryjoin="and_(Module.id == Lesson.module_id, Lesson.archived_at.is_(None))",
+        overlaps="all_lessons",
+    )
+    all_lessons: Mapped[list["Lesson"]] = relationship(
+        order_by="Lesson.position", viewonly=True, overlaps="lessons"
     )
 
 
@@ -113,7 +137,16 @@ class Lesson(db.Model):
     body_markdown: Mapped[str] = mapped_column(sa.Text, default="")
     #: Sanitised HTML rendered from body_markdown when it is saved.
     body_html: Mapped[str] = mapped_column(sa.Text, default="")
+    #: The video or PDF of a video/document lesson.
+    media_asset_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("media_assets.id", ondelete="SET NULL"), index=True
+    )
+    #: Counts towards course completion (the learning rules read it).
+    required: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    #: Removed from the course but kept, so trainees' progress on it is never lost.
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    module: Mapped[Module] = relationship(back_populates="lessons")
+    module: Mapped[Module] = relationship(back_populates="lessons", overlaps="all_lessons")
     course: Mapped[Course] = relationship()
+    media: Mapped["MediaAsset | None"] = relationship()  # noqa: F821

@@ -126,3 +126,176 @@ def neighbours(course: Course, lesson: Lesson) -> tuple[Lesson | None, Lesson | 
     before = lessons[index - 1] if index > 0 else None
     after = lessons[index + 1] if index + 1 < len(lessons) else None
     return before, after
+
+
+def courses_editable_by(user) -> list[Course]:
+    """Return the courses this person may edit, newest first."""
+    from lms.accounts.models import Role
+    from lms.courses.models import course_instructors
+
+    stmt = sa.select(Course).order_by(Course.updated_at.desc(), Course.id.desc())
+    if not user.has_role(Role.ADMIN, Role.ORGANIZER):
+        stmt = stmt.join(course_instructors).where(course_instructors.c.user_id == user.id)
+    return list(db.session.scalars(stmt))
+
+
+def update_course(
+    course: Course,
+    *,
+    title: str,
+    summary: str,
+    level: CourseLevel,
+    estimated_hours: int | None,
+    slug: str | None = None,
+) -> None:
+    """Save a course's settings; its address may change only until it is first published."""
+    from lms.i18n import gettext as _
+
+    course.title = normalize_text(title)
+    course.summary = normalize_text_block(summary or "")
+    course.level = level
+    course.estimated_hours = estimated_hours
+    if slug and slug != course.slug:
+        if course.first_published_at is not None:
+            raise CourseError(_("A published course keeps its web address, so links to it keep working."))
+        if db.session.scalar(sa.select(Course.id).where(Course.slug == slug, Course.id != course.id)):
+            raise SlugTaken(_("Another course already uses the address “%(slug)s”.", slug=slug))
+        course.slug = slug
+
+
+def set_course_status(course: Course, status: CourseStatus) -> None:
+    """Publish, unpublish or archive a course."""
+    from lms.database import utcnow
+
+    course.status = status
+    if status == CourseStatus.PUBLISHED and course.first_published_at is None:
+        course.first_published_at = utcnow()
+
+
+def set_instructors(course: Course, users: list) -> None:
+    """Make exactly these people the course's instructors."""
+    course.instructors = sorted({u.id: u for u in users}.values(), key=lambda u: u.full_name)
+
+
+def rename_module(module: Module, title: str) -> None:
+    module.title = normalize_text(title)
+
+
+def _swap(items: list, item, direction: str) -> bool:
+    index = items.index(item)
+    target = index - 1 if direction == "up" else index + 1
+    if not 0 <= target < len(items):
+        return False
+    items[index], items[target] = items[target], items[index]
+    for position, each in enumerate(items):
+        each.position = position
+    return True
+
+
+def move_module(module: Module, direction: str) -> bool:
+    """Move a module one place up or down; return False at either end."""
+    modules = sorted(module.course.modules, key=lambda m: m.position)
+    return _swap(modules, module, direction)
+
+
+def move_lesson(lesson: Lesson, direction: str) -> bool:
+    """Move a lesson one place up or down, into the neighbouring part at either end of its own."""
+    lessons = sorted(lesson.module.lessons, key=lambda item: item.position)
+    if _swap(lessons, lesson, direction):
+        return True
+    modules = sorted(lesson.module.course.modules, key=lambda m: m.position)
+    index = modules.index(lesson.module)
+    target = index - 1 if direction == "up" else index + 1
+    if not 0 <= target < len(modules):
+        return False
+    place_lesson(lesson, modules[target], at_end=direction == "up")
+    return True
+
+
+def place_lesson(lesson: Lesson, module: Module, *, at_end: bool = True) -> None:
+    """Put a lesson into a module, at its end or its start."""
+    old = lesson.module
+    if old is module:
+        return
+    siblings = sorted(module.lessons, key=lambda item: item.position)
+    lesson.module = module  # the relationship moves it between both parts' lists
+    for position, each in enumerate(sorted(old.lessons, key=lambda item: item.position)):
+        each.position = position
+    ordered = [*siblings, lesson] if at_end else [lesson, *siblings]
+    for position, each in enumerate(ordered):
+        each.position = position
+
+
+def update_lesson(lesson: Lesson, *, title: str, body_markdown: str, required: bool) -> None:
+    """Save a lesson's text and settings; its identity (and trainees' progress on it) stays."""
+    lesson.title = normalize_text(title)
+    lesson.required = required
+    set_lesson_body(lesson, body_markdown)
+
+
+def attach_media(lesson: Lesson, asset) -> None:
+    """Use an uploaded video or PDF as the lesson's content."""
+    from lms.i18n import gettext as _
+
+    expected = {LessonKind.VIDEO: "video", LessonKind.DOCUMENT: "document"}.get(lesson.kind)
+    if asset.course_id != lesson.course_id:
+        raise CourseError(_("This file belongs to another course."))
+    if expected is None or asset.media_type.value != expected:
+        raise CourseError(_("This file does not fit a lesson of this kind."))
+    lesson.media = asset
+
+
+def archive_lesson(lesson: Lesson) -> None:
+    """Take a lesson out of the course without deleting it or anyone's progress on it."""
+    from lms.database import utcnow
+
+    lesson.archived_at = utcnow()
+    module = lesson.module
+    for position, each in enumerate(sorted((item for item in module.lessons if item is not lesson),
+                                           key=lambda item: item.position)):
+        each.position = position
+    lesson.position = 10_000
+    db.session.flush()
+    # Reload the part's lesson list without the archived one (never remove it from the
+    # list by hand: the list deletes orphans, and the lesson must survive).
+    db.session.expire(module, ["lessons"])
+
+
+def restore_lesson(lesson: Lesson) -> None:
+    """Put an archived lesson back at the end of its part."""
+    lesson.archived_at = None
+    lesson.position = len(lesson.module.lessons)
+    db.session.flush()
+    db.session.expire(lesson.module, ["lessons"])
+
+
+def delete_module(module: Module) -> None:
+    """Delete an empty part; a part with lessons must be emptied first."""
+    from lms.i18n import gettext as _
+
+    if module.lessons:
+        raise CourseError(_("Move or remove the lessons of this part first."))
+    if module.all_lessons:
+        # Archived lessons keep trainees' progress: they move to the first other part.
+        others = [m for m in module.course.modules if m is not module]
+        if not others:
+            raise CourseError(_("A course needs at least one part."))
+        for lesson in module.all_lessons:
+            lesson.module = others[0]
+    course = module.course
+    course.modules.remove(module)
+    for position, each in enumerate(sorted(course.modules, key=lambda m: m.position)):
+        each.position = position
+
+
+def archived_lessons(course: Course) -> list[Lesson]:
+    return list(db.session.scalars(
+        sa.select(Lesson).where(Lesson.course_id == course.id, Lesson.archived_at.is_not(None)).order_by(Lesson.title)
+    ))
+
+
+def place_first(lesson: Lesson) -> None:
+    """Put a lesson at the top of its part."""
+    others = sorted((item for item in lesson.module.lessons if item is not lesson), key=lambda item: item.position)
+    for position, each in enumerate([lesson, *others]):
+        each.position = position

@@ -38,6 +38,8 @@ def live_server(tmp_path_factory):
     port = _free_port()
     server = subprocess.Popen([*lms, "run", "--port", str(port), "--no-reload"], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = subprocess.Popen([*lms, "worker", "--workers", "1"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -48,10 +50,12 @@ def live_server(tmp_path_factory):
             time.sleep(0.1)
     else:
         server.kill()
+        worker.kill()
         pytest.fail("the live server did not answer /healthz")
     yield base
-    server.terminate()
-    server.wait(timeout=10)
+    for process in (server, worker):
+        process.terminate()
+        process.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")

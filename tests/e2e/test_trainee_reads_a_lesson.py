@@ -25,6 +25,10 @@ def test_demo_trainee_logs_in_on_a_phone_and_reads_a_lesson(live_server, phone_p
     page.get_by_role("link", name="Viết bài bán hàng trên mạng xã hội").click()
     screenshot(page, "04-course")
     page.get_by_role("link", name="Bắt đầu học").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Video: Giới thiệu khoá học"
+    assert page.locator("video source").get_attribute("src").endswith("/360p")
+    screenshot(page, "04b-intro-video")
+    page.get_by_role("link", name=re.compile("Tiếp")).click()
     assert page.get_by_role("heading", level=1).inner_text() == "Ai là người mua hàng của tôi?"
     body = page.locator(".prose")
     assert len(body.inner_text().split()) > 300

@@ -1,0 +1,28 @@
+"""Who may see and edit a course."""
+
+from lms.accounts.models import Role
+
+
+def can_edit_course(user, course) -> bool:
+    """Return True for admins, organizers and the course's own instructors."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.has_role(Role.ADMIN, Role.ORGANIZER):
+        return True
+    return user.has_role(Role.INSTRUCTOR) and any(i.id == user.id for i in course.instructors)
+
+
+def can_author_courses(user) -> bool:
+    """Return True for people who may create courses."""
+    return getattr(user, "is_authenticated", False) and user.has_role(Role.ADMIN, Role.ORGANIZER, Role.INSTRUCTOR)
+
+
+def can_view_course(user, course) -> bool:
+    """Return True if the user may open the course's lessons and media.
+
+    Published courses are open to every logged-in user until enrolment rules
+    (the learning package) narrow them; drafts only to the course's editors.
+    """
+    if can_edit_course(user, course):
+        return True
+    return course.is_published and getattr(user, "is_authenticated", False)

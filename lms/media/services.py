@@ -1,0 +1,361 @@
+"""Media rules: resumable uploads, content checks, storage and processing."""
+
+import fcntl
+import os
+import re
+import shutil
+import tempfile
+import unicodedata
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import BinaryIO
+
+import sqlalchemy as sa
+from flask import current_app
+
+from lms.database import utcnow
+from lms.extensions import db
+from lms.media.models import AssetStatus, MediaAsset, MediaType, MediaVariant, Upload, new_public_id
+from lms.media.sniff import SNIFF_BYTES, MediaKind, SniffedType, UnsupportedFileType, sniff_file
+from lms.media.storage import Storage, storage_from_config
+
+UPLOAD_PURPOSES = {"lesson", "cover", "image"}
+#: What each purpose accepts.
+PURPOSE_TYPES = {
+    "lesson": {MediaKind.VIDEO, MediaKind.DOCUMENT},
+    "cover": {MediaKind.IMAGE},
+    "image": {MediaKind.IMAGE},
+}
+_COPY_CHUNK = 1024 * 1024
+
+
+class MediaError(Exception):
+    """A rule about media was broken; the message is safe to show."""
+
+
+class UploadTooLarge(MediaError):
+    pass
+
+
+class OffsetMismatch(MediaError):
+    pass
+
+
+class FileTypeRejected(MediaError):
+    pass
+
+
+class UploadIncomplete(MediaError):
+    pass
+
+
+def get_storage() -> Storage:
+    """Return the app's media storage, created once from its settings."""
+    storage = current_app.extensions.get("lms_storage")
+    if storage is None:
+        storage = current_app.extensions["lms_storage"] = storage_from_config(current_app.config)
+    return storage
+
+
+def clean_filename(name: str | None) -> str:
+    """Return a display-safe file name: no folders, control characters or NUL; at most 200 characters."""
+    text = unicodedata.normalize("NFC", name or "")
+    text = re.split(r"[\\/]", text)[-1]
+    text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C")
+    text = " ".join(text.split()).strip(" .")
+    if len(text) > 200:
+        stem, dot, ext = text.rpartition(".")
+        text = (stem[: 200 - len(ext) - 1] + "." + ext) if dot and len(ext) <= 10 else text[:200]
+    return text or "tep-tin"
+
+
+def max_upload_bytes() -> int:
+    return int(current_app.config["MAX_UPLOAD_BYTES"])
+
+
+def upload_dir() -> Path:
+    path = Path(current_app.config["UPLOAD_TEMP_DIR"])
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def upload_path(upload: Upload) -> Path:
+    """Return where an upload's received bytes are kept until it completes."""
+    return upload_dir() / f"{upload.id}.part"
+
+
+def create_upload(*, owner, course, length: int, filename: str, purpose: str = "lesson") -> Upload:
+    """Start a resumable upload of `length` bytes for a course."""
+    from lms.i18n import gettext as _
+
+    if purpose not in UPLOAD_PURPOSES:
+        raise MediaError(_("Unknown upload purpose."))
+    if length < 0:
+        raise MediaError(_("The file size is missing or wrong."))
+    if length == 0:
+        raise FileTypeRejected(_("The file is empty."))
+    if length > max_upload_bytes():
+        raise UploadTooLarge(
+            _("The file is %(size)s; the largest accepted is %(max)s.",
+              size=format_bytes(length), max=format_bytes(max_upload_bytes()))
+        )
+    upload = Upload(
+        owner_id=owner.id,
+        course_id=course.id,
+        purpose=purpose,
+        length=length,
+        offset=0,
+        filename=clean_filename(filename),
+        expires_at=utcnow() + timedelta(hours=current_app.config["UPLOAD_EXPIRY_HOURS"]),
+    )
+    db.session.add(upload)
+    db.session.flush()
+    upload_path(upload).touch(mode=0o640)
+    return upload
+
+
+@contextmanager
+def _locked(path: Path):
+    with path.open("ab") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield fh
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def append_chunk(upload: Upload, offset: int, stream: BinaryIO) -> int:
+    """Append the bytes of one PATCH at `offset`; return the new offset.
+
+    Bytes that arrived before a dropped connection are kept, so the client
+    resumes from there. A wrong offset changes nothing.
+    """
+    from lms.i18n import gettext as _
+
+    path = upload_path(upload)
+    if not path.exists():
+        raise UploadIncomplete(_("This upload has expired. Please start again."))
+    with _locked(path) as fh:
+        # The file, not the database row, is the truth: it survives a crash mid-request.
+        current = path.stat().st_size
+        if offset != current:
+            raise OffsetMismatch(_("The upload continues from byte %(offset)d.", offset=current))
+        remaining = upload.length - current
+        try:
+            while remaining > 0:
+                chunk = stream.read(min(_COPY_CHUNK, remaining))
+                if not chunk:
+                    break
+                fh.write(chunk)
+                remaining -= len(chunk)
+        finally:
+            fh.flush()
+            os.fsync(fh.fileno())
+            upload.offset = path.stat().st_size
+    if upload.offset >= min(upload.length, SNIFF_BYTES) and upload.completed_at is None:
+        check_upload_type(upload)
+    return upload.offset
+
+
+def check_upload_type(upload: Upload) -> SniffedType:
+    """Decide the type from the first bytes; reject and discard a disallowed file early."""
+    from lms.i18n import gettext as _
+
+    try:
+        sniffed = sniff_file(upload_path(upload))
+    except UnsupportedFileType as exc:
+        discard_upload(upload)
+        raise FileTypeRejected(
+            _("This file type is not accepted (%(reason)s). Upload a video (MP4, MOV, WebM, 3GP), a PDF or a photo (JPEG, PNG, WebP, HEIC).",
+              reason=str(exc))
+        ) from None
+    if sniffed.kind not in PURPOSE_TYPES[upload.purpose]:
+        discard_upload(upload)
+        if upload.purpose == "lesson":
+            raise FileTypeRejected(_("A lesson takes a video or a PDF file."))
+        raise FileTypeRejected(_("Only photos (JPEG, PNG, WebP, HEIC) can be used here."))
+    return sniffed
+
+
+def discard_upload(upload: Upload) -> None:
+    """Delete an upload and its received bytes."""
+    upload_path(upload).unlink(missing_ok=True)
+    db.session.delete(upload)
+    db.session.flush()
+
+
+def finish_upload(upload: Upload) -> MediaAsset:
+    """Turn a complete upload into a stored asset and queue its processing."""
+    from lms.i18n import gettext as _
+
+    if upload.offset < upload.length:
+        raise UploadIncomplete(_("The upload is not complete yet."))
+    if upload.asset is not None:
+        return upload.asset
+    path = upload_path(upload)
+    asset = ingest_file(path, owner_id=upload.owner_id, course_id=upload.course_id,
+                        filename=upload.filename, purpose=upload.purpose, move=True)
+    upload.asset = asset
+    upload.completed_at = utcnow()
+    return asset
+
+
+def ingest_file(path: Path, *, owner_id: int | None, course_id: int | None, filename: str,
+                purpose: str = "lesson", move: bool = False) -> MediaAsset:
+    """Check a finished file by its content, store it under a generated name and create its asset."""
+    from lms.i18n import gettext as _
+
+    try:
+        sniffed = sniff_file(path)
+    except UnsupportedFileType as exc:
+        raise FileTypeRejected(_("This file type is not accepted (%(reason)s).", reason=str(exc))) from None
+    if sniffed.kind not in PURPOSE_TYPES.get(purpose, set(MediaKind)):
+        raise FileTypeRejected(_("This kind of file cannot be used here."))
+    asset = MediaAsset(
+        public_id=new_public_id(),
+        course_id=course_id,
+        owner_id=owner_id,
+        media_type=MediaType(sniffed.kind.value),
+        mime=sniffed.mime,
+        original_filename=clean_filename(filename),
+        is_public=purpose == "cover",
+        status=AssetStatus.QUEUED,
+    )
+    asset.storage_key = f"media/{asset.public_id}/original.{sniffed.extension}"
+    asset.size_bytes = get_storage().save_file(asset.storage_key, path, sniffed.mime)
+    if move:
+        path.unlink(missing_ok=True)
+    if asset.media_type == MediaType.DOCUMENT:
+        asset.status, asset.processed_at, asset.progress = AssetStatus.READY, utcnow(), 1.0
+    db.session.add(asset)
+    db.session.flush()
+    return asset
+
+
+def queue_processing(asset: MediaAsset) -> None:
+    """Send an asset to the job queue (after the caller's commit)."""
+    if asset.status == AssetStatus.READY:
+        return
+    from lms.media.tasks import process_asset_job
+
+    process_asset_job(asset.id)
+
+
+def expire_uploads(now=None) -> int:
+    """Delete uploads that were left unfinished past their expiry; return how many."""
+    now = now or utcnow()
+    stale = db.session.scalars(
+        sa.select(Upload).where(Upload.completed_at.is_(None), Upload.expires_at < now)
+    ).all()
+    for upload in stale:
+        discard_upload(upload)
+    return len(stale)
+
+
+def process_asset(asset: MediaAsset, *, on_progress=None) -> None:
+    """Make an asset's variants (renditions and poster, or image widths); mark it ready or failed.
+
+    Failure never raises: the asset records the reason and the course stays usable.
+    """
+    from lms.media.processing import MediaProcessingError
+
+    storage = get_storage()
+    asset.status, asset.failure_reason, asset.progress = AssetStatus.PROCESSING, None, 0.0
+    with tempfile.TemporaryDirectory(prefix="lms-media-") as tmp:
+        work = Path(tmp)
+        try:
+            source = storage.local_path(asset.storage_key)
+            if source is None:
+                source = work / Path(asset.storage_key).name
+                storage.download_to(asset.storage_key, source)
+            if asset.media_type == MediaType.VIDEO:
+                _process_video(asset, source, work, storage, on_progress)
+            elif asset.media_type == MediaType.IMAGE:
+                _process_image(asset, source, work, storage)
+        except MediaProcessingError as exc:
+            asset.status, asset.failure_reason = AssetStatus.FAILED, str(exc)[:300]
+            storage.delete_prefix(f"media/{asset.public_id}/derived")
+            asset.variants = []
+            return
+    asset.status, asset.progress, asset.processed_at = AssetStatus.READY, 1.0, utcnow()
+
+
+def _replace_variant(asset: MediaAsset, label: str, key: str, mime: str, width, height, size: int) -> None:
+    existing = asset.variant(label)
+    if existing is None:
+        asset.variants.append(MediaVariant(label=label, storage_key=key, mime=mime, width=width,
+                                           height=height, size_bytes=size))
+    else:
+        existing.storage_key, existing.mime, existing.width, existing.height, existing.size_bytes = (
+            key, mime, width, height, size)
+
+
+def _process_video(asset, source: Path, work: Path, storage: Storage, on_progress) -> None:
+    from lms.media.processing import make_poster, probe_video, renditions_for, transcode
+
+    info = probe_video(source)
+    asset.duration_s, asset.width, asset.height = info.duration_s, info.width, info.height
+    poster = work / "poster.jpg"
+    pw, ph = make_poster(source, poster)
+    key = f"media/{asset.public_id}/derived/poster.jpg"
+    _replace_variant(asset, "poster", key, "image/jpeg", pw, ph, storage.save_file(key, poster, "image/jpeg"))
+    specs = renditions_for(info)
+    for index, spec in enumerate(specs):
+        def progress(fraction, index=index):
+            if on_progress:
+                on_progress((index + fraction) / len(specs))
+
+        out = work / f"{spec.label}.mp4"
+        rendition = transcode(source, out, spec, progress=progress)
+        key = f"media/{asset.public_id}/derived/{spec.label}.mp4"
+        size = storage.save_file(key, out, "video/mp4")
+        _replace_variant(asset, spec.label, key, "video/mp4", rendition.width, rendition.height, size)
+        out.unlink(missing_ok=True)
+
+
+def _process_image(asset, source: Path, work: Path, storage: Storage) -> None:
+    from lms.media.images import inspect_image, make_image_variants
+
+    asset.width, asset.height = inspect_image(source)
+    for variant in make_image_variants(source, work, "img"):
+        key = f"media/{asset.public_id}/derived/w{variant.width}.webp"
+        size = storage.save_file(key, variant.path, variant.mime)
+        _replace_variant(asset, f"w{variant.width}", key, variant.mime, variant.width, variant.height, size)
+
+
+def delete_asset_files(asset: MediaAsset) -> None:
+    """Remove every stored file of an asset."""
+    get_storage().delete_prefix(f"media/{asset.public_id}")
+
+
+def storage_usage() -> tuple[list[tuple[int | None, int, int]], int]:
+    """Return (course_id, files, bytes) per course, and the total bytes of all media."""
+    originals = (
+        sa.select(MediaAsset.course_id, sa.func.count(MediaAsset.id), sa.func.coalesce(sa.func.sum(MediaAsset.size_bytes), 0))
+        .group_by(MediaAsset.course_id)
+    )
+    derived = (
+        sa.select(MediaAsset.course_id, sa.func.coalesce(sa.func.sum(MediaVariant.size_bytes), 0))
+        .join(MediaVariant, MediaVariant.asset_id == MediaAsset.id)
+        .group_by(MediaAsset.course_id)
+    )
+    extra = dict(db.session.execute(derived).all())
+    rows = [(course_id, files, int(size) + int(extra.get(course_id, 0)))
+            for course_id, files, size in db.session.execute(originals).all()]
+    rows.sort(key=lambda r: r[2], reverse=True)
+    return rows, sum(r[2] for r in rows)
+
+
+def format_bytes(size: int) -> str:
+    """Return a size people read ('1,5 GB'), in the current locale."""
+    from flask_babel import format_decimal
+
+    for unit, factor in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if size >= factor:
+            return f"{format_decimal(round(size / factor, 1))} {unit}"
+    return f"{size} B"
+
+
+def copy_stream(source: BinaryIO, target: BinaryIO) -> None:
+    shutil.copyfileobj(source, target, _COPY_CHUNK)

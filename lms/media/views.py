@@ -1,0 +1,281 @@
+"""The tus 1.0 upload API, media delivery with HTTP Range, and storage usage for admins."""
+
+import base64
+import binascii
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_login import current_user
+
+from lms.accounts.access import role_required
+from lms.accounts.models import Role
+from lms.courses.access import can_edit_course, can_view_course
+from lms.courses.models import Course
+from lms.extensions import db
+from lms.media import services
+from lms.media.models import MediaAsset, Upload
+
+bp = Blueprint("media", __name__)
+
+TUS_VERSION = "1.0.0"
+TUS_EXTENSIONS = "creation,termination,expiration"
+
+
+def tus_headers(response, **extra):
+    response.headers["Tus-Resumable"] = TUS_VERSION
+    response.headers["Cache-Control"] = "no-store"
+    for name, value in extra.items():
+        response.headers[name.replace("_", "-")] = str(value)
+    return response
+
+
+def tus_error(status: int, message: str, **extra):
+    """Answer a tus request with a status, a JSON message in the user's language and tus headers."""
+    return tus_headers(make_response(jsonify(error=message), status), **extra)
+
+
+def parse_metadata(header: str | None) -> dict[str, str]:
+    """Decode tus Upload-Metadata: comma-separated 'key base64value' pairs."""
+    result = {}
+    for pair in (header or "").split(","):
+        parts = pair.strip().split(" ")
+        if not parts[0]:
+            continue
+        try:
+            result[parts[0]] = base64.b64decode(parts[1]).decode("utf-8") if len(parts) > 1 else ""
+        except (binascii.Error, UnicodeDecodeError):
+            result[parts[0]] = ""
+    return result
+
+
+def get_upload_or_error(upload_id: str) -> Upload:
+    """Load an upload that belongs to the current user."""
+    upload = db.session.get(Upload, upload_id)
+    if upload is None:
+        abort(404)
+    if upload.owner_id != current_user.id:
+        abort(403)
+    return upload
+
+
+@bp.before_request
+def tus_requires_login():
+    needs_login = request.path.startswith("/api/v1/uploads") and request.method != "OPTIONS"
+    if needs_login and not current_user.is_authenticated:
+        from lms.i18n import gettext as _
+
+        return tus_error(401, _("Please log in again, then resume the upload."))
+    return None
+
+
+@bp.route("/api/v1/uploads/", methods=["OPTIONS"])
+@bp.route("/api/v1/uploads/<upload_id>", methods=["OPTIONS"])
+def tus_options(upload_id=None):
+    """Describe the server's tus support and size limit."""
+    return tus_headers(make_response("", 204), Tus_Version=TUS_VERSION, Tus_Extension=TUS_EXTENSIONS,
+                       Tus_Max_Size=services.max_upload_bytes())
+
+
+@bp.route("/api/v1/uploads/", methods=["POST"])
+def tus_create():
+    """Create an upload (tus creation); metadata names the course and purpose."""
+    from lms.i18n import gettext as _
+
+    if not current_user.has_role(Role.INSTRUCTOR, Role.ORGANIZER, Role.ADMIN):
+        return tus_error(403, _("Only the course's instructors can upload files."))
+    metadata = parse_metadata(request.headers.get("Upload-Metadata"))
+    course = db.session.scalar(sa.select(Course).where(Course.slug == metadata.get("course", "")))
+    if course is None:
+        return tus_error(400, _("Choose the course the file belongs to."))
+    if not can_edit_course(current_user, course):
+        return tus_error(403, _("Only the course's instructors can upload files."))
+    try:
+        length = int(request.headers.get("Upload-Length", ""))
+    except ValueError:
+        return tus_error(400, _("The file size is missing or wrong."))
+    try:
+        upload = services.create_upload(owner=current_user, course=course, length=length,
+                                        filename=metadata.get("filename", ""),
+                                        purpose=metadata.get("purpose", "lesson"))
+    except services.UploadTooLarge as exc:
+        return tus_error(413, str(exc), Tus_Max_Size=services.max_upload_bytes())
+    except services.MediaError as exc:
+        return tus_error(400, str(exc))
+    db.session.commit()
+    response = make_response("", 201)
+    response.headers["Location"] = url_for("media.tus_upload", upload_id=upload.id)
+    return tus_headers(response, Upload_Expires=_http_date(upload.expires_at))
+
+
+@bp.route("/api/v1/uploads/<upload_id>", methods=["HEAD"])
+def tus_upload(upload_id: str):
+    """Tell the client how many bytes arrived, so it resumes from there."""
+    upload = get_upload_or_error(upload_id)
+    return tus_headers(make_response("", 200), Upload_Offset=upload.offset, Upload_Length=upload.length,
+                       Upload_Expires=_http_date(upload.expires_at))
+
+
+@bp.route("/api/v1/uploads/<upload_id>", methods=["PATCH"])
+def tus_patch(upload_id: str):
+    """Receive one chunk at the offset the client claims."""
+    from lms.i18n import gettext as _
+
+    upload = get_upload_or_error(upload_id)
+    if request.headers.get("Tus-Resumable") != TUS_VERSION:
+        return tus_error(412, _("Unsupported upload protocol version."), Tus_Version=TUS_VERSION)
+    if request.mimetype != "application/offset+octet-stream":
+        return tus_error(415, _("Wrong content type for an upload chunk."))
+    try:
+        offset = int(request.headers.get("Upload-Offset", ""))
+    except ValueError:
+        return tus_error(400, _("The upload offset is missing."))
+    declared = request.content_length
+    if declared is not None and offset + declared > upload.length:
+        return tus_error(413, _("This chunk goes past the end of the file."))
+    # Let go of the database while bytes stream in: a slow phone must not hold a lock.
+    db.session.commit()
+    try:
+        new_offset = services.append_chunk(upload, offset, request.stream)
+    except services.OffsetMismatch as exc:
+        db.session.rollback()
+        return tus_error(409, str(exc), Upload_Offset=services.upload_path(upload).stat().st_size)
+    except services.FileTypeRejected as exc:
+        db.session.commit()
+        return tus_error(415, str(exc))
+    except services.UploadIncomplete as exc:
+        return tus_error(410, str(exc))
+    asset = None
+    if new_offset >= upload.length:
+        try:
+            asset = services.finish_upload(upload)
+        except services.FileTypeRejected as exc:
+            services.discard_upload(upload)
+            db.session.commit()
+            return tus_error(415, str(exc))
+    db.session.commit()
+    if asset is not None:
+        services.queue_processing(asset)
+    extra = {"Upload_Offset": new_offset}
+    if asset is not None:
+        extra["Lms_Media_Id"] = asset.public_id
+    return tus_headers(make_response("", 204), **extra)
+
+
+@bp.route("/api/v1/uploads/<upload_id>", methods=["DELETE"])
+def tus_delete(upload_id: str):
+    """Cancel an upload (tus termination)."""
+    upload = get_upload_or_error(upload_id)
+    if upload.completed_at is None:
+        services.discard_upload(upload)
+        db.session.commit()
+    return tus_headers(make_response("", 204))
+
+
+@bp.route("/api/v1/uploads/<upload_id>/status")
+def upload_status(upload_id: str):
+    """Report an upload's progress and, once complete, its asset's processing state (JSON)."""
+    upload = get_upload_or_error(upload_id)
+    body = {"offset": upload.offset, "length": upload.length, "complete": upload.completed_at is not None}
+    if upload.asset is not None:
+        body["media"] = asset_json(upload.asset)
+    return jsonify(body)
+
+
+@bp.route("/api/v1/media/<public_id>")
+def media_status(public_id: str):
+    """Report an asset's processing state (JSON), for the authoring page's status line."""
+    asset = get_asset_or_404(public_id)
+    if asset.course_id is None or not can_edit_course(current_user, db.session.get(Course, asset.course_id)):
+        abort(403)
+    return jsonify(asset_json(asset))
+
+
+def asset_json(asset: MediaAsset) -> dict:
+    from lms.media.presenters import failure_text
+
+    return {
+        "id": asset.public_id,
+        "type": asset.media_type.value,
+        "status": asset.status.value,
+        "status_label": asset.status.label,
+        "progress": asset.progress,
+        "failure": failure_text(asset.failure_reason) if asset.failure_reason else None,
+        "filename": asset.original_filename,
+        "url": url_for("media.serve", public_id=asset.public_id, variant="original"),
+    }
+
+
+def get_asset_or_404(public_id: str) -> MediaAsset:
+    asset = db.session.scalar(sa.select(MediaAsset).where(MediaAsset.public_id == public_id))
+    if asset is None:
+        abort(404)
+    return asset
+
+
+def _may_view(asset: MediaAsset) -> bool:
+    if asset.is_public:
+        return True
+    course = db.session.get(Course, asset.course_id) if asset.course_id else None
+    if course is None:
+        return current_user.is_authenticated and current_user.has_role(Role.ADMIN)
+    return can_view_course(current_user, course)
+
+
+@bp.route("/media/<public_id>/<variant>")
+def serve(public_id: str, variant: str):
+    """Deliver a media file or one of its variants, with HTTP Range for seeking."""
+    asset = get_asset_or_404(public_id)
+    if not _may_view(asset):
+        abort(403 if current_user.is_authenticated else 404)
+    if variant == "original":
+        key, mime = asset.storage_key, asset.mime
+    else:
+        found = asset.variant(variant)
+        if found is None:
+            abort(404)
+        key, mime = found.storage_key, found.mime
+    download = request.args.get("download") == "1"
+    name = asset.original_filename if variant == "original" else f"{public_id}-{variant}.{key.rsplit('.', 1)[-1]}"
+    storage = services.get_storage()
+    path = storage.local_path(key)
+    if path is None:
+        url = storage.presigned_url(key, expires_s=current_app.config["MEDIA_URL_EXPIRY_S"], download_name=name,
+                                    inline=not download, content_type=mime)
+        response = redirect(url, code=302)
+        response.headers["Cache-Control"] = "private, no-store"
+        return response
+    if not path.exists():
+        abort(404)
+    response = send_file(path, mimetype=mime, as_attachment=download, download_name=name, conditional=True,
+                         etag=True, max_age=0)
+    # Variants never change under their unguessable address: phones may keep them.
+    response.headers["Cache-Control"] = ("public" if asset.is_public else "private") + ", max-age=2592000, immutable"
+    response.headers["Accept-Ranges"] = "bytes"
+    return response
+
+
+@bp.route("/admin/storage")
+@role_required(Role.ADMIN)
+def storage_usage():
+    """Show media storage used per course and in total."""
+    rows, total = services.storage_usage()
+    courses = {c.id: c for c in db.session.scalars(sa.select(Course))}
+    return render_template("media/storage.html", rows=[(courses.get(cid), files, size) for cid, files, size in rows],
+                           total=total, backend=services.get_storage().name)
+
+
+def _http_date(value) -> str:
+    from email.utils import format_datetime
+
+    return format_datetime(value, usegmt=True) if value.tzinfo else format_datetime(value)
