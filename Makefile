@@ -42,6 +42,7 @@ lint: install
 	$(BIN)/ruff check .
 
 bench: install
+	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 	$(BIN)/python bench/run_all.py
 
 translations: install

@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHES = ["foundation.py", "uploads.py", "media_processing.py"]
+BENCHES = ["foundation.py", "uploads.py", "media_processing.py", "learning_load.py"]
 
 if __name__ == "__main__":
     failed = 0

@@ -104,14 +104,20 @@ def _tune_sqlite(dbapi_connection, connection_record):
 def register_blueprints(app: Flask) -> None:
     """Register every domain's blueprint."""
     from lms.accounts.views import bp as accounts_bp
+    from lms.assignments.views import bp as assignments_bp
     from lms.core.views import bp as core_bp
     from lms.courses.views import bp as courses_bp
+    from lms.learning.views import bp as learning_bp
     from lms.media.views import bp as media_bp
+    from lms.quizzes.views import bp as quizzes_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(courses_bp)
     app.register_blueprint(media_bp)
+    app.register_blueprint(learning_bp)
+    app.register_blueprint(quizzes_bp)
+    app.register_blueprint(assignments_bp)
 
     from lms.core.security import apply_security_headers
 

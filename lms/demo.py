@@ -14,6 +14,7 @@ from lms.courses import services as courses
 from lms.courses.models import Course, CourseLevel, CourseStatus, Lesson, LessonKind
 from lms.database import utcnow
 from lms.extensions import db
+from lms.learning import services as learning
 from lms.text import InvalidPhoneNumber, normalize_phone
 
 SEED_DIR = PROJECT_ROOT / "seed"
@@ -26,6 +27,7 @@ DEMO_ACCOUNTS = [
 ]
 DEMO_ACCOUNTS_TABLE = [(phone, ", ".join(sorted(r.value for r in roles))) for phone, _, roles in DEMO_ACCOUNTS]
 DEMO_INSTRUCTOR_PHONE = "0900000003"
+DEMO_TRAINEE_PHONE = "0900000004"
 COURSE_SLUGS = ("viet-bai-ban-hang", "quay-video-quang-cao", "livestream-ban-hang")
 #: Mobile prefixes in use in Vietnam (Viettel, Vinaphone, MobiFone, Vietnamobile).
 MOBILE_PREFIXES = ["032", "033", "034", "035", "036", "037", "038", "039", "070", "076", "077", "078", "079", "081", "082", "083", "084", "085", "086", "088", "089", "090", "091", "093", "094", "096", "097", "098", "056", "058"]
@@ -39,11 +41,14 @@ class DemoReport:
     accounts_created: list[str] = field(default_factory=list)
     trainees_created: int = 0
     media_created: int = 0
+    quizzes_created: int = 0
+    assignments_created: int = 0
 
     def summary(self) -> str:
         return (
             f"{self.courses_created} courses created, {self.courses_updated} updated, "
-            f"{self.lessons} lessons, {self.media_created} media files processed, "
+            f"{self.lessons} lessons, {self.quizzes_created} quizzes, {self.assignments_created} practical assignments, "
+            f"{self.media_created} media files processed, "
             f"{len(self.accounts_created)} demo accounts created, {self.trainees_created} trainees generated"
         )
 
@@ -58,14 +63,17 @@ def load_demo(extra_trainees: int = 0, random_seed: int = 2026, with_media: bool
     report = DemoReport()
     for slug in COURSE_SLUGS:
         course = load_course(SEED_DIR / "courses" / slug, report)
+        report.quizzes_created += load_course_quizzes(course, SEED_DIR / "courses" / slug)
         if with_media:
             load_course_media(course, SEED_DIR / "courses" / slug, report)
     places = read_yaml(SEED_DIR / "places.yaml")
     create_demo_accounts(places, report)
     instructor = accounts.find_user_by_phone(DEMO_INSTRUCTOR_PHONE)
+    trainee = accounts.find_user_by_phone(DEMO_TRAINEE_PHONE)
     for course in db.session.scalars(sa.select(Course).where(Course.slug.in_(COURSE_SLUGS))):
         if instructor not in course.instructors:
             courses.set_instructors(course, [*course.instructors, instructor])
+        learning.enrol(trainee, course)
     if extra_trainees:
         report.trainees_created = generate_trainees(extra_trainees, random_seed, places)
     return report
@@ -156,6 +164,33 @@ def load_course_media(course: Course, folder: Path, report: DemoReport) -> None:
             courses.attach_media(handout, asset)
             report.media_created += 1
     db.session.flush()
+
+
+def load_course_quizzes(course: Course, folder: Path) -> int:
+    """Create the quiz lessons of seed/courses/<slug>/quizzes.yaml that are missing; return how many."""
+    from lms.quizzes import services as quizzes
+    from lms.quizzes.models import QuestionKind
+
+    path = folder / "quizzes.yaml"
+    if not path.exists():
+        return 0
+    created = 0
+    for spec in read_yaml(path)["quizzes"]:
+        if db.session.scalar(sa.select(Lesson.id).where(Lesson.course_id == course.id, Lesson.slug == spec["lesson_slug"])):
+            continue
+        lesson = courses.add_lesson(course.modules[spec["module"] - 1], title=spec["title"], slug=spec["lesson_slug"],
+                                    kind=LessonKind.QUIZ, body_markdown=spec.get("intro", ""))
+        quiz = quizzes.get_or_create_quiz(lesson)
+        quizzes.update_quiz_settings(quiz, pass_percent=spec.get("pass_percent", 70),
+                                     max_attempts=spec.get("max_attempts", 3), shuffle_questions=True,
+                                     shuffle_choices=True)
+        for question in spec["questions"]:
+            kind = QuestionKind(question["kind"])
+            choices = (quizzes.true_false_choices(bool(question["answer"])) if kind == QuestionKind.TRUE_FALSE
+                       else [(c["text"], bool(c["correct"])) for c in question["choices"]])
+            quizzes.add_question(quiz, kind, question["text"], choices, question.get("explanation", ""))
+        created += 1
+    return created
 
 
 def create_demo_accounts(places: dict, report: DemoReport) -> None:

@@ -1,5 +1,8 @@
 """Import every model module, so mappers and migrations see the whole schema."""
 
 from lms.accounts import models as accounts_models  # noqa: F401
+from lms.assignments import models as assignments_models  # noqa: F401
 from lms.courses import models as courses_models  # noqa: F401
+from lms.learning import models as learning_models  # noqa: F401
 from lms.media import models as media_models  # noqa: F401
+from lms.quizzes import models as quizzes_models  # noqa: F401

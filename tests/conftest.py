@@ -55,13 +55,20 @@ def database_url(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def _schema(database_url, tmp_path_factory):
-    """Create the schema once per session, through the migrations."""
+    """Create the schema once per session, through the migrations.
+
+    LMS_TEST_CREATE_ALL=1 builds it from the models instead, for work in progress
+    before its migration is written (test_migrations still checks the two agree).
+    """
     from flask_migrate import upgrade
 
     app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url,
                       "INSTANCE_PATH": str(tmp_path_factory.mktemp("schema-instance"))})
     with app.app_context():
-        upgrade()
+        if os.environ.get("LMS_TEST_CREATE_ALL") == "1":
+            db.create_all()
+        else:
+            upgrade()
         db.engine.dispose()
     return database_url
 

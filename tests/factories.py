@@ -28,8 +28,15 @@ def make_user(*roles: Role, password: str | None = DEFAULT_PASSWORD, commit=True
     return user
 
 
-def make_trainee(**fields) -> User:
-    return make_user(Role.TRAINEE, **fields)
+def make_trainee(enrolled_in: Course | list[Course] | None = None, **fields) -> User:
+    """Create a trainee, enrolled in the given course(s)."""
+    from lms.learning.services import enrol
+
+    trainee = make_user(Role.TRAINEE, **fields)
+    for course in ([enrolled_in] if isinstance(enrolled_in, Course) else enrolled_in or []):
+        enrol(trainee, course)
+    db.session.commit()
+    return trainee
 
 
 def make_course(

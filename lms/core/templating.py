@@ -15,9 +15,11 @@ def navigation() -> list[tuple[str, str, str]]:
     items = [("courses.catalogue", _l("Courses"), "book")]
     if not current_user.is_authenticated:
         return items
+    items.insert(0, ("learning.home", _l("My learning"), "play"))
     if current_user.has_role(Role.ORGANIZER, Role.INSTRUCTOR, Role.ADMIN):
         items.insert(0, ("core.home", _l("Overview"), "home"))
         items.append(("courses.manage", _l("Course authoring"), "edit"))
+        items.append(("assignments.review_queue", _l("Review practical work"), "check"))
         items.append(("accounts.users", _l("People"), "people"))
     if current_user.has_role(Role.ADMIN):
         items.append(("media.storage_usage", _l("Media storage"), "storage"))

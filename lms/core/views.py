@@ -28,7 +28,7 @@ def home():
         return render_template("core/welcome.html")
     if current_user.is_staff or current_user.has_role(Role.ADMIN):
         return render_template("core/staff_home.html")
-    return redirect(url_for("courses.catalogue"))
+    return redirect(url_for("learning.home"))
 
 
 @bp.route("/healthz")
@@ -57,6 +57,14 @@ def set_language(code: str):
     if not target.startswith("/") or target.startswith("//"):
         target = url_for("core.home")
     return redirect(target)
+
+
+@bp.route("/api/v1/openapi.json")
+def openapi():
+    """Publish the OpenAPI document of the JSON API, generated from the code."""
+    from lms.api import openapi_document
+
+    return jsonify(openapi_document(f"{current_app.config['LMS_ORG_NAME']} API"))
 
 
 @bp.route("/places/provinces/<int:province_code>/communes")

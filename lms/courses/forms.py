@@ -12,7 +12,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from lms.accounts.forms import MultiCheckboxField, strip_text
-from lms.courses.models import CourseLevel, CourseStatus, LessonKind
+from lms.courses.models import CourseLevel, CourseStatus, EnrollmentMode, LessonKind
 from lms.i18n import lazy_gettext as _l
 
 SLUG_RULE = Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", message=_l("Use lowercase letters without accents, digits and hyphens."))
@@ -30,6 +30,10 @@ class CourseForm(FlaskForm):
     estimated_hours = IntegerField(_l("Estimated hours"), validators=[Optional(), NumberRange(min=1, max=500)],
                                    render_kw={"inputmode": "numeric"})
     status = SelectField(_l("Status"), choices=CourseStatus.choices, default=CourseStatus.DRAFT.value)
+    enrollment_mode = SelectField(_l("Who may join"), choices=EnrollmentMode.choices, default=EnrollmentMode.OPEN.value)
+    video_completion_percent = IntegerField(
+        _l("A video counts as watched at (%)"), default=90, validators=[DataRequired(), NumberRange(min=10, max=100)],
+        render_kw={"inputmode": "numeric"})
     instructors = MultiCheckboxField(_l("Instructors"), coerce=int, validate_choice=True)
     cover_media_id = HiddenField()
 

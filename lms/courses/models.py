@@ -60,6 +60,18 @@ course_instructors = sa.Table(
 )
 
 
+class EnrollmentMode(LabelledEnum):
+    OPEN = "open"
+    RESTRICTED = "restricted"
+
+    @classmethod
+    def labels(cls):
+        return {
+            cls.OPEN: _l("Open: trainees enrol themselves"),
+            cls.RESTRICTED: _l("Restricted: organizers enrol trainees by class"),
+        }
+
+
 class Course(db.Model):
     __tablename__ = "courses"
 
@@ -78,6 +90,11 @@ class Course(db.Model):
     cover_asset_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("media_assets.id", ondelete="SET NULL", use_alter=True)
     )
+    enrollment_mode: Mapped[EnrollmentMode] = mapped_column(
+        enum_column_type(EnrollmentMode), default=EnrollmentMode.OPEN, server_default=EnrollmentMode.OPEN.value
+    )
+    #: A video lesson is complete once this share of it has been watched.
+    video_completion_percent: Mapped[int] = mapped_column(default=90, server_default="90")
     #: Set the first time the course is published; from then on lessons are archived, never deleted.
     first_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -7,9 +7,9 @@ from flask_login import current_user, login_required
 from lms.accounts.access import role_required
 from lms.accounts.models import Role, User, UserRole
 from lms.courses import services
-from lms.courses.access import can_edit_course, can_view_course
+from lms.courses.access import can_edit_course
 from lms.courses.forms import CourseForm, LessonForm, ModuleForm, MoveForm
-from lms.courses.models import Course, CourseLevel, CourseStatus, Lesson, LessonKind, Module
+from lms.courses.models import Course, CourseLevel, CourseStatus, EnrollmentMode, Lesson, LessonKind, Module
 from lms.extensions import db
 from lms.i18n import gettext as _
 from lms.text import mask_phone
@@ -45,27 +45,12 @@ def catalogue():
 def course_detail(slug: str):
     """Show a course's summary and its lessons by module."""
     course = get_course_or_404(slug, for_user=current_user)
-    lessons = services.ordered_lessons(course)
-    return render_template("courses/course.html", course=course, first_lesson=lessons[0] if lessons else None,
+    from lms.learning.services import course_progress, is_enrolled
+
+    summary = course_progress(current_user, course) if current_user.is_authenticated else None
+    enrolled = current_user.is_authenticated and is_enrolled(current_user, course)
+    return render_template("courses/course.html", course=course, summary=summary, enrolled=enrolled,
                            can_edit=can_edit_course(current_user, course) and request.args.get("preview") != "1")
-
-
-@bp.route("/<slug>/lessons/<lesson_slug>")
-@login_required
-def lesson_detail(slug: str, lesson_slug: str):
-    """Show one lesson with links to the previous and next ones."""
-    course = get_course_or_404(slug, for_user=current_user)
-    if not can_view_course(current_user, course):
-        abort(403)
-    lesson = get_lesson_or_404(course, lesson_slug)
-    before, after = services.neighbours(course, lesson)
-    from lms.media.presenters import responsive_images
-
-    return render_template(
-        "courses/lesson.html", course=course, lesson=lesson, before=before, after=after,
-        body_html=responsive_images(lesson.body_html),
-        can_edit=can_edit_course(current_user, course) and request.args.get("preview") != "1",
-    )
 
 
 # --- Authoring: instructors, organizers and admins --------------------------------------
@@ -126,7 +111,7 @@ def manage():
 def create():
     """Create a course as a draft."""
     form = CourseForm()
-    del form.instructors, form.status, form.cover_media_id
+    del form.instructors, form.status, form.cover_media_id, form.enrollment_mode, form.video_completion_percent
     if form.validate_on_submit():
         try:
             course = services.create_course(
@@ -154,6 +139,7 @@ def edit(slug: str):
     form.instructors.choices = instructor_choices()
     if request.method == "GET":
         form.level.data, form.status.data = course.level.value, course.status.value
+        form.enrollment_mode.data = course.enrollment_mode.value
         form.instructors.data = [u.id for u in course.instructors]
     if form.validate_on_submit():
         try:
@@ -165,6 +151,8 @@ def edit(slug: str):
             form.slug.errors.append(str(exc))
         else:
             services.set_course_status(course, CourseStatus(form.status.data))
+            course.enrollment_mode = EnrollmentMode(form.enrollment_mode.data)
+            course.video_completion_percent = form.video_completion_percent.data
             chosen = [db.session.get(User, uid) for uid in form.instructors.data]
             services.set_instructors(course, [u for u in chosen if u is not None])
             cover = find_course_media(course, form.cover_media_id.data)

@@ -18,7 +18,8 @@ from lms.media.processing import MediaProcessingError, atomic_output
 pillow_heif.register_heif_opener()
 
 IMAGE_WIDTHS = (320, 640, 1280)
-MAX_IMAGE_PIXELS = 50_000_000
+# 120 MP: cheap phones now take 108 MP photos; bigger is a decompression bomb, not a photo.
+MAX_IMAGE_PIXELS = 120_000_000
 # Pillow only raises at twice this (it merely warns in between); open_image() enforces the limit itself.
 Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "HEIF")
@@ -139,6 +140,9 @@ def _upright_size(image: Image.Image) -> tuple[int, int]:
 def _to_srgb(image: Image.Image) -> Image.Image:
     """Convert to 8-bit sRGB (RGBA only when some pixel is actually see-through)."""
     has_alpha = image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in image.info
+    if image.mode.startswith("I;16") or image.mode == "I":
+        # 16-bit greyscale PNG: scale to 8 bits rather than let everything above 255 clip to white.
+        image = image.convert("I").point(lambda value: value / 256).convert("L")
     if image.mode not in ("RGB", "RGBA", "CMYK", "L"):
         image = image.convert("RGBA" if has_alpha else "RGB")
     target_mode = "RGBA" if has_alpha else "RGB"

@@ -68,6 +68,8 @@ class MediaAsset(db.Model):
     height: Mapped[int | None] = mapped_column()
     #: Cover images are shown in the public catalogue; everything else needs access to the course.
     is_public: Mapped[bool] = mapped_column(default=False)
+    #: What it was uploaded for ("lesson", "cover", "image", "submission"): decides who may see it.
+    purpose: Mapped[str] = mapped_column(sa.String(16), default="lesson", server_default="lesson")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -6,7 +6,9 @@ import re
 import shutil
 import tempfile
 import unicodedata
+from collections.abc import Callable
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO
@@ -14,19 +16,57 @@ from typing import BinaryIO
 import sqlalchemy as sa
 from flask import current_app
 
+from lms.courses.access import can_edit_course, can_view_course
 from lms.database import utcnow
 from lms.extensions import db
 from lms.media.models import AssetStatus, MediaAsset, MediaType, MediaVariant, Upload, new_public_id
 from lms.media.sniff import SNIFF_BYTES, MediaKind, SniffedType, UnsupportedFileType, sniff_file
 from lms.media.storage import Storage, storage_from_config
 
-UPLOAD_PURPOSES = {"lesson", "cover", "image"}
-#: What each purpose accepts.
-PURPOSE_TYPES = {
-    "lesson": {MediaKind.VIDEO, MediaKind.DOCUMENT},
-    "cover": {MediaKind.IMAGE},
-    "image": {MediaKind.IMAGE},
+
+@dataclass(frozen=True)
+class UploadPurpose:
+    """What an upload is for: which file kinds it takes, who may upload and who may see the result."""
+
+    kinds: frozenset
+    can_upload: Callable  # (user, course) -> bool
+    can_view: Callable  # (user, asset, course) -> bool
+
+
+def _course_editor(user, course) -> bool:
+    return can_edit_course(user, course)
+
+
+def _course_viewer(user, asset, course) -> bool:
+    return can_view_course(user, course)
+
+
+#: Purposes; higher packages add theirs (assignments: "submission").
+UPLOAD_PURPOSES: dict[str, UploadPurpose] = {
+    "lesson": UploadPurpose(frozenset({MediaKind.VIDEO, MediaKind.DOCUMENT}), _course_editor, _course_viewer),
+    "cover": UploadPurpose(frozenset({MediaKind.IMAGE}), _course_editor, lambda user, asset, course: True),
+    "image": UploadPurpose(frozenset({MediaKind.IMAGE}), _course_editor, _course_viewer),
 }
+
+
+def register_upload_purpose(name: str, purpose: UploadPurpose) -> None:
+    """Add an upload purpose with its own rules."""
+    UPLOAD_PURPOSES[name] = purpose
+
+
+def may_upload(user, course, purpose: str) -> bool:
+    policy = UPLOAD_PURPOSES.get(purpose)
+    return policy is not None and policy.can_upload(user, course)
+
+
+def may_view(user, asset: MediaAsset, course) -> bool:
+    """Return True if the user may see this asset."""
+    if asset.is_public:
+        return True
+    if course is None:
+        return False
+    policy = UPLOAD_PURPOSES.get(asset.purpose, UPLOAD_PURPOSES["lesson"])
+    return policy.can_view(user, asset, course)
 _COPY_CHUNK = 1024 * 1024
 
 
@@ -170,10 +210,12 @@ def check_upload_type(upload: Upload) -> SniffedType:
             _("This file type is not accepted (%(reason)s). Upload a video (MP4, MOV, WebM, 3GP), a PDF or a photo (JPEG, PNG, WebP, HEIC).",
               reason=str(exc))
         ) from None
-    if sniffed.kind not in PURPOSE_TYPES[upload.purpose]:
+    if sniffed.kind not in UPLOAD_PURPOSES[upload.purpose].kinds:
         discard_upload(upload)
         if upload.purpose == "lesson":
             raise FileTypeRejected(_("A lesson takes a video or a PDF file."))
+        if MediaKind.VIDEO in UPLOAD_PURPOSES[upload.purpose].kinds:
+            raise FileTypeRejected(_("Only photos and videos can be used here."))
         raise FileTypeRejected(_("Only photos (JPEG, PNG, WebP, HEIC) can be used here."))
     return sniffed
 
@@ -210,7 +252,7 @@ def ingest_file(path: Path, *, owner_id: int | None, course_id: int | None, file
         sniffed = sniff_file(path)
     except UnsupportedFileType as exc:
         raise FileTypeRejected(_("This file type is not accepted (%(reason)s).", reason=str(exc))) from None
-    if sniffed.kind not in PURPOSE_TYPES.get(purpose, set(MediaKind)):
+    if purpose not in UPLOAD_PURPOSES or sniffed.kind not in UPLOAD_PURPOSES[purpose].kinds:
         raise FileTypeRejected(_("This kind of file cannot be used here."))
     asset = MediaAsset(
         public_id=new_public_id(),
@@ -220,6 +262,7 @@ def ingest_file(path: Path, *, owner_id: int | None, course_id: int | None, file
         mime=sniffed.mime,
         original_filename=clean_filename(filename),
         is_public=purpose == "cover",
+        purpose=purpose,
         status=AssetStatus.QUEUED,
     )
     asset.storage_key = f"media/{asset.public_id}/original.{sniffed.extension}"

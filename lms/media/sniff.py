@@ -229,13 +229,15 @@ def _reject_text(head: bytes) -> None:
     if text.startswith(b"#!") or lowered.startswith(b"<?php"):
         raise UnsupportedFileType(SCRIPT)
     if text.startswith(b"<"):
-        if b"<svg" in lowered:
+        if b"<svg" in lowered and b"<html" not in lowered and b"<!doctype html" not in lowered:
             raise UnsupportedFileType(SVG)
         if lowered.startswith(b"<?xml") and not MARKUP.search(text[5:]):
             raise UnsupportedFileType(XML)
         raise UnsupportedFileType(HTML)
-    if _looks_like_text(text[:TEXT_PROBE_BYTES]) and MARKUP.search(text):
-        # Text-first polyglots ("hello <script>…", even with a %PDF- further on) are pages in disguise.
+    # Text-first polyglots ("hello <script>…", even with a %PDF- further on) are pages in disguise;
+    # markup inside the PDF itself is the document's business.
+    prefix = text.split(b"%PDF-", 1)[0]
+    if _looks_like_text(text[:TEXT_PROBE_BYTES]) and MARKUP.search(prefix):
         raise UnsupportedFileType(HTML)
 
 

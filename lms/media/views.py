@@ -20,7 +20,7 @@ from flask_login import current_user
 
 from lms.accounts.access import role_required
 from lms.accounts.models import Role
-from lms.courses.access import can_edit_course, can_view_course
+from lms.courses.access import can_edit_course
 from lms.courses.models import Course
 from lms.extensions import db
 from lms.media import services
@@ -92,14 +92,15 @@ def tus_create():
     """Create an upload (tus creation); metadata names the course and purpose."""
     from lms.i18n import gettext as _
 
-    if not current_user.has_role(Role.INSTRUCTOR, Role.ORGANIZER, Role.ADMIN):
-        return tus_error(403, _("Only the course's instructors can upload files."))
     metadata = parse_metadata(request.headers.get("Upload-Metadata"))
     course = db.session.scalar(sa.select(Course).where(Course.slug == metadata.get("course", "")))
     if course is None:
         return tus_error(400, _("Choose the course the file belongs to."))
-    if not can_edit_course(current_user, course):
-        return tus_error(403, _("Only the course's instructors can upload files."))
+    purpose = metadata.get("purpose", "lesson")
+    if purpose not in services.UPLOAD_PURPOSES:
+        return tus_error(400, _("Unknown upload purpose."))
+    if not services.may_upload(current_user, course, purpose):
+        return tus_error(403, _("You may not upload files to this course."))
     try:
         length = int(request.headers.get("Upload-Length", ""))
     except ValueError:
@@ -107,7 +108,7 @@ def tus_create():
     try:
         upload = services.create_upload(owner=current_user, course=course, length=length,
                                         filename=metadata.get("filename", ""),
-                                        purpose=metadata.get("purpose", "lesson"))
+                                        purpose=purpose)
     except services.UploadTooLarge as exc:
         return tus_error(413, str(exc), Tus_Max_Size=services.max_upload_bytes())
     except services.MediaError as exc:
@@ -196,7 +197,9 @@ def upload_status(upload_id: str):
 def media_status(public_id: str):
     """Report an asset's processing state (JSON), for the authoring page's status line."""
     asset = get_asset_or_404(public_id)
-    if asset.course_id is None or not can_edit_course(current_user, db.session.get(Course, asset.course_id)):
+    course = db.session.get(Course, asset.course_id) if asset.course_id else None
+    is_owner = current_user.is_authenticated and asset.owner_id == current_user.id
+    if not is_owner and not (course and can_edit_course(current_user, course)):
         abort(403)
     return jsonify(asset_json(asset))
 
@@ -224,12 +227,10 @@ def get_asset_or_404(public_id: str) -> MediaAsset:
 
 
 def _may_view(asset: MediaAsset) -> bool:
-    if asset.is_public:
-        return True
     course = db.session.get(Course, asset.course_id) if asset.course_id else None
-    if course is None:
+    if course is None and not asset.is_public:
         return current_user.is_authenticated and current_user.has_role(Role.ADMIN)
-    return can_view_course(current_user, course)
+    return services.may_view(current_user, asset, course)
 
 
 @bp.route("/media/<public_id>/<variant>")

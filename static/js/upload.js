@@ -2,6 +2,13 @@
 // Survives dropped connections (retries with back-off, resumes on "online") and page
 // reloads (the upload address is remembered per file, so picking the same file again
 // continues from the server's offset).
+//
+// Multiple mode (`data-multiple` on the widget or on its target input): several files are
+// picked at once and uploaded one after the other; each finished file's media id is added
+// to the target input as a comma-separated list and shown as a small removable item, in the
+// element named by the target's `data-list` (or a list made inside the widget). `data-max`
+// caps the number of files. A form with `data-wait-uploads` is not sent while a file of one
+// of its widgets is still uploading.
 "use strict";
 
 (() => {
@@ -35,6 +42,9 @@
     });
   }
 
+  const uploads = [];
+  const splitIds = (value) => (value || "").split(",").map((v) => v.trim()).filter(Boolean);
+
   const serverMessage = (xhr) => {
     try { return JSON.parse(xhr.responseText).error || xhr.statusText; } catch { return xhr.statusText || String(xhr.status); }
   };
@@ -52,12 +62,121 @@
       this.resumeButton = root.querySelector("[data-upload-resume]");
       this.cancelButton = root.querySelector("[data-upload-cancel]");
       this.target = document.getElementById(this.d.target);
-      this.input.addEventListener("change", () => this.input.files[0] && this.start(this.input.files[0]));
+      this.multiple = "multiple" in this.d || Boolean(this.target && "multiple" in this.target.dataset);
+      if (this.multiple) {
+        this.setUpMultiple();
+      } else {
+        this.input.addEventListener("change", () => this.input.files[0] && this.start(this.input.files[0]));
+      }
       this.pauseButton.addEventListener("click", () => this.pause());
       this.resumeButton.addEventListener("click", () => this.resume());
       this.cancelButton.addEventListener("click", () => this.cancel());
       window.addEventListener("online", () => this.waiting && this.resume());
       window.addEventListener("beforeunload", (e) => { if (this.running) { e.preventDefault(); e.returnValue = ""; } });
+    }
+
+    setUpMultiple() {
+      const options = this.target ? this.target.dataset : {};
+      this.queue = [];
+      this.max = Number(options.max || this.d.max || 0);
+      this.input.multiple = true;
+      this.list = (options.list && document.getElementById(options.list)) || null;
+      if (!this.list) {
+        this.list = document.createElement("ul");
+        this.list.className = "upload-items";
+        this.root.appendChild(this.list);
+      }
+      this.removeLabel = options.msgRemove || this.d.msgRemove || "×";
+      this.maxMessage = options.msgMax || this.d.msgMax || "";
+      this.list.addEventListener("click", (event) => {
+        const button = event.target.closest("[data-upload-remove]");
+        if (button && this.list.contains(button)) this.removeItem(button.closest("li"), button.dataset.uploadRemove);
+      });
+      this.input.addEventListener("change", () => {
+        const files = Array.from(this.input.files || []);
+        this.input.value = "";
+        this.enqueue(files);
+      });
+    }
+
+    ids() {
+      return this.target ? splitIds(this.target.value) : [];
+    }
+
+    enqueue(files) {
+      let room = this.max > 0 ? this.max - this.ids().length - this.queue.length - (this.running ? 1 : 0) : files.length;
+      if (files.length > room) this.say(this.maxMessage, true);
+      for (const file of files) {
+        if (room-- <= 0) break;
+        this.queue.push({ file, item: this.addItem(file) });
+      }
+      // A paused file keeps its turn; the queue moves on when it finishes.
+      if (!this.running && !(this.paused && !this.cancelled)) this.next();
+    }
+
+    next() {
+      // Called from inside run(): start the next file once that loop has let go.
+      if (this.active) return void setTimeout(() => this.next(), 0);
+      const entry = this.queue.shift();
+      if (!entry) return;
+      this.item = entry.item;
+      this.start(entry.file);
+    }
+
+    addItem(file) {
+      const li = document.createElement("li");
+      li.className = "pending";
+      if (file.type.startsWith("image/")) {
+        const img = document.createElement("img");
+        img.alt = "";
+        img.src = URL.createObjectURL(file);
+        img.onload = () => URL.revokeObjectURL(img.src);
+        img.onerror = () => img.remove();  // e.g. HEIC, which few browsers show
+        li.appendChild(img);
+      } else {
+        const icon = document.createElement("span");
+        icon.className = "upload-item-icon";
+        icon.setAttribute("aria-hidden", "true");
+        icon.textContent = "▶";
+        li.appendChild(icon);
+      }
+      const name = document.createElement("span");
+      name.textContent = file.name;
+      const status = document.createElement("small");
+      status.className = "upload-item-status";
+      li.append(name, status);
+      this.list.appendChild(li);
+      return li;
+    }
+
+    itemSay(li, text, isError = false) {
+      const status = li && li.querySelector(".upload-item-status");
+      if (!status) return;
+      status.textContent = text;
+      li.classList.toggle("error", isError);
+    }
+
+    finishItem(li, mediaId) {
+      if (!li) return;
+      li.classList.remove("pending");
+      li.dataset.mediaId = mediaId || "";
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "icon-button";
+      button.dataset.uploadRemove = mediaId || "";
+      button.setAttribute("aria-label", `${this.removeLabel}: ${li.querySelector("span:not(.upload-item-icon)")?.textContent || ""}`);
+      button.textContent = "×";
+      li.appendChild(button);
+    }
+
+    removeItem(li, mediaId) {
+      if (mediaId && this.target) this.target.value = this.ids().filter((id) => id !== mediaId).join(",");
+      if (li) li.remove();
+      this.say("");
+    }
+
+    busy() {
+      return Boolean(this.running || (this.queue && this.queue.length));
     }
 
     say(text, isError = false) {
@@ -72,11 +191,13 @@
     async start(file) {
       this.file = file;
       this.paused = false;
+      this.cancelled = false;
       this.attempt = 0;
       const max = Number(this.d.maxBytes);
       if (file.size > max) {
         this.say(fill(this.d.msgTooLarge, { size: sizeText(file.size) }), true);
         this.input.value = "";
+        if (this.multiple) this.skip(fill(this.d.msgTooLarge, { size: sizeText(file.size) }));
         return;
       }
       this.progressBox.hidden = false;
@@ -163,6 +284,7 @@
 
     async cancel() {
       this.paused = true;
+      this.cancelled = true;
       this.running = false;
       clearTimeout(this.timer);
       if (this.url) {
@@ -173,6 +295,11 @@
       this.progressBox.hidden = true;
       this.input.value = "";
       this.say("");
+      if (this.multiple) {
+        for (const entry of [{ item: this.item }, ...this.queue]) entry.item?.remove();
+        this.queue = [];
+        this.item = null;
+      }
     }
 
     show(sent) {
@@ -187,12 +314,31 @@
       this.progressBox.hidden = true;
       this.input.value = "";
       this.say(fill(this.d.msgFailed, { reason }), true);
+      if (this.multiple) this.skip(fill(this.d.msgFailed, { reason }));
+    }
+
+    skip(message) {
+      this.itemSay(this.item, message, true);
+      this.finishItem(this.item, "");
+      this.item = null;
+      this.next();
     }
 
     done(mediaId) {
       this.running = false;
       localStorage.removeItem(this.key(this.file));
       this.progressBox.hidden = true;
+      if (this.multiple) {
+        if (this.target) this.target.value = [...this.ids().filter((id) => id !== mediaId), mediaId].join(",");
+        const item = this.item;
+        this.item = null;
+        this.finishItem(item, mediaId);
+        this.itemSay(item, this.d.msgDone);
+        this.say("");
+        this.poll(mediaId, (text, isError) => this.itemSay(item, text, isError));
+        this.next();
+        return;
+      }
       if (this.target) {
         this.target.value = mediaId;
         const insertInto = this.target.dataset.insertInto && document.getElementById(this.target.dataset.insertInto);
@@ -206,17 +352,17 @@
       this.poll(mediaId);
     }
 
-    async poll(mediaId) {
+    async poll(mediaId, report = (text, isError) => this.say(text, isError)) {
       const url = this.d.statusUrl.replace("ID", mediaId);
       for (let i = 0; i < 600; i++) {
         try {
           const response = await fetch(url, { headers: { Accept: "application/json" } });
           if (response.ok) {
             const media = await response.json();
-            if (media.status === "ready") return this.say(`${media.filename} · ${this.d.msgReady}`);
-            if (media.status === "failed") return this.say(`${media.filename} · ${media.status_label}: ${media.failure}`, true);
+            if (media.status === "ready") return report(`${media.filename} · ${this.d.msgReady}`);
+            if (media.status === "failed") return report(`${media.filename} · ${media.status_label}: ${media.failure}`, true);
             const pct = media.status === "processing" ? ` ${Math.round(media.progress * 100)}%` : "";
-            this.say(`${media.filename} · ${media.status_label}${pct}`);
+            report(`${media.filename} · ${media.status_label}${pct}`);
           }
         } catch { /* offline for a moment: keep polling */ }
         await new Promise((r) => setTimeout(r, 3000));
@@ -225,6 +371,24 @@
   }
 
   document.addEventListener("DOMContentLoaded", () => {
-    document.querySelectorAll("[data-upload]").forEach((root) => new Upload(root));
+    document.querySelectorAll("[data-upload]").forEach((root) => {
+      if (root.dataset.uploadReady) return;  // the script may be on a page twice
+      root.dataset.uploadReady = "1";
+      uploads.push(new Upload(root));
+    });
+    document.querySelectorAll("form[data-wait-uploads]").forEach((form) => {
+      if (form.dataset.waitReady) return;
+      form.dataset.waitReady = "1";
+      form.addEventListener("submit", (event) => {
+        if (!uploads.some((upload) => form.contains(upload.root) && upload.busy())) return;
+        event.preventDefault();
+        const message = form.querySelector("[data-wait-message]");
+        if (message) {
+          message.textContent = form.dataset.msgWait || "";
+          message.hidden = false;
+          message.scrollIntoView({ block: "center" });
+        }
+      });
+    });
   });
 })();

@@ -53,10 +53,12 @@ def test_organizer_edits_any_course(client, auth, app):
     auth.login(make_user(Role.ORGANIZER).phone)
     page = "/courses/viet-bai-ban-hang/edit"
     response = post(client, page, {"title": "Tên mới", "slug": "viet-bai-ban-hang", "summary": "S", "level": "advanced",
-                                   "estimated_hours": "5", "status": "published"}, page)
+                                   "estimated_hours": "5", "status": "published", "enrollment_mode": "restricted",
+                                   "video_completion_percent": "80"}, page)
     assert response.status_code == 302
     course = db.session.scalar(sa.select(Course))
     assert (course.title, course.level.value, course.estimated_hours) == ("Tên mới", "advanced", 5)
+    assert (course.enrollment_mode.value, course.video_completion_percent) == ("restricted", 80)
     assert course.first_published_at is not None
 
 
@@ -67,7 +69,8 @@ def test_published_course_keeps_its_address(client, auth, app):
     db.session.commit()
     auth.login(make_user(Role.ORGANIZER).phone)
     page = "/courses/viet-bai-ban-hang/edit"
-    response = post(client, page, {"title": "T", "slug": "dia-chi-moi", "level": "beginner", "status": "published"}, page)
+    response = post(client, page, {"title": "T", "slug": "dia-chi-moi", "level": "beginner", "status": "published",
+                                   "enrollment_mode": "open", "video_completion_percent": "90"}, page)
     assert response.status_code == 200
     assert "giữ nguyên địa chỉ web" in response.get_data(as_text=True)
     assert db.session.scalar(sa.select(Course.slug)) == "viet-bai-ban-hang"

@@ -30,9 +30,9 @@ def test_draft_course_is_hidden_from_trainees(client, auth, app):
 
 
 def test_lesson_needs_login_then_shows_text_and_neighbours(client, auth, app):
-    make_course(lessons=3)
+    course = make_course(lessons=3)
     assert client.get("/courses/viet-bai-ban-hang/lessons/bai-2").status_code == 302
-    auth.login(make_trainee().phone)
+    auth.login(make_trainee(enrolled_in=course).phone)
     html = client.get("/courses/viet-bai-ban-hang/lessons/bai-2").get_data(as_text=True)
     assert "<strong>bài 2</strong>" in html
     assert 'rel="prev" href="/courses/viet-bai-ban-hang/lessons/bai-1"' in html
@@ -40,8 +40,8 @@ def test_lesson_needs_login_then_shows_text_and_neighbours(client, auth, app):
 
 
 def test_unknown_lesson_is_404_with_a_friendly_page(client, auth, app):
-    make_course()
-    auth.login(make_trainee().phone)
+    course = make_course()
+    auth.login(make_trainee(enrolled_in=course).phone)
     response = client.get("/courses/viet-bai-ban-hang/lessons/khong-co")
     assert response.status_code == 404
     assert "Không tìm thấy trang" in response.get_data(as_text=True)
@@ -56,7 +56,7 @@ def test_lesson_markdown_is_sanitised(client, auth, app):
         "<img src=x onerror=alert(3)>\n\n# Tiêu đề",
     )
     db.session.commit()
-    auth.login(make_trainee().phone)
+    auth.login(make_trainee(enrolled_in=course).phone)
     html = client.get("/courses/viet-bai-ban-hang/lessons/bai-1").get_data(as_text=True)
     assert "<script>alert(1)" not in html
     assert 'href="javascript' not in html

@@ -1,0 +1,13 @@
+"""Forms trainees use while learning."""
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField
+from wtforms.validators import DataRequired, Regexp
+
+UUID_RULE = Regexp(r"^[0-9a-fA-F-]{36}$")
+
+
+class LessonDoneForm(FlaskForm):
+    """The 'Tôi đã học xong' button; the id makes a double tap count once."""
+
+    event_id = HiddenField(validators=[DataRequired(), UUID_RULE])

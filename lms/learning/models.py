@@ -1,0 +1,96 @@
+"""Enrolments, lesson progress and the log of progress events."""
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lms.database import LabelledEnum, UTCDateTime, enum_column_type, utcnow
+from lms.extensions import db
+from lms.i18n import lazy_gettext as _l
+
+
+class EnrollmentStatus(LabelledEnum):
+    ACTIVE = "active"
+    LEFT = "left"
+
+    @classmethod
+    def labels(cls):
+        return {cls.ACTIVE: _l("Enrolled"), cls.LEFT: _l("Left the course")}
+
+
+class EnrollmentSource(LabelledEnum):
+    SELF = "self"
+    COHORT = "cohort"
+    STAFF = "staff"
+
+    @classmethod
+    def labels(cls):
+        return {cls.SELF: _l("Enrolled themselves"), cls.COHORT: _l("Through a class"), cls.STAFF: _l("By staff")}
+
+
+class Enrollment(db.Model):
+    __tablename__ = "enrollments"
+    __table_args__ = (sa.UniqueConstraint("user_id", "course_id", name="uq_enrollments_user_course"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    course_id: Mapped[int] = mapped_column(sa.ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    status: Mapped[EnrollmentStatus] = mapped_column(enum_column_type(EnrollmentStatus), default=EnrollmentStatus.ACTIVE)
+    source: Mapped[EnrollmentSource] = mapped_column(enum_column_type(EnrollmentSource), default=EnrollmentSource.SELF)
+    enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    left_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Recorded once, when the course's rules are first met; never moved by a later event.
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Where "Học tiếp" continues: the lesson last opened or worked on.
+    last_lesson_id: Mapped[int | None] = mapped_column(sa.ForeignKey("lessons.id", ondelete="SET NULL"))
+    last_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+    user: Mapped["User"] = relationship()  # noqa: F821
+    course: Mapped["Course"] = relationship()  # noqa: F821
+    last_lesson: Mapped["Lesson | None"] = relationship()  # noqa: F821
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == EnrollmentStatus.ACTIVE
+
+
+class LessonProgress(db.Model):
+    """One trainee's progress on one lesson. Only ever grows: coverage is a union, completion is set once."""
+
+    __tablename__ = "lesson_progress"
+    __table_args__ = (sa.UniqueConstraint("user_id", "lesson_id", name="uq_lesson_progress_user_lesson"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    lesson_id: Mapped[int] = mapped_column(sa.ForeignKey("lessons.id", ondelete="CASCADE"), index=True)
+    course_id: Mapped[int] = mapped_column(sa.ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    #: Where to resume a video, in seconds, from the newest event (by the time on the phone).
+    position_s: Mapped[float] = mapped_column(default=0.0)
+    position_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: One bit per second of video watched; merged with OR, so replays and reorders cannot lower it.
+    coverage: Mapped[bytes] = mapped_column(sa.LargeBinary, default=b"")
+    duration_s: Mapped[float | None] = mapped_column()
+    watched_fraction: Mapped[float] = mapped_column(default=0.0)
+    first_opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: What completed it: "watched", "marked", "quiz", "assignment" or "staff".
+    completed_by: Mapped[str | None] = mapped_column(sa.String(16))
+
+    @property
+    def is_complete(self) -> bool:
+        return self.completed_at is not None
+
+
+class ProgressEvent(db.Model):
+    """Every progress event received, by the id the phone gave it: a replay is recognised and ignored."""
+
+    __tablename__ = "progress_events"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    lesson_id: Mapped[int] = mapped_column(sa.ForeignKey("lessons.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,383 @@
+"""Learning rules: enrolment, progress that only grows, and course completion."""
+
+import math
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from lms.courses.models import Course, CourseStatus, EnrollmentMode, Lesson, LessonKind
+from lms.database import utcnow
+from lms.extensions import db
+from lms.learning.models import (
+    Enrollment,
+    EnrollmentSource,
+    EnrollmentStatus,
+    LessonProgress,
+    ProgressEvent,
+)
+
+#: A phone clock this far ahead of the server's is wrong, not in the future.
+CLOCK_SKEW = timedelta(minutes=5)
+#: Positions may run past the known duration by this much (players round differently).
+DURATION_SLACK_S = 2.0
+MANUALLY_COMPLETED_KINDS = {LessonKind.TEXT, LessonKind.DOCUMENT}
+
+
+class LearningError(Exception):
+    """A learning rule was broken; the message is safe to show."""
+
+
+class NotEnrolled(LearningError):
+    pass
+
+
+class EnrollmentClosed(LearningError):
+    pass
+
+
+class InvalidEvent(LearningError):
+    pass
+
+
+# --- Enrolment -----------------------------------------------------------------------
+
+
+def get_enrollment(user, course: Course, *, active_only: bool = True) -> Enrollment | None:
+    """Return the user's enrolment in the course, or None."""
+    if not getattr(user, "is_authenticated", True) or user.id is None:
+        return None
+    enrollment = db.session.scalar(
+        sa.select(Enrollment).where(Enrollment.user_id == user.id, Enrollment.course_id == course.id)
+    )
+    if enrollment is None or (active_only and not enrollment.is_active):
+        return None
+    return enrollment
+
+
+def is_enrolled(user, course: Course) -> bool:
+    return get_enrollment(user, course) is not None
+
+
+def enrol(user, course: Course, source: EnrollmentSource = EnrollmentSource.SELF) -> Enrollment:
+    """Enrol the user (again, after leaving); enrolling twice changes nothing."""
+    enrollment = get_enrollment(user, course, active_only=False)
+    if enrollment is None:
+        enrollment = Enrollment(user_id=user.id, course_id=course.id, source=source, status=EnrollmentStatus.ACTIVE)
+        db.session.add(enrollment)
+    elif not enrollment.is_active:
+        enrollment.status, enrollment.left_at = EnrollmentStatus.ACTIVE, None
+    db.session.flush()
+    return enrollment
+
+
+def self_enrol(user, course: Course) -> Enrollment:
+    """Let a trainee join an open, published course."""
+    from lms.i18n import gettext as _
+
+    if course.status != CourseStatus.PUBLISHED:
+        raise EnrollmentClosed(_("This course is not open yet."))
+    if course.enrollment_mode != EnrollmentMode.OPEN and get_enrollment(user, course, active_only=False) is None:
+        raise EnrollmentClosed(_("This course is for registered classes. Ask your organizer to enrol you."))
+    return enrol(user, course, EnrollmentSource.SELF)
+
+
+def leave_course(enrollment: Enrollment) -> None:
+    """Leave a course; progress and any completion stay on record."""
+    enrollment.status, enrollment.left_at = EnrollmentStatus.LEFT, utcnow()
+
+
+def enrollments_of(user) -> list[Enrollment]:
+    """Return the user's active enrolments, most recently active first."""
+    return list(db.session.scalars(
+        sa.select(Enrollment)
+        .where(Enrollment.user_id == user.id, Enrollment.status == EnrollmentStatus.ACTIVE)
+        .order_by(sa.func.coalesce(Enrollment.last_activity_at, Enrollment.enrolled_at).desc())
+    ))
+
+
+# --- Lesson progress -------------------------------------------------------------------
+
+
+def get_progress(user, lesson: Lesson) -> LessonProgress | None:
+    return db.session.scalar(
+        sa.select(LessonProgress).where(LessonProgress.user_id == user.id, LessonProgress.lesson_id == lesson.id)
+    )
+
+
+def _progress(user, lesson: Lesson, when: datetime) -> LessonProgress:
+    progress = get_progress(user, lesson)
+    if progress is None:
+        progress = LessonProgress(user_id=user.id, lesson_id=lesson.id, course_id=lesson.course_id,
+                                  first_opened_at=when, coverage=b"", position_s=0.0, watched_fraction=0.0)
+        db.session.add(progress)
+    return progress
+
+
+def _require_enrollment(user, lesson: Lesson) -> Enrollment:
+    from lms.i18n import gettext as _
+
+    enrollment = get_enrollment(user, lesson.course)
+    if enrollment is None:
+        raise NotEnrolled(_("You are not enrolled in this course."))
+    return enrollment
+
+
+def _touch(enrollment: Enrollment, lesson: Lesson, when: datetime) -> None:
+    if enrollment.last_activity_at is None or when >= enrollment.last_activity_at:
+        enrollment.last_activity_at = when
+        enrollment.last_lesson_id = lesson.id
+
+
+def open_lesson(user, lesson: Lesson, when: datetime | None = None) -> LessonProgress:
+    """Record that the trainee opened a lesson: 'Học tiếp' continues here."""
+    when = when or utcnow()
+    enrollment = _require_enrollment(user, lesson)
+    progress = _progress(user, lesson, when)
+    _touch(enrollment, lesson, when)
+    db.session.flush()
+    return progress
+
+
+@dataclass(frozen=True)
+class ProgressEventData:
+    """One progress event as the phone made it (validated by the API schema or the caller)."""
+
+    id: str
+    lesson_id: int
+    kind: str  # "open", "position" or "complete"
+    occurred_at: datetime
+    position_s: float | None = None
+    segments: tuple[tuple[float, float], ...] = ()
+
+
+@dataclass
+class EventOutcome:
+    id: str
+    status: str  # "applied" or "duplicate"
+    progress: LessonProgress | None
+
+
+def record_event(user, event: ProgressEventData) -> EventOutcome:
+    """Apply one progress event, once: replays, late and out-of-order events never lower progress."""
+    from lms.i18n import gettext as _
+
+    try:
+        event_id = str(uuid.UUID(event.id))
+    except (ValueError, AttributeError, TypeError):
+        raise InvalidEvent(_("The event has no valid id.")) from None
+    lesson = db.session.get(Lesson, event.lesson_id)
+    if lesson is None:
+        raise InvalidEvent(_("Unknown lesson."))
+    enrollment = _require_enrollment(user, lesson)
+    if db.session.get(ProgressEvent, event_id) is not None:
+        return EventOutcome(event_id, "duplicate", get_progress(user, lesson))
+    now = utcnow()
+    when = min(event.occurred_at, now + CLOCK_SKEW) if event.occurred_at.tzinfo else now
+    _validate(event, lesson)
+    try:
+        with db.session.begin_nested():
+            db.session.add(ProgressEvent(id=event_id, user_id=user.id, lesson_id=lesson.id, kind=event.kind,
+                                         occurred_at=when, received_at=now))
+    except sa.exc.IntegrityError:
+        # The same event arrived twice at the same moment (a double tap, two tabs).
+        return EventOutcome(event_id, "duplicate", get_progress(user, lesson))
+    progress = _progress(user, lesson, when)
+    _touch(enrollment, lesson, when)
+    if event.kind in {"position", "open"}:
+        _apply_position(progress, lesson, event, when)
+    if event.kind == "complete":
+        if lesson.kind not in MANUALLY_COMPLETED_KINDS:
+            raise InvalidEvent(_("This lesson is completed by doing it, not by a button."))
+        complete_lesson(user, lesson, by="marked", when=when)
+    db.session.flush()
+    return EventOutcome(event_id, "applied", progress)
+
+
+def _video_duration(lesson: Lesson) -> float | None:
+    media = lesson.media
+    return float(media.duration_s) if media is not None and media.duration_s else None
+
+
+def _validate(event: ProgressEventData, lesson: Lesson) -> None:
+    from lms.i18n import gettext as _
+
+    if event.kind not in {"open", "position", "complete"}:
+        raise InvalidEvent(_("Unknown kind of event."))
+    duration = _video_duration(lesson)
+    limit = (duration + DURATION_SLACK_S) if duration else 24 * 3600
+    values = [event.position_s] if event.position_s is not None else []
+    values += [v for segment in event.segments for v in segment]
+    if any(not math.isfinite(v) or v < 0 or v > limit for v in values):
+        raise InvalidEvent(_("The video position is impossible."))
+    if any(end < start for start, end in event.segments):
+        raise InvalidEvent(_("A watched stretch ends before it starts."))
+
+
+def _apply_position(progress: LessonProgress, lesson: Lesson, event: ProgressEventData, when: datetime) -> None:
+    if event.position_s is not None and (progress.position_at is None or when >= progress.position_at):
+        progress.position_s, progress.position_at = event.position_s, when
+    duration = _video_duration(lesson)
+    if not duration or not event.segments:
+        return
+    buckets = max(1, math.ceil(duration))
+    bits = int.from_bytes(progress.coverage or b"", "little")
+    for start, end in event.segments:
+        first, last = int(start), min(buckets, math.ceil(end))
+        if last > first:
+            bits |= ((1 << (last - first)) - 1) << first
+    progress.coverage = bits.to_bytes((buckets + 7) // 8, "little")
+    progress.duration_s = duration
+    progress.watched_fraction = min(1.0, bin(bits & ((1 << buckets) - 1)).count("1") / buckets)
+    if progress.watched_fraction * 100 >= lesson.course.video_completion_percent and lesson.kind == LessonKind.VIDEO:
+        complete_lesson_progress(progress, lesson, by="watched", when=when)
+
+
+def complete_lesson(user, lesson: Lesson, *, by: str, when: datetime | None = None) -> LessonProgress:
+    """Mark a lesson complete for the user (once; the first date stays) and re-check the course."""
+    when = when or utcnow()
+    progress = _progress(user, lesson, when)
+    complete_lesson_progress(progress, lesson, by=by, when=when)
+    db.session.flush()
+    return progress
+
+
+def complete_lesson_progress(progress: LessonProgress, lesson: Lesson, *, by: str, when: datetime) -> None:
+    if progress.completed_at is None:
+        # The lesson's date is when the trainee did it (a replayed offline event keeps its
+        # time); the course's date is when the server first saw every rule met.
+        progress.completed_at, progress.completed_by = min(when, utcnow()), by
+    db.session.flush()
+    enrollment = db.session.scalar(
+        sa.select(Enrollment).where(Enrollment.user_id == progress.user_id, Enrollment.course_id == lesson.course_id)
+    )
+    if enrollment is not None:
+        refresh_course_completion(enrollment)
+
+
+# --- Course completion ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RuleOutcome:
+    met: bool
+    label: str
+    detail: str = ""
+
+
+#: Extra completion rules that higher packages register (cohorts adds attendance).
+CompletionRule = Callable[[Enrollment], RuleOutcome | None]
+_completion_rules: dict[str, CompletionRule] = {}
+
+
+def register_completion_rule(name: str, rule: CompletionRule) -> None:
+    """Add a course-completion rule; it returns None when it does not apply to a course."""
+    _completion_rules[name] = rule
+
+
+def required_lessons(course: Course) -> list[Lesson]:
+    return list(db.session.scalars(
+        sa.select(Lesson).where(Lesson.course_id == course.id, Lesson.required.is_(True), Lesson.archived_at.is_(None))
+    ))
+
+
+def completed_lesson_ids(user_id: int, course_id: int) -> set[int]:
+    return set(db.session.scalars(
+        sa.select(LessonProgress.lesson_id).where(
+            LessonProgress.user_id == user_id, LessonProgress.course_id == course_id,
+            LessonProgress.completed_at.is_not(None))
+    ))
+
+
+def completion_status(enrollment: Enrollment) -> list[RuleOutcome]:
+    """Return every completion rule of the enrolment's course with whether it is met."""
+    from lms.i18n import gettext as _
+
+    required = required_lessons(enrollment.course)
+    done = completed_lesson_ids(enrollment.user_id, enrollment.course_id)
+    finished = sum(1 for lesson in required if lesson.id in done)
+    outcomes = [RuleOutcome(bool(required) and finished == len(required),
+                            _("Required lessons, quizzes and practical work"),
+                            _("%(done)d of %(total)d done", done=finished, total=len(required)))]
+    for rule in _completion_rules.values():
+        outcome = rule(enrollment)
+        if outcome is not None:
+            outcomes.append(outcome)
+    return outcomes
+
+
+def refresh_course_completion(enrollment: Enrollment) -> bool:
+    """Record the completion date the first time every rule is met; return whether the course is complete."""
+    if enrollment.completed_at is not None:
+        return True
+    if all(outcome.met for outcome in completion_status(enrollment)):
+        enrollment.completed_at = utcnow()
+        db.session.flush()
+        _notify_completed(enrollment)
+        return True
+    return False
+
+
+#: Called with an enrolment when it becomes complete (certificates listen here).
+_completion_listeners: list[Callable[[Enrollment], None]] = []
+
+
+def on_course_completed(listener: Callable[[Enrollment], None]) -> None:
+    _completion_listeners.append(listener)
+
+
+def _notify_completed(enrollment: Enrollment) -> None:
+    for listener in _completion_listeners:
+        listener(enrollment)
+
+
+# --- Summaries -----------------------------------------------------------------------
+
+
+@dataclass
+class CourseProgress:
+    enrollment: Enrollment | None
+    lessons: list[Lesson]
+    progress: dict[int, LessonProgress] = field(default_factory=dict)
+    required_total: int = 0
+    required_done: int = 0
+
+    @property
+    def percent(self) -> int:
+        if not self.required_total:
+            return 0
+        return math.floor(100 * self.required_done / self.required_total)
+
+    @property
+    def completed_at(self):
+        return self.enrollment.completed_at if self.enrollment else None
+
+    def is_done(self, lesson: Lesson) -> bool:
+        item = self.progress.get(lesson.id)
+        return item is not None and item.completed_at is not None
+
+    @property
+    def resume_lesson(self) -> Lesson | None:
+        """The lesson to continue: the last one opened if unfinished, else the first unfinished one."""
+        last = self.enrollment.last_lesson if self.enrollment else None
+        if last is not None and last.archived_at is None and not self.is_done(last):
+            return last
+        return next((lesson for lesson in self.lessons if not self.is_done(lesson)), last or (self.lessons[0] if self.lessons else None))
+
+
+def course_progress(user, course: Course) -> CourseProgress:
+    """Summarise a trainee's progress in a course."""
+    from lms.courses.services import ordered_lessons
+
+    lessons = ordered_lessons(course)
+    enrollment = get_enrollment(user, course, active_only=False)
+    rows = db.session.scalars(
+        sa.select(LessonProgress).where(LessonProgress.user_id == user.id, LessonProgress.course_id == course.id)
+    ) if getattr(user, "id", None) else []
+    summary = CourseProgress(enrollment=enrollment, lessons=lessons, progress={p.lesson_id: p for p in rows})
+    required = [lesson for lesson in lessons if lesson.required]
+    summary.required_total = len(required)
+    summary.required_done = sum(1 for lesson in required if summary.is_done(lesson))
+    return summary

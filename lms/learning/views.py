@@ -1,0 +1,272 @@
+"""The trainee's learning: 'Học tiếp' home, enrolment, the lesson player and the progress API."""
+
+import uuid
+from datetime import timedelta
+
+import sqlalchemy as sa
+import sqlalchemy.orm
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from lms.accounts.access import role_required
+from lms.accounts.models import Role
+from lms.api import api_operation
+from lms.courses import services as courses
+from lms.courses.access import can_edit_course, can_view_course, register_view_rule
+from lms.courses.models import Course, Lesson
+from lms.courses.views import get_course_for_editing_or_404, get_course_or_404, get_lesson_or_404
+from lms.database import utcnow
+from lms.extensions import db
+from lms.i18n import gettext as _
+from lms.learning import panels, services
+from lms.learning.forms import LessonDoneForm
+from lms.learning.models import Enrollment, EnrollmentStatus, LessonProgress
+from lms.learning.schemas import (
+    CourseProgressOut,
+    EventResultOut,
+    LessonProgressOut,
+    ProgressBatchIn,
+    ProgressBatchOut,
+    ProgressEventIn,
+)
+
+bp = Blueprint("learning", __name__)
+
+# Trainees learn only in courses they are enrolled in.
+register_view_rule("enrolled", lambda user, course: services.is_enrolled(user, course))
+
+STUCK_AFTER = timedelta(days=7)
+
+
+@bp.route("/learn")
+@login_required
+def home():
+    """'Học tiếp': my courses with progress, and one button that continues where I stopped."""
+    summaries = [(e, services.course_progress(current_user, e.course)) for e in services.enrollments_of(current_user)]
+    current = next(((e, s) for e, s in summaries if s.completed_at is None and s.resume_lesson), None)
+    return render_template("learning/home.html", summaries=summaries, current=current,
+                           notices=panels.render_home_notices(current_user),
+                           open_courses=_open_courses_not_joined(summaries))
+
+
+def _open_courses_not_joined(summaries) -> list[Course]:
+    joined = {e.course_id for e, _ in summaries}
+    return [c for c in courses.published_courses() if c.id not in joined]
+
+
+@bp.route("/courses/<slug>/enrol", methods=["POST"])
+@login_required
+def enrol(slug: str):
+    """Join an open course."""
+    course = get_course_or_404(slug, for_user=current_user)
+    if not LessonDoneForm(meta={"csrf": True}).validate_on_submit() and not _csrf_only_valid():
+        abort(400)
+    try:
+        services.self_enrol(current_user, course)
+    except services.EnrollmentClosed as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("courses.course_detail", slug=slug))
+    db.session.commit()
+    flash(_("You are enrolled. Good luck!"), "success")
+    first = services.course_progress(current_user, course).resume_lesson
+    if first is None:
+        return redirect(url_for("courses.course_detail", slug=slug))
+    return redirect(url_for("learning.lesson", slug=slug, lesson_slug=first.slug))
+
+
+def _csrf_only_valid() -> bool:
+    from lms.accounts.forms import ConfirmForm
+
+    return ConfirmForm().validate_on_submit()
+
+
+@bp.route("/courses/<slug>/leave", methods=["POST"])
+@login_required
+def leave(slug: str):
+    """Leave a course; the history stays."""
+    course = get_course_or_404(slug, for_user=current_user)
+    if not _csrf_only_valid():
+        abort(400)
+    enrollment = services.get_enrollment(current_user, course)
+    if enrollment is not None:
+        services.leave_course(enrollment)
+        db.session.commit()
+        flash(_("You have left the course. Your progress is kept if you come back."), "info")
+    return redirect(url_for("learning.home"))
+
+
+@bp.route("/courses/<slug>/lessons/<lesson_slug>")
+@login_required
+def lesson(slug: str, lesson_slug: str):
+    """The lesson player: text, video, document, or a quiz or practical work."""
+    course = get_course_or_404(slug, for_user=current_user)
+    if not can_view_course(current_user, course):
+        if course.is_published:
+            flash(_("Enrol in the course to open its lessons."), "info")
+            return redirect(url_for("courses.course_detail", slug=slug))
+        abort(403)
+    lesson = get_lesson_or_404(course, lesson_slug)
+    progress = None
+    if services.is_enrolled(current_user, course):
+        progress = services.open_lesson(current_user, lesson)
+        db.session.commit()
+    before, after = courses.neighbours(course, lesson)
+    summary = services.course_progress(current_user, course)
+    from lms.media.presenters import responsive_images
+
+    return render_template(
+        "learning/lesson.html", course=course, lesson=lesson, before=before, after=after, progress=progress,
+        summary=summary, body_html=responsive_images(lesson.body_html), done_form=LessonDoneForm(),
+        new_event_id=str(uuid.uuid4()), panel=panels.render_lesson_panel(lesson, current_user),
+        can_edit=can_edit_course(current_user, course) and request.args.get("preview") != "1",
+    )
+
+
+@bp.route("/courses/<slug>/lessons/<lesson_slug>/done", methods=["POST"])
+@login_required
+def mark_done(slug: str, lesson_slug: str):
+    """'Tôi đã học xong' without JavaScript: the same idempotent event as the API."""
+    course = get_course_or_404(slug, for_user=current_user)
+    lesson = get_lesson_or_404(course, lesson_slug)
+    form = LessonDoneForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.record_event(current_user, services.ProgressEventData(
+            id=form.event_id.data, lesson_id=lesson.id, kind="complete", occurred_at=utcnow()))
+    except services.NotEnrolled:
+        abort(403)
+    except services.InvalidEvent as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("learning.lesson", slug=slug, lesson_slug=lesson_slug))
+    db.session.commit()
+    _, after = courses.neighbours(course, lesson)
+    if after is not None:
+        return redirect(url_for("learning.lesson", slug=slug, lesson_slug=after.slug))
+    return redirect(url_for("courses.course_detail", slug=slug))
+
+
+# --- Progress API ----------------------------------------------------------------------
+
+
+def progress_json(progress: LessonProgress | None, lesson_id: int) -> LessonProgressOut:
+    if progress is None:
+        return LessonProgressOut(lesson_id=lesson_id, position_s=0, watched_percent=0, completed=False, completed_at=None)
+    return LessonProgressOut(
+        lesson_id=progress.lesson_id, position_s=round(progress.position_s, 1),
+        watched_percent=int(progress.watched_fraction * 100), completed=progress.completed_at is not None,
+        completed_at=progress.completed_at.isoformat() if progress.completed_at else None,
+    )
+
+
+def _apply(event: ProgressEventIn) -> EventResultOut:
+    data = services.ProgressEventData(
+        id=str(event.id), lesson_id=event.lesson_id, kind=event.kind, occurred_at=event.occurred_at,
+        position_s=event.position_s, segments=tuple(tuple(s) for s in event.segments))
+    try:
+        outcome = services.record_event(current_user, data)
+    except services.NotEnrolled as exc:
+        return EventResultOut(id=str(event.id), status="forbidden", message=str(exc))
+    except services.InvalidEvent as exc:
+        return EventResultOut(id=str(event.id), status="invalid", message=str(exc))
+    return EventResultOut(id=outcome.id, status=outcome.status, progress=progress_json(outcome.progress, event.lesson_id))
+
+
+@bp.route("/api/v1/progress", methods=["POST"])
+@api_operation("/api/v1/progress", "POST", summary="Record one progress event (position, watched stretches, completion)",
+               body=ProgressEventIn, tags=["progress"],
+               responses={200: ("Applied, or recognised as a duplicate", EventResultOut),
+                          403: ("Not enrolled in the lesson's course", EventResultOut),
+                          422: ("Impossible values, e.g. a negative position", EventResultOut)})
+@login_required
+def record_progress(payload: ProgressEventIn):
+    """Apply one event; the same id twice counts once."""
+    result = _apply(payload)
+    status = {"forbidden": 403, "invalid": 422}.get(result.status, 200)
+    if status == 200:
+        db.session.commit()
+    else:
+        db.session.rollback()
+    return jsonify(result.model_dump()), status
+
+
+@bp.route("/api/v1/progress/batch", methods=["POST"])
+@api_operation("/api/v1/progress/batch", "POST", summary="Replay progress events kept while offline, in any order",
+               body=ProgressBatchIn, tags=["progress"],
+               responses={200: ("One result per event", ProgressBatchOut)})
+@login_required
+def record_progress_batch(payload: ProgressBatchIn):
+    """Apply many events; each succeeds or fails on its own."""
+    results = []
+    for event in sorted(payload.events, key=lambda e: e.occurred_at):
+        with db.session.begin_nested() as savepoint:
+            result = _apply(event)
+            if result.status in {"forbidden", "invalid"}:
+                savepoint.rollback()
+        results.append(result)
+    db.session.commit()
+    return jsonify(ProgressBatchOut(results=results).model_dump())
+
+
+@bp.route("/api/v1/courses/<slug>/progress")
+@api_operation("/api/v1/courses/{slug}/progress", "GET", summary="My progress in a course, to resume on any device",
+               tags=["progress"], responses={200: ("Progress", CourseProgressOut), 404: ("No such course", None)})
+@login_required
+def course_progress_api(slug: str):
+    course = get_course_or_404(slug, for_user=current_user)
+    summary = services.course_progress(current_user, course)
+    resume = summary.resume_lesson
+    body = CourseProgressOut(
+        course=course.slug, enrolled=services.is_enrolled(current_user, course), percent=summary.percent,
+        completed_at=summary.completed_at.isoformat() if summary.completed_at else None,
+        resume_lesson=resume.slug if resume else None,
+        lessons=[progress_json(summary.progress.get(lesson.id), lesson.id) for lesson in summary.lessons],
+    )
+    return jsonify(body.model_dump())
+
+
+# --- Instructors' view -----------------------------------------------------------------
+
+
+@bp.route("/courses/<slug>/learners")
+@role_required(Role.INSTRUCTOR, Role.ORGANIZER)
+def learners(slug: str):
+    """Each trainee's progress and last activity; who has been stuck for a week or more."""
+    course = get_course_for_editing_or_404(slug, current_user)
+    required = services.required_lessons(course)
+    required_ids = [lesson.id for lesson in required] or [0]
+    only_stuck = request.args.get("stuck") == "1"
+    cutoff = utcnow() - STUCK_AFTER
+    last_seen = sa.func.coalesce(Enrollment.last_activity_at, Enrollment.enrolled_at)
+    stuck_condition = sa.and_(Enrollment.completed_at.is_(None), last_seen < cutoff)
+    stmt = (
+        sa.select(Enrollment)
+        .options(sa.orm.selectinload(Enrollment.user))
+        .where(Enrollment.course_id == course.id, Enrollment.status == EnrollmentStatus.ACTIVE)
+        .order_by(last_seen.asc(), Enrollment.id)
+    )
+    if only_stuck:
+        stmt = stmt.where(stuck_condition)
+    page = db.paginate(stmt, per_page=50, error_out=False, count=True)
+    user_ids = [enrollment.user_id for enrollment in page.items]
+    done = dict(db.session.execute(
+        sa.select(LessonProgress.user_id, sa.func.count(LessonProgress.id))
+        .where(LessonProgress.course_id == course.id, LessonProgress.completed_at.is_not(None),
+               LessonProgress.lesson_id.in_(required_ids), LessonProgress.user_id.in_(user_ids or [0]))
+        .group_by(LessonProgress.user_id)
+    ).all())
+    counts = db.session.execute(
+        sa.select(sa.func.count(Enrollment.id),
+                  sa.func.count(Enrollment.completed_at),
+                  sa.func.sum(sa.case((stuck_condition, 1), else_=0)))
+        .where(Enrollment.course_id == course.id, Enrollment.status == EnrollmentStatus.ACTIVE)
+    ).one()
+    rows = [(enrollment, enrollment.user, int(done.get(enrollment.user_id, 0))) for enrollment in page.items]
+    return render_template("learning/learners.html", course=course, rows=rows, page=page,
+                           total_required=len(required), cutoff=cutoff, only_stuck=only_stuck,
+                           counts={"enrolled": counts[0], "completed": counts[1], "stuck": int(counts[2] or 0)})
+
+
+@bp.app_template_global()
+def lesson_url(lesson: Lesson) -> str:
+    return url_for("learning.lesson", slug=lesson.course.slug, lesson_slug=lesson.slug)

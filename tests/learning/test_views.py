@@ -1,0 +1,156 @@
+import uuid
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from lms.accounts.models import Role
+from lms.courses import services as courses
+from lms.database import utcnow
+from lms.extensions import db
+from lms.learning import services
+from lms.learning.models import LessonProgress
+from tests.conftest import csrf_token
+from tests.factories import make_course, make_trainee, make_user
+from tests.learning.helpers import add_video_lesson
+
+
+def api_post(client, url, body, token):
+    return client.post(url, json=body, headers={"X-CSRFToken": token})
+
+
+def iso(minutes_ago=0):
+    return (utcnow() - timedelta(minutes=minutes_ago)).isoformat()
+
+
+def test_trainee_lands_on_continue_learning_with_progress(client, auth, app):
+    course = make_course(lessons=2)
+    first = courses.ordered_lessons(course)[0]
+    trainee = make_trainee(enrolled_in=course)
+    auth.login(trainee.phone)
+    response = client.get("/", follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert response.request.path == "/learn"
+    assert f'href="/courses/viet-bai-ban-hang/lessons/{first.slug}"' in html
+    assert "0%" in html
+
+
+def test_self_enrolment_then_lessons_open(client, auth, app):
+    course = make_course(lessons=1)
+    trainee = make_trainee()
+    auth.login(trainee.phone)
+    assert client.get("/courses/viet-bai-ban-hang/lessons/bai-1").status_code == 302  # not yet enrolled
+    token = csrf_token(client, "/courses/viet-bai-ban-hang")
+    response = client.post("/courses/viet-bai-ban-hang/enrol", data={"csrf_token": token})
+    assert response.headers["Location"].endswith("/courses/viet-bai-ban-hang/lessons/bai-1")
+    assert services.is_enrolled(trainee, course)
+    assert client.get("/courses/viet-bai-ban-hang/lessons/bai-1").status_code == 200
+
+
+def test_done_button_double_tap_counts_once_and_goes_to_next(client, auth, app):
+    course = make_course(lessons=2)
+    trainee = make_trainee(enrolled_in=course)
+    auth.login(trainee.phone)
+    html = client.get("/courses/viet-bai-ban-hang/lessons/bai-1").get_data(as_text=True)
+    event_id = html.split('name="event_id" value="')[1].split('"')[0]
+    token = csrf_token(client, "/courses/viet-bai-ban-hang/lessons/bai-1")
+    for _ in range(2):
+        response = client.post("/courses/viet-bai-ban-hang/lessons/bai-1/done", data={"csrf_token": token, "event_id": event_id})
+        assert response.headers["Location"].endswith("/lessons/bai-2")
+    rows = db.session.scalars(sa.select(LessonProgress)).all()
+    assert len(rows) == 1 and rows[0].completed_by == "marked"
+
+
+def test_progress_api_applies_once_and_reports(client, auth, app):
+    course = make_course(lessons=0)
+    video = add_video_lesson(course, duration_s=60)
+    trainee = make_trainee(enrolled_in=course)
+    auth.login(trainee.phone)
+    token = csrf_token(client, "/learn")
+    body = {"id": str(uuid.uuid4()), "lesson_id": video.id, "kind": "position", "occurred_at": iso(),
+            "position_s": 30, "segments": [[0, 30]]}
+    first = api_post(client, "/api/v1/progress", body, token)
+    again = api_post(client, "/api/v1/progress", body, token)
+    assert first.status_code == 200 and first.json["status"] == "applied"
+    assert again.json["status"] == "duplicate"
+    assert first.json["progress"]["watched_percent"] == 50
+    state = client.get("/api/v1/courses/viet-bai-ban-hang/progress").json
+    assert state["lessons"][0]["position_s"] == 30
+
+
+def test_progress_api_refuses_bad_input(client, auth, app):
+    course = make_course(lessons=0)
+    video = add_video_lesson(course, duration_s=60)
+    other = make_course("khoa-khac", lessons=1)
+    trainee = make_trainee(enrolled_in=course)
+    auth.login(trainee.phone)
+    token = csrf_token(client, "/learn")
+    negative = {"id": str(uuid.uuid4()), "lesson_id": video.id, "kind": "position", "occurred_at": iso(), "position_s": -5}
+    assert api_post(client, "/api/v1/progress", negative, token).status_code == 422
+    too_far = {**negative, "id": str(uuid.uuid4()), "position_s": 4000}
+    assert api_post(client, "/api/v1/progress", too_far, token).status_code == 422
+    not_mine = {"id": str(uuid.uuid4()), "lesson_id": courses.ordered_lessons(other)[0].id, "kind": "open", "occurred_at": iso()}
+    assert api_post(client, "/api/v1/progress", not_mine, token).status_code == 403
+    assert api_post(client, "/api/v1/progress", {**negative, "position_s": 1}, "forged").status_code == 400
+    assert db.session.scalar(sa.select(sa.func.count(LessonProgress.id))) == 0
+
+
+def test_offline_batch_replays_in_any_order(client, auth, app):
+    course = make_course(lessons=1)
+    video = add_video_lesson(course, duration_s=100)
+    text = courses.ordered_lessons(course)[0]
+    other = make_course("khoa-khac", lessons=1)
+    trainee = make_trainee(enrolled_in=course)
+    auth.login(trainee.phone)
+    token = csrf_token(client, "/learn")
+    events = [
+        {"id": str(uuid.uuid4()), "lesson_id": video.id, "kind": "position", "occurred_at": iso(5), "position_s": 95, "segments": [[50, 95]]},
+        {"id": str(uuid.uuid4()), "lesson_id": video.id, "kind": "position", "occurred_at": iso(20), "position_s": 50, "segments": [[0, 50]]},
+        {"id": str(uuid.uuid4()), "lesson_id": text.id, "kind": "complete", "occurred_at": iso(30)},
+        {"id": str(uuid.uuid4()), "lesson_id": courses.ordered_lessons(other)[0].id, "kind": "open", "occurred_at": iso(1)},
+    ]
+    response = api_post(client, "/api/v1/progress/batch", {"events": events}, token)
+    statuses = {r["id"]: r["status"] for r in response.json["results"]}
+    assert [statuses[e["id"]] for e in events] == ["applied", "applied", "applied", "forbidden"]
+    assert services.get_progress(trainee, video).position_s == 95
+    assert services.get_progress(trainee, video).completed_at is not None
+    replay = api_post(client, "/api/v1/progress/batch", {"events": events[:3]}, token)
+    assert {r["status"] for r in replay.json["results"]} == {"duplicate"}
+
+
+def test_openapi_document_describes_the_progress_api(client, app):
+    doc = client.get("/api/v1/openapi.json").json
+    assert doc["openapi"].startswith("3.")
+    assert "post" in doc["paths"]["/api/v1/progress"]
+    schema_ref = doc["paths"]["/api/v1/progress"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    schema = doc["components"]["schemas"][schema_ref.rsplit("/", 1)[1]]
+    assert {"id", "lesson_id", "kind", "occurred_at"} <= set(schema["required"])
+    assert "/api/v1/progress/batch" in doc["paths"] and "/api/v1/courses/{slug}/progress" in doc["paths"]
+
+
+def test_no_one_sees_another_trainees_progress(client, auth, app):
+    course = make_course(lessons=1)
+    mine, other = make_trainee(enrolled_in=course), make_trainee(enrolled_in=course, full_name="Người khác")
+    services.record_event(other, services.ProgressEventData(
+        id=str(uuid.uuid4()), lesson_id=courses.ordered_lessons(course)[0].id, kind="complete", occurred_at=utcnow()))
+    db.session.commit()
+    auth.login(mine.phone)
+    state = client.get("/api/v1/courses/viet-bai-ban-hang/progress").json
+    assert state["percent"] == 0 and not state["lessons"][0]["completed"]
+    assert client.get("/courses/viet-bai-ban-hang/learners").status_code == 403
+
+
+def test_instructor_sees_progress_and_who_is_stuck(client, auth, app):
+    course = make_course(lessons=2)
+    instructor = make_user(Role.INSTRUCTOR)
+    courses.set_instructors(course, [instructor])
+    active = make_trainee(enrolled_in=course, full_name="Chăm Chỉ")
+    stuck = make_trainee(enrolled_in=course, full_name="Bỏ Dở")
+    services.open_lesson(active, courses.ordered_lessons(course)[0])
+    services.get_enrollment(stuck, course).last_activity_at = utcnow() - timedelta(days=9)
+    services.get_enrollment(stuck, course).enrolled_at = utcnow() - timedelta(days=20)
+    db.session.commit()
+    auth.login(instructor.phone)
+    html = client.get("/courses/viet-bai-ban-hang/learners").get_data(as_text=True)
+    assert "Chăm Chỉ" in html and "Bỏ Dở" in html
+    only_stuck = client.get("/courses/viet-bai-ban-hang/learners?stuck=1").get_data(as_text=True)
+    assert "Bỏ Dở" in only_stuck and "Chăm Chỉ" not in only_stuck
