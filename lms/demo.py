@@ -7,7 +7,7 @@ from pathlib import Path
 import sqlalchemy as sa
 import yaml
 
-from lms import PROJECT_ROOT
+from lms import PROJECT_ROOT, demo_learning
 from lms.accounts import services as accounts
 from lms.accounts.models import Role, User, UserRole
 from lms.courses import services as courses
@@ -43,13 +43,17 @@ class DemoReport:
     media_created: int = 0
     quizzes_created: int = 0
     assignments_created: int = 0
+    classmates_created: int = 0
+    learning: dict = field(default_factory=dict)
 
     def summary(self) -> str:
         return (
             f"{self.courses_created} courses created, {self.courses_updated} updated, "
             f"{self.lessons} lessons, {self.quizzes_created} quizzes, {self.assignments_created} practical assignments, "
             f"{self.media_created} media files processed, "
-            f"{len(self.accounts_created)} demo accounts created, {self.trainees_created} trainees generated"
+            f"{len(self.accounts_created)} demo accounts created, {self.classmates_created} classmates, "
+            f"{self.trainees_created} trainees generated"
+            + (f" ({', '.join(f'{v} {k}' for k, v in self.learning.items())})" if self.learning else "")
         )
 
 
@@ -64,18 +68,26 @@ def load_demo(extra_trainees: int = 0, random_seed: int = 2026, with_media: bool
     for slug in COURSE_SLUGS:
         course = load_course(SEED_DIR / "courses" / slug, report)
         report.quizzes_created += load_course_quizzes(course, SEED_DIR / "courses" / slug)
+        report.assignments_created += demo_learning.load_course_assignments(course, SEED_DIR / "courses" / slug)
         if with_media:
             load_course_media(course, SEED_DIR / "courses" / slug, report)
     places = read_yaml(SEED_DIR / "places.yaml")
     create_demo_accounts(places, report)
     instructor = accounts.find_user_by_phone(DEMO_INSTRUCTOR_PHONE)
     trainee = accounts.find_user_by_phone(DEMO_TRAINEE_PHONE)
-    for course in db.session.scalars(sa.select(Course).where(Course.slug.in_(COURSE_SLUGS))):
+    by_slug = {c.slug: c for c in db.session.scalars(sa.select(Course).where(Course.slug.in_(COURSE_SLUGS)))}
+    folders = {slug: SEED_DIR / "courses" / slug for slug in by_slug}
+    for course in by_slug.values():
         if instructor not in course.instructors:
             courses.set_instructors(course, [*course.instructors, instructor])
         learning.enrol(trainee, course)
+    demo_learning.demo_trainee_journey(trainee, instructor, by_slug, folders)
+    report.classmates_created = demo_learning.demo_classmates(instructor, by_slug, folders, trainee.commune_code)
     if extra_trainees:
-        report.trainees_created = generate_trainees(extra_trainees, random_seed, places)
+        new_ids = generate_trainees(extra_trainees, random_seed, places)
+        report.trainees_created = len(new_ids)
+        if new_ids:
+            report.learning = demo_learning.generate_learning(new_ids, random_seed, instructor.id)
     return report
 
 
@@ -213,8 +225,8 @@ def create_demo_accounts(places: dict, report: DemoReport) -> None:
         report.accounts_created.append(phone)
 
 
-def generate_trainees(count: int, random_seed: int, places: dict) -> int:
-    """Add `count` realistic trainees, the same ones for the same seed; return how many were new.
+def generate_trainees(count: int, random_seed: int, places: dict) -> list[int]:
+    """Add `count` realistic trainees, the same ones for the same seed; return the new ones' ids.
 
     Generated trainees get no password hash (they activate with a code), so
     thousands load in seconds.
@@ -270,10 +282,10 @@ def generate_trainees(count: int, random_seed: int, places: dict) -> int:
             }
         )
     if not rows:
-        return 0
+        return []
     ids = db.session.scalars(sa.insert(User).returning(User.id), rows).all()
     db.session.execute(sa.insert(UserRole), [{"user_id": i, "role": Role.TRAINEE} for i in ids])
-    return len(ids)
+    return list(ids)
 
 
 def _date(year: int, month: int, day: int):

@@ -44,7 +44,7 @@ def test_generated_trainees_are_valid_unique_and_deterministic(app):
     demo.load_demo(extra_trainees=300, random_seed=42, with_media=False)
     db.session.commit()
     trainees = db.session.scalars(
-        sa.select(User).where(User.role_rows.any(role=Role.TRAINEE), User.phone.not_like("09000000%")).order_by(User.id)
+        sa.select(User).where(User.role_rows.any(role=Role.TRAINEE), User.phone.not_like("0900000%")).order_by(User.id)
     ).all()
     assert len(trainees) == 300
     assert len({t.phone for t in trainees}) == 300
@@ -60,7 +60,7 @@ def test_generated_trainees_are_valid_unique_and_deterministic(app):
     demo.load_demo(extra_trainees=300, random_seed=42, with_media=False)
     db.session.commit()
     again = db.session.scalars(
-        sa.select(User).where(User.role_rows.any(role=Role.TRAINEE), User.phone.not_like("09000000%")).order_by(User.id)
+        sa.select(User).where(User.role_rows.any(role=Role.TRAINEE), User.phone.not_like("0900000%")).order_by(User.id)
     ).all()
     assert [(t.full_name, t.phone, t.commune_code, t.village) for t in again] == first_run
 
@@ -90,3 +90,26 @@ def test_demo_media_went_through_the_pipeline_and_plays(app, client, auth):
     assert "<video" in html and "/360p" in html
     handout = client.get("/courses/viet-bai-ban-hang/lessons/phieu-ghi-nho").get_data(as_text=True)
     assert "?download=1" in handout
+
+
+def test_demo_learning_states(app):
+    from lms.assignments.models import Submission, SubmissionStatus
+    from lms.learning import services as learning
+
+    demo.load_demo(extra_trainees=200, random_seed=5, with_media=False)
+    db.session.commit()
+    trainee = accounts.find_user_by_phone("0900000004")
+    by_slug = {c.slug: c for c in db.session.scalars(sa.select(Course))}
+    writing = learning.course_progress(trainee, by_slug["viet-bai-ban-hang"])
+    assert writing.completed_at is not None and writing.percent == 100
+    for slug in ("quay-video-quang-cao", "livestream-ban-hang"):
+        part = learning.course_progress(trainee, by_slug[slug])
+        assert part.completed_at is None and 0 < part.percent < 100
+    waiting = db.session.scalars(sa.select(Submission).where(Submission.status == SubmissionStatus.SUBMITTED)).all()
+    assert len(waiting) >= 6  # the demo instructor's review queue
+    # Generated trainees: completion dates only where every required lesson is done.
+    from lms.learning.models import Enrollment
+
+    for enrollment in db.session.scalars(sa.select(Enrollment).where(Enrollment.completed_at.is_not(None))):
+        required = {lesson.id for lesson in learning.required_lessons(enrollment.course)}
+        assert required <= learning.completed_lesson_ids(enrollment.user_id, enrollment.course_id)

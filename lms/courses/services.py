@@ -116,7 +116,9 @@ def published_courses() -> list[Course]:
 
 def ordered_lessons(course: Course) -> list[Lesson]:
     """Return the course's lessons in reading order across modules."""
-    return [lesson for module in course.modules for lesson in module.lessons]
+    # Sort again: lists loaded before a move in this session keep their old order.
+    modules = sorted(course.modules, key=lambda m: m.position)
+    return [lesson for module in modules for lesson in sorted(module.lessons, key=lambda item: item.position)]
 
 
 def neighbours(course: Course, lesson: Lesson) -> tuple[Lesson | None, Lesson | None]:

@@ -9,7 +9,15 @@ from lms.accounts.models import Role, User, UserRole
 from lms.courses import services
 from lms.courses.access import can_edit_course
 from lms.courses.forms import CourseForm, LessonForm, ModuleForm, MoveForm
-from lms.courses.models import Course, CourseLevel, CourseStatus, EnrollmentMode, Lesson, LessonKind, Module
+from lms.courses.models import (
+    Course,
+    CourseLevel,
+    CourseStatus,
+    EnrollmentMode,
+    Lesson,
+    LessonKind,
+    Module,
+)
 from lms.extensions import db
 from lms.i18n import gettext as _
 from lms.text import mask_phone

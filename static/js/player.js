@@ -140,12 +140,12 @@
 
   function setupDone(form) {
     form.addEventListener("submit", (e) => {
-      // Offline: keep the event and move on; the outbox sends it later.
+      // Offline: keep the event on the phone; the outbox sends it when the network is back.
       if (!navigator.onLine) {
         e.preventDefault();
         send("complete");
-        const next = document.querySelector('a[rel="next"]');
-        if (next) location.href = next.href;
+        form.hidden = true;
+        showStatus(root.dataset.msgSavedOffline || "✓");
       } else {
         form.querySelector("button").disabled = true;  // one tap, one event
       }

@@ -44,11 +44,11 @@ def test_continue_button_video_resume_and_done(live_server, phone_page):
     assert course_title
 
     # A text lesson: "Tôi đã học xong" moves on and the lesson shows as done in the course.
-    page.goto(live_server + "/courses/livestream-ban-hang/lessons/livestream-la-gi")
+    page.goto(live_server + "/courses/livestream-ban-hang/lessons/dung-goc-live")
     page.get_by_role("button", name=re.compile("Tôi đã học xong")).click()
     page.wait_for_load_state()
     page.goto(live_server + "/courses/livestream-ban-hang")
-    assert page.locator("li.done", has_text="Livestream bán hàng là gì").count() == 1
+    assert page.locator("li.done", has_text="Dựng góc livestream").count() == 1
     screenshot(page, "22-course-progress")
 
 
@@ -58,15 +58,15 @@ def test_done_while_offline_is_sent_when_back_online(live_server, browser):
     context = browser.new_context(**PHONE, locale="vi-VN")
     page = context.new_page()
     login(page, live_server)
-    page.goto(live_server + "/courses/quay-video-quang-cao/lessons/chuan-bi-dien-thoai")
+    page.goto(live_server + "/courses/quay-video-quang-cao/lessons/kich-ban-30-giay")
     context.set_offline(True)
     page.get_by_role("button", name=re.compile("Tôi đã học xong")).click()
-    page.wait_for_timeout(300)
+    page.locator("[data-sync-status]").wait_for()
     outbox = page.evaluate("JSON.parse(localStorage.getItem('lms-progress-outbox') || '[]')")
     assert len(outbox) == 1 and outbox[0]["kind"] == "complete"
     context.set_offline(False)
-    page.goto(live_server + "/courses/quay-video-quang-cao/lessons/anh-sang")
+    page.goto(live_server + "/courses/quay-video-quang-cao/lessons/dung-video-capcut")
     page.wait_for_function("() => (JSON.parse(localStorage.getItem('lms-progress-outbox') || '[]')).length === 0")
     page.goto(live_server + "/courses/quay-video-quang-cao")
-    assert page.locator("li.done", has_text="Chuẩn bị điện thoại").count() == 1
+    assert page.locator("li.done", has_text="Viết kịch bản cho video 30 giây").count() == 1
     context.close()
