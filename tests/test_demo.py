@@ -57,6 +57,7 @@ def test_generated_trainees_are_valid_unique_and_deterministic(app):
     for table in reversed(db.metadata.sorted_tables):
         db.session.execute(table.delete())
     db.session.commit()
+    db.session.expunge_all()  # bulk deletes bypass the session: forget the objects it still holds
     demo.load_demo(extra_trainees=300, random_seed=42, with_media=False)
     db.session.commit()
     again = db.session.scalars(

@@ -104,7 +104,7 @@ class Course(db.Model):
         back_populates="course", order_by="Module.position", cascade="all, delete-orphan"
     )
     instructors: Mapped[list["User"]] = relationship(  # noqa: F821 - resolved by name
-        secondary=course_instructors, order_by="User.full_name", lazy="selectin"
+        secondary=course_instructors, order_by="User.full_name"
     )
     cover: Mapped["MediaAsset | None"] = relationship(foreign_keys=[cover_asset_id])  # noqa: F821
 

@@ -115,15 +115,19 @@ def published_courses() -> list[Course]:
 
 
 def ordered_lessons(course: Course) -> list[Lesson]:
-    """Return the course's lessons in reading order across modules."""
-    # Sort again: lists loaded before a move in this session keep their old order.
-    modules = sorted(course.modules, key=lambda m: m.position)
-    return [lesson for module in modules for lesson in sorted(module.lessons, key=lambda item: item.position)]
+    """Return the course's lessons in reading order across modules, in one query."""
+    db.session.flush()  # moves made earlier in this session count
+    return list(db.session.scalars(
+        sa.select(Lesson)
+        .join(Module, Module.id == Lesson.module_id)
+        .where(Lesson.course_id == course.id, Lesson.archived_at.is_(None))
+        .order_by(Module.position, Lesson.position, Lesson.id)
+    ))
 
 
-def neighbours(course: Course, lesson: Lesson) -> tuple[Lesson | None, Lesson | None]:
-    """Return the lessons before and after this one."""
-    lessons = ordered_lessons(course)
+def neighbours(course: Course, lesson: Lesson, lessons: list[Lesson] | None = None) -> tuple[Lesson | None, Lesson | None]:
+    """Return the lessons before and after this one (in `lessons`, if the caller has them already)."""
+    lessons = lessons if lessons is not None else ordered_lessons(course)
     index = next(i for i, item in enumerate(lessons) if item.id == lesson.id)
     before = lessons[index - 1] if index > 0 else None
     after = lessons[index + 1] if index + 1 < len(lessons) else None

@@ -59,7 +59,11 @@ class LessonProgress(db.Model):
     """One trainee's progress on one lesson. Only ever grows: coverage is a union, completion is set once."""
 
     __tablename__ = "lesson_progress"
-    __table_args__ = (sa.UniqueConstraint("user_id", "lesson_id", name="uq_lesson_progress_user_lesson"),)
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "lesson_id", name="uq_lesson_progress_user_lesson"),
+        # "My progress in this course" is the hottest query; without this SQLite scans a whole course.
+        sa.Index("ix_lesson_progress_user_course", "user_id", "course_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))

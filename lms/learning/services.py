@@ -49,11 +49,29 @@ def get_enrollment(user, course: Course, *, active_only: bool = True) -> Enrollm
     """Return the user's enrolment in the course, or None."""
     if not getattr(user, "is_authenticated", True) or user.id is None:
         return None
-    enrollment = db.session.scalar(
-        sa.select(Enrollment).where(Enrollment.user_id == user.id, Enrollment.course_id == course.id)
-    )
+    enrollment = _find_enrollment(user.id, course.id)
     if enrollment is None or (active_only and not enrollment.is_active):
         return None
+    return enrollment
+
+
+def _enrollment_cache() -> dict | None:
+    from flask import g, has_request_context
+
+    # One page asks several times (access rule, panels, progress): remember the answer for the request.
+    return g.setdefault("_lms_enrollments", {}) if has_request_context() else None
+
+
+def _find_enrollment(user_id: int, course_id: int) -> Enrollment | None:
+    cache = _enrollment_cache()
+    key = (user_id, course_id)
+    if cache is not None and key in cache:
+        return cache[key]
+    enrollment = db.session.scalar(
+        sa.select(Enrollment).where(Enrollment.user_id == user_id, Enrollment.course_id == course_id)
+    )
+    if cache is not None:
+        cache[key] = enrollment
     return enrollment
 
 
@@ -70,6 +88,9 @@ def enrol(user, course: Course, source: EnrollmentSource = EnrollmentSource.SELF
     elif not enrollment.is_active:
         enrollment.status, enrollment.left_at = EnrollmentStatus.ACTIVE, None
     db.session.flush()
+    cache = _enrollment_cache()
+    if cache is not None:
+        cache[(user.id, course.id)] = enrollment
     return enrollment
 
 
@@ -131,12 +152,18 @@ def _touch(enrollment: Enrollment, lesson: Lesson, when: datetime) -> None:
         enrollment.last_lesson_id = lesson.id
 
 
+#: Re-opening the same lesson within this time is not worth a database write.
+TOUCH_INTERVAL = timedelta(minutes=2)
+
+
 def open_lesson(user, lesson: Lesson, when: datetime | None = None) -> LessonProgress:
     """Record that the trainee opened a lesson: 'Học tiếp' continues here."""
     when = when or utcnow()
     enrollment = _require_enrollment(user, lesson)
     progress = _progress(user, lesson, when)
-    _touch(enrollment, lesson, when)
+    recent = enrollment.last_activity_at is not None and when - enrollment.last_activity_at < TOUCH_INTERVAL
+    if not (recent and enrollment.last_lesson_id == lesson.id):
+        _touch(enrollment, lesson, when)
     db.session.flush()
     return progress
 
@@ -367,11 +394,11 @@ class CourseProgress:
         return next((lesson for lesson in self.lessons if not self.is_done(lesson)), last or (self.lessons[0] if self.lessons else None))
 
 
-def course_progress(user, course: Course) -> CourseProgress:
-    """Summarise a trainee's progress in a course."""
+def course_progress(user, course: Course, lessons: list[Lesson] | None = None) -> CourseProgress:
+    """Summarise a trainee's progress in a course (over `lessons` in order, if the caller has them)."""
     from lms.courses.services import ordered_lessons
 
-    lessons = ordered_lessons(course)
+    lessons = lessons if lessons is not None else ordered_lessons(course)
     enrollment = get_enrollment(user, course, active_only=False)
     rows = db.session.scalars(
         sa.select(LessonProgress).where(LessonProgress.user_id == user.id, LessonProgress.course_id == course.id)

@@ -109,9 +109,11 @@ def lesson(slug: str, lesson_slug: str):
     progress = None
     if services.is_enrolled(current_user, course):
         progress = services.open_lesson(current_user, lesson)
-        db.session.commit()
-    before, after = courses.neighbours(course, lesson)
-    summary = services.course_progress(current_user, course)
+        if db.session.dirty or db.session.new:
+            db.session.commit()
+    lessons = courses.ordered_lessons(course)
+    before, after = courses.neighbours(course, lesson, lessons)
+    summary = services.course_progress(current_user, course, lessons)
     from lms.media.presenters import responsive_images
 
     return render_template(
