@@ -105,6 +105,9 @@ def register_blueprints(app: Flask) -> None:
     """Register every domain's blueprint."""
     from lms.accounts.views import bp as accounts_bp
     from lms.assignments.views import bp as assignments_bp
+    from lms.attendance.views import bp as attendance_bp
+    from lms.cohorts.import_views import bp as imports_bp
+    from lms.cohorts.views import bp as cohorts_bp
     from lms.core.views import bp as core_bp
     from lms.courses.views import bp as courses_bp
     from lms.learning.views import bp as learning_bp
@@ -118,6 +121,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(learning_bp)
     app.register_blueprint(quizzes_bp)
     app.register_blueprint(assignments_bp)
+    app.register_blueprint(cohorts_bp)
+    app.register_blueprint(imports_bp)
+    app.register_blueprint(attendance_bp)
 
     from lms.core.security import apply_security_headers
 
@@ -133,11 +139,16 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     """Add the project's CLI commands to `lms`."""
+    from lms.attendance.commands import attendance_group
     from lms.cli import seed_group, users_group, worker_command
+    from lms.cohorts.commands import cohorts_group, trainees_group
 
     app.cli.add_command(users_group)
     app.cli.add_command(seed_group)
     app.cli.add_command(worker_command)
+    app.cli.add_command(cohorts_group)
+    app.cli.add_command(trainees_group)
+    app.cli.add_command(attendance_group)
 
 
 def register_tasks() -> None:

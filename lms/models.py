@@ -2,6 +2,8 @@
 
 from lms.accounts import models as accounts_models  # noqa: F401
 from lms.assignments import models as assignments_models  # noqa: F401
+from lms.attendance import models as attendance_models  # noqa: F401
+from lms.cohorts import models as cohorts_models  # noqa: F401
 from lms.courses import models as courses_models  # noqa: F401
 from lms.learning import models as learning_models  # noqa: F401
 from lms.media import models as media_models  # noqa: F401

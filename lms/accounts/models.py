@@ -48,6 +48,10 @@ class User(UserMixin, db.Model):
     #: None until the person sets a password (imported trainees activate with a code).
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
     must_change_password: Mapped[bool] = mapped_column(default=False)
+    #: Keyed hash of a one-time activation code for imported trainees (cheap by design: an import
+    #: of thousands must not pay for thousands of password hashes; the code is random and short-lived).
+    activation_code_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    activation_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: Bumped when the password changes, so every older login cookie stops working.
     auth_epoch: Mapped[int] = mapped_column(default=0)
     active: Mapped[bool] = mapped_column(default=True)

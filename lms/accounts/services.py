@@ -1,6 +1,8 @@
 """Account rules: registration, authentication, roles and passwords."""
 
-from datetime import date
+import hashlib
+import hmac
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 
@@ -100,12 +102,43 @@ def register_trainee(**fields) -> User:
     return create_user(roles={Role.TRAINEE}, **fields)
 
 
+ACTIVATION_VALID_FOR = timedelta(days=60)
+
+
+def _activation_digest(user: User, code: str) -> str:
+    from flask import current_app
+
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"activation:{user.id}:{user.phone}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def issue_activation_code(user: User) -> str:
+    """Give an imported trainee a fresh one-time code for the first login (replacing any older one)."""
+    code = make_one_time_code()
+    user.activation_code_hash = _activation_digest(user, code)
+    user.activation_expires_at = utcnow() + ACTIVATION_VALID_FOR
+    return code
+
+
+def _activate(user: User, code: str) -> bool:
+    if not user.activation_code_hash or not user.activation_expires_at or user.activation_expires_at < utcnow():
+        return False
+    if not hmac.compare_digest(user.activation_code_hash, _activation_digest(user, code.strip())):
+        return False
+    user.activation_code_hash = user.activation_expires_at = None
+    user.must_change_password = True  # they choose their own password next
+    return True
+
+
 def authenticate(phone: str, password: str) -> User | None:
-    """Return the active user with this phone and password, or None.
+    """Return the active user with this phone and password (or activation code), or None.
 
     Takes the same time whether or not the phone is known.
     """
     user = find_user_by_phone(phone)
+    if user is not None and not user.password_hash and user.active and _activate(user, password):
+        burn_hash_time(password)
+        return user
     if user is None or not user.password_hash:
         burn_hash_time(password)
         return None

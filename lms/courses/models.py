@@ -93,6 +93,8 @@ class Course(db.Model):
     enrollment_mode: Mapped[EnrollmentMode] = mapped_column(
         enum_column_type(EnrollmentMode), default=EnrollmentMode.OPEN, server_default=EnrollmentMode.OPEN.value
     )
+    #: Share of a class's sessions a trainee must attend to complete the course; None = no rule.
+    attendance_required_percent: Mapped[int | None] = mapped_column(sa.Integer)
     #: A video lesson is complete once this share of it has been watched.
     video_completion_percent: Mapped[int] = mapped_column(default=90, server_default="90")
     #: Set the first time the course is published; from then on lessons are archived, never deleted.

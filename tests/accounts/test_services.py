@@ -76,3 +76,21 @@ def test_search_users_by_name_and_phone(app):
     assert [u.full_name for u in by_phone] == ["Phạm Văn Lực"]
     by_name = db.session.scalars(services.search_users("Mai")).all()
     assert [u.full_name for u in by_name] == ["Đỗ Thị Mai"]
+
+
+def test_imported_trainee_logs_in_once_with_an_activation_code(app):
+    user = make_trainee(password=None)
+    code = services.issue_activation_code(user)
+    assert user.activation_code_hash and code not in user.activation_code_hash
+    assert services.authenticate(user.phone, "00000000") is None
+    assert services.authenticate(user.phone, code) is user
+    assert user.must_change_password
+    assert services.authenticate(user.phone, code) is None  # used up
+
+
+def test_a_new_activation_code_replaces_the_old_one(app):
+    user = make_trainee(password=None)
+    old = services.issue_activation_code(user)
+    new = services.issue_activation_code(user)
+    assert services.authenticate(user.phone, old) is None
+    assert services.authenticate(user.phone, new) is user

@@ -1,0 +1,176 @@
+"""Cohort rules: classes, their trainees and their sessions."""
+
+import re
+import secrets
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from lms.cohorts.models import ClassSession, Cohort, CohortMember, MemberStatus, SessionStatus
+from lms.courses.models import Course
+from lms.database import utcnow
+from lms.extensions import db
+from lms.learning import services as learning
+from lms.learning.models import EnrollmentSource
+from lms.places import get_commune
+from lms.text import normalize_text
+
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+CODE_RULE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,31}$")
+
+
+class CohortError(Exception):
+    """A rule about classes was broken; the message is safe to show."""
+
+
+class CohortFull(CohortError):
+    pass
+
+
+def normalize_code(code: str) -> str:
+    """Return a class code as stored: trimmed, upper case."""
+    return normalize_text(code).upper()
+
+
+def get_cohort_by_code(code: str) -> Cohort | None:
+    return db.session.scalar(sa.select(Cohort).where(Cohort.code == normalize_code(code)))
+
+
+def create_cohort(*, code: str, course: Course, name: str, commune_code: int | None = None, venue: str = "",
+                  start_date: date | None = None, end_date: date | None = None, capacity: int | None = None,
+                  instructors=()) -> Cohort:
+    """Create a class of a course; the code must be new and the dates in order."""
+    from lms.i18n import gettext as _
+
+    code = normalize_code(code)
+    if not CODE_RULE.match(code):
+        raise CohortError(_("A class code has 2 to 32 letters without accents, digits, - or _."))
+    if get_cohort_by_code(code) is not None:
+        raise CohortError(_("The class code %(code)s is already used.", code=code))
+    if start_date and end_date and end_date < start_date:
+        raise CohortError(_("The class cannot end before it starts."))
+    if commune_code is not None and get_commune(commune_code) is None:
+        raise CohortError(_("Choose a commune from the list."))
+    if capacity is not None and capacity < 1:
+        raise CohortError(_("The capacity must be at least 1."))
+    cohort = Cohort(code=code, course_id=course.id, name=normalize_text(name), commune_code=commune_code,
+                    venue=normalize_text(venue), start_date=start_date, end_date=end_date, capacity=capacity,
+                    instructors=list(instructors))
+    db.session.add(cohort)
+    db.session.flush()
+    return cohort
+
+
+def active_member_count(cohort: Cohort) -> int:
+    return db.session.scalar(sa.select(sa.func.count(CohortMember.id)).where(
+        CohortMember.cohort_id == cohort.id, CohortMember.status == MemberStatus.ACTIVE)) or 0
+
+
+def get_member(cohort: Cohort, user) -> CohortMember | None:
+    return db.session.scalar(sa.select(CohortMember).where(CohortMember.cohort_id == cohort.id,
+                                                           CohortMember.user_id == user.id))
+
+
+def add_member(cohort: Cohort, user, *, check_capacity: bool = True) -> tuple[CohortMember, bool]:
+    """Put a trainee in the class and enrol them in its course; return (member, newly added)."""
+    from lms.i18n import gettext as _
+
+    member = get_member(cohort, user)
+    if member is not None and member.status == MemberStatus.ACTIVE:
+        return member, False
+    if check_capacity and cohort.capacity is not None and active_member_count(cohort) >= cohort.capacity:
+        raise CohortFull(_("The class is full (%(n)d trainees).", n=cohort.capacity))
+    if member is None:
+        member = CohortMember(cohort_id=cohort.id, user_id=user.id, status=MemberStatus.ACTIVE)
+        db.session.add(member)
+    else:
+        member.status, member.withdrawn_at = MemberStatus.ACTIVE, None
+    learning.enrol(user, cohort.course, EnrollmentSource.COHORT)
+    db.session.flush()
+    return member, True
+
+
+def withdraw_member(member: CohortMember) -> None:
+    """Take a trainee out of the class; their attendance and progress stay on record."""
+    member.status, member.withdrawn_at = MemberStatus.WITHDRAWN, utcnow()
+
+
+def active_members(cohort: Cohort) -> list[CohortMember]:
+    from lms.accounts.models import User
+
+    return list(db.session.scalars(
+        sa.select(CohortMember).join(User, User.id == CohortMember.user_id)
+        .where(CohortMember.cohort_id == cohort.id, CohortMember.status == MemberStatus.ACTIVE)
+        .order_by(User.full_name, User.id)
+    ))
+
+
+def cohorts_of_user(user) -> list[Cohort]:
+    """Return the classes a trainee is in."""
+    return list(db.session.scalars(
+        sa.select(Cohort).join(CohortMember).where(CohortMember.user_id == user.id,
+                                                   CohortMember.status == MemberStatus.ACTIVE)
+        .order_by(Cohort.start_date.desc().nulls_last(), Cohort.id.desc())
+    ))
+
+
+def local_to_utc(day: date, at: time) -> datetime:
+    """Turn a date and time in Vietnam into a UTC timestamp."""
+    return datetime.combine(day, at, tzinfo=VIETNAM).astimezone(ZoneInfo("UTC"))
+
+
+def add_session(cohort: Cohort, *, day: date, start: time, end: time, venue: str = "", topic: str = "",
+                series_id: str | None = None) -> ClassSession:
+    """Schedule one class session (times in Vietnam time)."""
+    from lms.i18n import gettext as _
+
+    if end <= start:
+        raise CohortError(_("A session must end after it starts."))
+    session = ClassSession(cohort_id=cohort.id, starts_at=local_to_utc(day, start), ends_at=local_to_utc(day, end),
+                           venue=normalize_text(venue) or cohort.venue, topic=normalize_text(topic),
+                           series_id=series_id, check_in_secret=secrets.token_hex(32),
+                           status=SessionStatus.SCHEDULED)
+    cohort.sessions.append(session)
+    db.session.flush()
+    return session
+
+
+def add_weekly_sessions(cohort: Cohort, *, first_day: date, weekdays: set[int], start: time, end: time,
+                        count: int, venue: str = "", topic: str = "") -> list[ClassSession]:
+    """Schedule `count` sessions on the given weekdays (0 = Monday) from first_day on."""
+    from lms.i18n import gettext as _
+
+    if not weekdays or not 1 <= count <= 200:
+        raise CohortError(_("Choose at least one weekday and from 1 to 200 sessions."))
+    series = secrets.token_hex(8)
+    made, day = [], first_day
+    while len(made) < count:
+        if day.weekday() in weekdays:
+            made.append(add_session(cohort, day=day, start=start, end=end, venue=venue,
+                                    topic=f"{topic} ({len(made) + 1})".strip() if topic else "", series_id=series))
+        day += timedelta(days=1)
+    return made
+
+
+def reschedule_session(session: ClassSession, *, day: date, start: time, end: time, venue: str | None = None) -> None:
+    """Move a session; the trainees are told."""
+    from lms.i18n import gettext as _
+
+    if end <= start:
+        raise CohortError(_("A session must end after it starts."))
+    session.starts_at, session.ends_at = local_to_utc(day, start), local_to_utc(day, end)
+    if venue:
+        session.venue = normalize_text(venue)
+
+
+def cancel_session(session: ClassSession, reason: str) -> None:
+    """Cancel a session, keeping it (and any attendance) on record."""
+    session.status, session.cancel_reason = SessionStatus.CANCELLED, normalize_text(reason) or None
+
+
+def sessions_of(cohort: Cohort, *, include_cancelled: bool = True) -> list[ClassSession]:
+    stmt = sa.select(ClassSession).where(ClassSession.cohort_id == cohort.id).order_by(ClassSession.starts_at)
+    if not include_cancelled:
+        stmt = stmt.where(ClassSession.status == SessionStatus.SCHEDULED)
+    return list(db.session.scalars(stmt))
