@@ -105,13 +105,16 @@ def register_blueprints(app: Flask) -> None:
     """Register every domain's blueprint."""
     from lms.accounts.views import bp as accounts_bp
     from lms.assignments.views import bp as assignments_bp
+    from lms.attendance.export_views import bp as attendance_exports_bp
     from lms.attendance.views import bp as attendance_bp
+    from lms.certificates.views import bp as certificates_bp
     from lms.cohorts.import_views import bp as imports_bp
     from lms.cohorts.views import bp as cohorts_bp
     from lms.core.views import bp as core_bp
     from lms.courses.views import bp as courses_bp
     from lms.learning.views import bp as learning_bp
     from lms.media.views import bp as media_bp
+    from lms.notifications.views import bp as notifications_bp
     from lms.quizzes.views import bp as quizzes_bp
 
     app.register_blueprint(core_bp)
@@ -124,6 +127,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(cohorts_bp)
     app.register_blueprint(imports_bp)
     app.register_blueprint(attendance_bp)
+    app.register_blueprint(notifications_bp)
+    app.register_blueprint(certificates_bp)
+    app.register_blueprint(attendance_exports_bp)
 
     from lms.core.security import apply_security_headers
 
@@ -140,6 +146,7 @@ def register_errorhandlers(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     """Add the project's CLI commands to `lms`."""
     from lms.attendance.commands import attendance_group
+    from lms.certificates.commands import certificates_group
     from lms.cli import seed_group, users_group, worker_command
     from lms.cohorts.commands import cohorts_group, trainees_group
 
@@ -149,10 +156,14 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(cohorts_group)
     app.cli.add_command(trainees_group)
     app.cli.add_command(attendance_group)
+    app.cli.add_command(certificates_group)
 
 
 def register_tasks() -> None:
     """Import every module that declares jobs, so the worker knows them."""
+    import lms.certificates.services  # noqa: F401 - issues certificates when a course is completed
+    import lms.certificates.tasks  # noqa: F401
+    import lms.cohorts.import_tasks  # noqa: F401
     import lms.core.tasks  # noqa: F401
     import lms.media.tasks  # noqa: F401
 

@@ -41,6 +41,8 @@ def settings_from_env(instance_path: Path) -> dict:
         "REDIS_URL": redis_url,
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "LMS_ORG_NAME": env.get("LMS_ORG_NAME", "Làng Số"),
+        #: Public address printed in QR codes and signed certificates, e.g. https://langso.example.vn.
+        "BASE_URL": env.get("LMS_BASE_URL") or None,
         "MAX_UPLOAD_BYTES": int(env.get("LMS_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES)),
         "SESSION_COOKIE_SECURE": env.get("LMS_HTTPS", "0") == "1",
         "PREFERRED_URL_SCHEME": "https" if env.get("LMS_HTTPS", "0") == "1" else "http",

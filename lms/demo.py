@@ -7,7 +7,7 @@ from pathlib import Path
 import sqlalchemy as sa
 import yaml
 
-from lms import PROJECT_ROOT, demo_learning
+from lms import PROJECT_ROOT, demo_cohorts, demo_learning
 from lms.accounts import services as accounts
 from lms.accounts.models import Role, User, UserRole
 from lms.courses import services as courses
@@ -44,6 +44,8 @@ class DemoReport:
     quizzes_created: int = 0
     assignments_created: int = 0
     classmates_created: int = 0
+    cohorts_created: int = 0
+    certificates_created: int = 0
     learning: dict = field(default_factory=dict)
 
     def summary(self) -> str:
@@ -52,6 +54,7 @@ class DemoReport:
             f"{self.lessons} lessons, {self.quizzes_created} quizzes, {self.assignments_created} practical assignments, "
             f"{self.media_created} media files processed, "
             f"{len(self.accounts_created)} demo accounts created, {self.classmates_created} classmates, "
+            f"{self.cohorts_created} classes, {self.certificates_created} certificates, "
             f"{self.trainees_created} trainees generated"
             + (f" ({', '.join(f'{v} {k}' for k, v in self.learning.items())})" if self.learning else "")
         )
@@ -88,6 +91,13 @@ def load_demo(extra_trainees: int = 0, random_seed: int = 2026, with_media: bool
         report.trainees_created = len(new_ids)
         if new_ids:
             report.learning = demo_learning.generate_learning(new_ids, random_seed, instructor.id)
+    classmates = [accounts.find_user_by_phone(phone) for phone, _, _ in demo_learning.CLASSMATES]
+    organizer = accounts.find_user_by_phone("0900000002")
+    report.cohorts_created = demo_cohorts.load_demo_cohorts(
+        instructor, organizer, trainee, [c for c in classmates if c], random_seed)
+    from lms.certificates.services import load_demo_certificates
+
+    report.certificates_created = load_demo_certificates(trainee, organizer)
     return report
 
 

@@ -1,5 +1,66 @@
 """CLI commands for attendance."""
 
+import os
+import tempfile
+import time
+from pathlib import Path
+
 import click
+from flask.cli import with_appcontext
 
 attendance_group = click.Group("attendance", help="Attendance exports.")
+
+
+@attendance_group.command("export")
+@click.option("--cohort", "cohort_code", metavar="CODE", help="One class, by its code.")
+@click.option("--all", "all_cohorts", is_flag=True, help="Every class; narrow with --course, --commune, --from, --to.")
+@click.option("--format", "file_format", type=click.Choice(["xlsx", "csv"]),
+              help="Default: the output file's extension.")
+@click.option("--output", "-o", required=True, metavar="FILE",
+              type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.option("--course", "course_slug", metavar="SLUG", help="Classes of this course only.")
+@click.option("--commune", "commune_code", type=int, metavar="CODE", help="Classes held in this commune only.")
+@click.option("--from", "date_from", type=click.DateTime(formats=["%Y-%m-%d"]), help="First day (Vietnam time).")
+@click.option("--to", "date_to", type=click.DateTime(formats=["%Y-%m-%d"]), help="Last day (Vietnam time).")
+@with_appcontext
+def export_command(cohort_code, all_cohorts, file_format, output, course_slug, commune_code, date_from, date_to):
+    """Export attendance: XLSX (detail, roster, sessions, notes) or CSV (detail only).
+
+    Cancelled sessions and sessions not yet held are left out; see lms.attendance.exports.
+    """
+    from lms.attendance import exports
+    from lms.cohorts.services import get_cohort_by_code
+
+    if bool(cohort_code) == all_cohorts:
+        raise click.UsageError("Give either --cohort CODE or --all.")
+    if cohort_code and (course_slug or commune_code is not None):
+        raise click.UsageError("--course and --commune narrow --all; a class has one course and one commune.")
+    file_format = file_format or output.suffix.lstrip(".").lower()
+    if file_format not in ("xlsx", "csv"):
+        raise click.UsageError("Give --format xlsx or csv, or an output file ending in .xlsx or .csv.")
+    cohort = None
+    if cohort_code:
+        cohort = get_cohort_by_code(cohort_code)
+        if cohort is None:
+            raise click.ClickException(f"No class has the code {cohort_code!r}.")
+    filters = {"cohort": cohort, "course_slug": course_slug, "commune_code": commune_code,
+               "date_from": date_from.date() if date_from else None, "date_to": date_to.date() if date_to else None}
+
+    started = time.perf_counter()
+    # Written beside the target and renamed at the end: a failed export never leaves half a file.
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fd, partial = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            if file_format == "xlsx":
+                counts = exports.export_attendance_xlsx(fh, **filters)
+            else:
+                counts = {"CSV": exports.export_attendance_csv(fh, **filters)}
+        os.replace(partial, output)
+    except exports.ExportError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        if os.path.exists(partial):
+            os.unlink(partial)
+    summary = ", ".join(f"{name}: {n} rows" for name, n in counts.items())
+    click.echo(f"Wrote {output} in {time.perf_counter() - started:.1f} s ({summary}).")

@@ -1,5 +1,240 @@
-"""Views of imports (being written)."""
+"""Importing trainees into a class from a spreadsheet: upload, check (dry run), import, print slips."""
 
-from flask import Blueprint
+import io
+import math
+from datetime import datetime
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from werkzeug.routing import BuildError
+from wtforms import RadioField, SelectChoice
+
+from lms.accounts.access import role_required
+from lms.accounts.models import Role
+from lms.cohorts import import_tasks as store
+from lms.cohorts import importing
+from lms.cohorts.import_tasks import ImportState
+from lms.cohorts.models import Cohort
+from lms.cohorts.services import get_cohort_by_code
+from lms.database import utcnow
+from lms.extensions import db
+from lms.i18n import gettext as _
+from lms.i18n import lazy_gettext as _l
 
 bp = Blueprint("imports", __name__)
+
+ROWS_PER_PAGE = 100
+ACCEPTED = ".xlsx,.xlsm,.xls,.ods,.csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet," \
+           "application/vnd.ms-excel,application/vnd.oasis.opendocument.spreadsheet,text/csv"
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class UploadForm(FlaskForm):
+    file = FileField(_l("Trainee list"), validators=[FileRequired(_l("Choose a file to upload."))],
+                     description=_l("Excel (.xlsx, .xls), LibreOffice (.ods) or CSV, up to %(mb)d MB.",
+                                    mb=importing.MAX_FILE_BYTES // (1024 * 1024)),
+                     render_kw={"accept": ACCEPTED})
+
+
+class SlipsForm(FlaskForm):
+    scope = RadioField(_l("Whose slips"), default="new", choices=[
+        SelectChoice("new", _l("Trainees who have no code yet")),
+        SelectChoice("all", _l("Every trainee who has not logged in yet (their older slips stop working)")),
+    ])
+
+
+@bp.context_processor
+def _cohort_link() -> dict:
+    # The class page belongs to the cohorts blueprint; link to it when it is there.
+    code = (request.view_args or {}).get("code")
+    try:
+        return {"cohort_url": url_for("cohorts.detail", code=code) if code else None}
+    except BuildError:
+        return {"cohort_url": None}
+
+
+def _cohort_or_404(code: str) -> Cohort:
+    cohort = get_cohort_by_code(code)
+    if cohort is None:
+        abort(404)
+    return cohort
+
+
+def _upload_or_404(cohort: Cohort, token: str) -> dict:
+    """Return a stored upload of this class that the current user may see (the uploader, or an admin)."""
+    meta = store.load_upload(token)
+    if meta is None or meta["cohort_id"] != cohort.id:
+        abort(404)
+    if meta["user_id"] != current_user.id and not current_user.has_role(Role.ADMIN):
+        abort(404)
+    return meta
+
+
+@bp.route("/cohorts/<code>/import", methods=["GET", "POST"])
+@role_required(Role.ORGANIZER)
+def upload(code):
+    """Upload a trainee list; it is checked, never imported, at this step."""
+    cohort = _cohort_or_404(code)
+    form = UploadForm()
+    if form.validate_on_submit():
+        data = form.file.data.read(importing.MAX_FILE_BYTES + 1)
+        try:
+            report = importing.dry_run(cohort, data)
+        except importing.ImportFileError as exc:
+            form.file.errors.append(str(exc))
+        else:
+            token = store.save_upload(data, cohort_id=cohort.id, user_id=current_user.id,
+                                      filename=form.file.data.filename or "", report=report.to_dict())
+            return redirect(url_for("imports.preview", code=cohort.code, token=token))
+    return render_template("imports/upload.html", cohort=cohort, form=form,
+                           max_rows=importing.MAX_ROWS, headers=importing.TEMPLATE_HEADERS)
+
+
+@bp.route("/cohorts/<code>/import/template.xlsx")
+@role_required(Role.ORGANIZER)
+def template(code):
+    """Download an empty list to fill in, with the recognised column names and an example row."""
+    cohort = _cohort_or_404(code)
+    province = None
+    if cohort.commune_code:
+        from lms.places import get_commune
+
+        commune = get_commune(cohort.commune_code)
+        province = commune.province_code if commune else None
+    data = importing.template_workbook(province)
+    return send_file(io.BytesIO(data), mimetype=XLSX_MIMETYPE, as_attachment=True,
+                     download_name=f"danh-sach-hoc-vien-{cohort.code}.xlsx")
+
+
+@bp.route("/cohorts/<code>/import/<token>")
+@role_required(Role.ORGANIZER)
+def preview(code, token):
+    """Show what the file would do: the column mapping, counts, every row's outcome and every error."""
+    cohort = _cohort_or_404(code)
+    meta = _upload_or_404(cohort, token)
+    status = store.read_status(token)
+    if status is not None and status["state"] in (ImportState.QUEUED, ImportState.RUNNING, ImportState.DONE):
+        return redirect(url_for("imports.progress", code=cohort.code, token=token))
+    report = importing.ImportReport.from_dict(meta["report"])
+    show = request.args.get("show") or ("errors" if report.error_rows else "all")
+    rows = report.error_rows if show == "errors" else report.rows
+    pages = max(1, math.ceil(len(rows) / ROWS_PER_PAGE))
+    page = min(max(request.args.get("page", 1, type=int), 1), pages)
+    return render_template(
+        "imports/preview.html", cohort=cohort, meta=meta, report=report, status=status, show=show,
+        rows=rows[(page - 1) * ROWS_PER_PAGE: page * ROWS_PER_PAGE], page=page, pages=pages,
+        uploaded_at=datetime.fromisoformat(meta["uploaded_at"]), Outcome=importing.Outcome,
+        background=len(report.rows) > store.INLINE_ROW_LIMIT,
+    )
+
+
+@bp.route("/cohorts/<code>/import/<token>/errors.xlsx")
+@role_required(Role.ORGANIZER)
+def errors_file(code, token):
+    """Download the uploaded sheet with an error column, to correct and upload again."""
+    cohort = _cohort_or_404(code)
+    meta = _upload_or_404(cohort, token)
+    data = store.read_upload_data(token)
+    if data is None:
+        abort(404)
+    report = importing.ImportReport.from_dict(meta["report"])
+    try:
+        workbook = importing.errors_workbook(data, report)
+    except importing.ImportFileError:
+        abort(404)
+    return send_file(io.BytesIO(workbook), mimetype=XLSX_MIMETYPE, as_attachment=True,
+                     download_name=f"loi-danh-sach-{cohort.code}.xlsx")
+
+
+@bp.route("/cohorts/<code>/import/<token>/commit", methods=["POST"])
+@role_required(Role.ORGANIZER)
+def commit(code, token):
+    """Import the checked file: inline when small, in the background worker when large."""
+    cohort = _cohort_or_404(code)
+    meta = _upload_or_404(cohort, token)
+    report = importing.ImportReport.from_dict(meta["report"])
+    if not report.ready:
+        flash(_("This file cannot be imported: correct the errors and upload it again."), "error")
+        return redirect(url_for("imports.preview", code=cohort.code, token=token))
+    if not store.claim_import(token):
+        return redirect(url_for("imports.progress", code=cohort.code, token=token))
+    if len(report.rows) > store.INLINE_ROW_LIMIT:
+        store.import_trainees_job(token)
+    else:
+        store.run_import(token)
+    status = store.read_status(token) or {}
+    if status.get("state") == ImportState.BLOCKED:
+        flash(_("The class or its trainees changed since the check, and the file now has errors. Nothing was "
+                "imported."), "error")
+        return redirect(url_for("imports.preview", code=cohort.code, token=token))
+    return redirect(url_for("imports.progress", code=cohort.code, token=token))
+
+
+@bp.route("/cohorts/<code>/import/<token>/progress")
+@role_required(Role.ORGANIZER)
+def progress(code, token):
+    """Show the import's progress (the page reloads itself) and, when done, its summary."""
+    cohort = _cohort_or_404(code)
+    meta = _upload_or_404(cohort, token)
+    status = store.read_status(token)
+    if status is None:
+        return redirect(url_for("imports.preview", code=cohort.code, token=token))
+    report = importing.ImportReport.from_dict(meta["report"])
+    waiting_s = (utcnow() - datetime.fromisoformat(status["updated_at"])).total_seconds()
+    return render_template("imports/progress.html", cohort=cohort, meta=meta, report=report, status=status,
+                           finished=status["state"] in ImportState.FINISHED, waiting_s=waiting_s,
+                           slips_form=SlipsForm(), Outcome=importing.Outcome)
+
+
+@bp.route("/cohorts/<code>/import/<token>/status")
+@role_required(Role.ORGANIZER)
+def status(code, token):
+    """Return the import's state as JSON, for pages that poll."""
+    cohort = _cohort_or_404(code)
+    _upload_or_404(cohort, token)
+    current = store.read_status(token) or {"state": "not_started", "progress": 0.0}
+    message = current.get("message")
+    if message == store.INTERNAL_FAILURE:
+        message = _("The server could not finish the import. Nothing was imported; try again.")
+    return jsonify(state=current["state"], progress=current.get("progress", 0.0), message=message,
+                   counts=current.get("counts"), joining=current.get("joining"),
+                   url=url_for("imports.progress", code=cohort.code, token=token))
+
+
+@bp.route("/cohorts/<code>/activation-slips", methods=["GET", "POST"])
+@role_required(Role.ORGANIZER)
+def slips(code):
+    """Print one-time activation codes for the class's trainees who have not logged in yet (a PDF)."""
+    cohort = _cohort_or_404(code)
+    form = SlipsForm()
+    if form.validate_on_submit():
+        from lms.pdf import render_activation_slips
+
+        issued = importing.issue_slips(cohort, only_without_code=form.scope.data != "all")
+        if not issued:
+            flash(_("Every trainee of this class already has a code or a password: no slip to print."), "info")
+            return redirect(url_for("imports.slips", code=cohort.code))
+        login_url = url_for("accounts.login", _external=True)
+        for slip in issued:
+            slip["login_url"] = login_url
+        title = _("Activation codes: %(name)s", name=cohort.name)
+        pdf = render_activation_slips(issued, title=title)
+        db.session.commit()  # the codes' hashes, only once the PDF exists
+        response = send_file(io.BytesIO(pdf), mimetype="application/pdf", as_attachment=True,
+                             download_name=f"ma-kich-hoat-{cohort.code}.pdf")
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    waiting = importing.trainees_waiting_for_codes(cohort)
+    return render_template("imports/slips.html", cohort=cohort, form=form, waiting=waiting)

@@ -1,5 +1,227 @@
-"""Views of cohorts (being written)."""
+"""Classes (cohorts): create them, put trainees in, schedule, move and cancel sessions."""
 
-from flask import Blueprint
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
-bp = Blueprint("cohorts", __name__)
+from lms.accounts import services as accounts
+from lms.accounts.access import role_required
+from lms.accounts.forms import ConfirmForm
+from lms.accounts.models import Role, User, UserRole
+from lms.cohorts import services
+from lms.cohorts.forms import AddMemberForm, CancelForm, CohortForm, SeriesForm, SessionForm
+from lms.cohorts.models import ClassSession, Cohort, CohortMember
+from lms.courses.models import Course
+from lms.extensions import db
+from lms.i18n import gettext as _
+from lms.notifications.services import notify
+from lms.text import mask_phone
+
+bp = Blueprint("cohorts", __name__, url_prefix="/cohorts")
+
+
+def can_manage(user, cohort: Cohort) -> bool:
+    return user.has_role(Role.ADMIN, Role.ORGANIZER) or any(i.id == user.id for i in cohort.instructors)
+
+
+def get_cohort_or_404(code: str, for_user) -> Cohort:
+    """Load a class the user runs (organizers: any; instructors: their own)."""
+    cohort = services.get_cohort_by_code(code)
+    if cohort is None:
+        abort(404)
+    if not can_manage(for_user, cohort):
+        abort(403)
+    return cohort
+
+
+def get_session_or_404(cohort: Cohort, session_id: int) -> ClassSession:
+    session = db.session.get(ClassSession, session_id)
+    if session is None or session.cohort_id != cohort.id:
+        abort(404)
+    return session
+
+
+def _course_choices():
+    return [(c.id, c.title) for c in db.session.scalars(sa.select(Course).order_by(Course.title))]
+
+
+def _instructor_choices():
+    stmt = sa.select(User).where(User.role_rows.any(UserRole.role == Role.INSTRUCTOR)).order_by(User.full_name)
+    return [(u.id, f"{u.full_name} ({mask_phone(u.phone)})") for u in db.session.scalars(stmt)]
+
+
+@bp.route("")
+@role_required(Role.ORGANIZER, Role.INSTRUCTOR)
+def index():
+    """List the classes I run."""
+    stmt = sa.select(Cohort).order_by(Cohort.start_date.desc().nulls_last(), Cohort.code)
+    if not current_user.has_role(Role.ADMIN, Role.ORGANIZER):
+        stmt = stmt.where(Cohort.instructors.any(User.id == current_user.id))
+    cohorts = list(db.session.scalars(stmt))
+    counts = dict(db.session.execute(
+        sa.select(CohortMember.cohort_id, sa.func.count(CohortMember.id))
+        .where(CohortMember.status == "active").group_by(CohortMember.cohort_id)).all())
+    return render_template("cohorts/index.html", cohorts=cohorts, counts=counts)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@role_required(Role.ORGANIZER)
+def create():
+    """Create a class."""
+    form = CohortForm()
+    form.course.choices = _course_choices()
+    form.instructors.choices = _instructor_choices()
+    form.fill_place_choices()
+    if form.validate_on_submit():
+        try:
+            cohort = services.create_cohort(
+                code=form.code.data, course=db.session.get(Course, form.course.data), name=form.name.data,
+                commune_code=form.commune.data or None, venue=form.venue.data or "", start_date=form.start_date.data,
+                end_date=form.end_date.data, capacity=form.capacity.data,
+                instructors=[db.session.get(User, uid) for uid in form.instructors.data or []])
+        except services.CohortError as exc:
+            form.code.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("The class has been created."), "success")
+            return redirect(url_for("cohorts.detail", code=cohort.code))
+    return render_template("cohorts/form.html", form=form)
+
+
+@bp.route("/<code>")
+@role_required(Role.ORGANIZER, Role.INSTRUCTOR)
+def detail(code: str):
+    """A class: trainees, sessions, and what can be done with them."""
+    cohort = get_cohort_or_404(code, current_user)
+    query = request.args.get("q", "").strip()
+    members = services.active_members(cohort)
+    if query:
+        from lms.text import fold_diacritics
+
+        folded = fold_diacritics(query)
+        members = [m for m in members if folded in fold_diacritics(m.user.full_name) or query in m.user.phone]
+    return render_template("cohorts/detail.html", cohort=cohort, members=members, query=query,
+                           sessions=services.sessions_of(cohort), member_form=AddMemberForm(),
+                           session_form=SessionForm(prefix="one"), series_form=SeriesForm(prefix="series"),
+                           action=ConfirmForm(), member_count=services.active_member_count(cohort))
+
+
+@bp.route("/<code>/members", methods=["POST"])
+@role_required(Role.ORGANIZER)
+def add_member(code: str):
+    """Put one trainee (by phone number) into the class."""
+    cohort = get_cohort_or_404(code, current_user)
+    form = AddMemberForm()
+    if form.validate_on_submit():
+        user = accounts.find_user_by_phone(form.phone.data)
+        if user is None:
+            flash(_("No account has this phone number. Import the trainee from a spreadsheet, or ask them to register."), "error")
+        else:
+            try:
+                _member, added = services.add_member(cohort, user)
+            except services.CohortError as exc:
+                flash(str(exc), "error")
+            else:
+                db.session.commit()
+                flash(_("%(name)s is in the class.", name=user.full_name) if added
+                      else _("%(name)s was already in the class.", name=user.full_name), "success")
+    return redirect(url_for("cohorts.detail", code=code, _anchor="members"))
+
+
+@bp.route("/<code>/members/<int:member_id>/withdraw", methods=["POST"])
+@role_required(Role.ORGANIZER)
+def withdraw(code: str, member_id: int):
+    """Take a trainee out of the class (their record stays)."""
+    cohort = get_cohort_or_404(code, current_user)
+    member = db.session.get(CohortMember, member_id)
+    if member is None or member.cohort_id != cohort.id or not ConfirmForm().validate_on_submit():
+        abort(404)
+    services.withdraw_member(member)
+    db.session.commit()
+    flash(_("%(name)s has been withdrawn from the class.", name=member.user.full_name), "info")
+    return redirect(url_for("cohorts.detail", code=code, _anchor="members"))
+
+
+@bp.route("/<code>/sessions", methods=["POST"])
+@role_required(Role.ORGANIZER, Role.INSTRUCTOR)
+def add_sessions(code: str):
+    """Schedule one session, or a weekly series."""
+    cohort = get_cohort_or_404(code, current_user)
+    weekly = request.form.get("kind") == "series"
+    form = SeriesForm(prefix="series") if weekly else SessionForm(prefix="one")
+    if not form.validate_on_submit():
+        for field_errors in form.errors.values():
+            for error in field_errors:
+                flash(str(error), "error")
+        return redirect(url_for("cohorts.detail", code=code, _anchor="sessions"))
+    try:
+        if weekly:
+            made = services.add_weekly_sessions(cohort, first_day=form.day.data, weekdays=set(form.weekdays.data),
+                                                start=form.start.data, end=form.end.data, count=form.count.data,
+                                                venue=form.venue.data or "", topic=form.topic.data or "")
+        else:
+            made = [services.add_session(cohort, day=form.day.data, start=form.start.data, end=form.end.data,
+                                         venue=form.venue.data or "", topic=form.topic.data or "")]
+    except services.CohortError as exc:
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(_("%(n)d session(s) scheduled.", n=len(made)), "success")
+    return redirect(url_for("cohorts.detail", code=code, _anchor="sessions"))
+
+
+def _tell_members(cohort: Cohort, title: str, body: str) -> None:
+    notify([m.user_id for m in services.active_members(cohort)], title=title, body=body, link="/my/attendance")
+
+
+@bp.route("/<code>/sessions/<int:session_id>/edit", methods=["GET", "POST"])
+@role_required(Role.ORGANIZER, Role.INSTRUCTOR)
+def reschedule(code: str, session_id: int):
+    """Move a session to another day or time; the trainees are told."""
+    from flask_babel import format_datetime
+
+    cohort = get_cohort_or_404(code, current_user)
+    session = get_session_or_404(cohort, session_id)
+    form = SessionForm()
+    if request.method == "GET":
+        local = session.starts_at.astimezone(services.VIETNAM)
+        form.day.data, form.start.data = local.date(), local.time()
+        form.end.data, form.venue.data, form.topic.data = (session.ends_at.astimezone(services.VIETNAM).time(),
+                                                           session.venue, session.topic)
+    if form.validate_on_submit():
+        before = format_datetime(session.starts_at, "short")
+        try:
+            services.reschedule_session(session, day=form.day.data, start=form.start.data, end=form.end.data,
+                                        venue=form.venue.data)
+        except services.CohortError as exc:
+            form.end.errors.append(str(exc))
+        else:
+            session.topic = form.topic.data or session.topic
+            _tell_members(cohort, _("Class %(code)s: a session has moved", code=cohort.code),
+                          _("The session of %(before)s is now on %(after)s at %(venue)s.", before=before,
+                            after=format_datetime(session.starts_at, "short"), venue=session.venue or cohort.venue))
+            db.session.commit()
+            flash(_("The session has been moved and the trainees told."), "success")
+            return redirect(url_for("cohorts.detail", code=code, _anchor="sessions"))
+    return render_template("cohorts/session_form.html", cohort=cohort, session=session, form=form,
+                           cancel_form=CancelForm())
+
+
+@bp.route("/<code>/sessions/<int:session_id>/cancel", methods=["POST"])
+@role_required(Role.ORGANIZER, Role.INSTRUCTOR)
+def cancel(code: str, session_id: int):
+    """Cancel a session; the trainees are told."""
+    from flask_babel import format_datetime
+
+    cohort = get_cohort_or_404(code, current_user)
+    session = get_session_or_404(cohort, session_id)
+    form = CancelForm()
+    if not form.validate_on_submit():
+        abort(400)
+    services.cancel_session(session, form.reason.data or "")
+    _tell_members(cohort, _("Class %(code)s: a session is cancelled", code=cohort.code),
+                  _("The session of %(when)s is cancelled. %(reason)s", when=format_datetime(session.starts_at, "short"),
+                    reason=session.cancel_reason or ""))
+    db.session.commit()
+    flash(_("The session has been cancelled and the trainees told."), "info")
+    return redirect(url_for("cohorts.detail", code=code, _anchor="sessions"))

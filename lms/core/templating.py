@@ -20,9 +20,16 @@ def navigation() -> list[tuple[str, str, str]]:
         items.insert(0, ("core.home", _l("Overview"), "home"))
         items.append(("courses.manage", _l("Course authoring"), "edit"))
         items.append(("assignments.review_queue", _l("Review practical work"), "check"))
+        items.append(("cohorts.index", _l("Classes"), "class"))
+        items.append(("attendance.today", _l("Today's sessions"), "today"))
         items.append(("accounts.users", _l("People"), "people"))
     if current_user.has_role(Role.ADMIN):
         items.append(("media.storage_usage", _l("Media storage"), "storage"))
+    if current_user.has_role(Role.TRAINEE):
+        items.append(("attendance.my_attendance", _l("My attendance"), "calendar"))
+        items.append(("certificates.mine", _l("My certificates"), "award"))
+    if current_user.has_role(Role.ORGANIZER, Role.ADMIN):
+        items.append(("certificates.register", _l("Certificates"), "award"))
     items.append(("accounts.profile", _l("My account"), "user"))
     return items
 
@@ -38,8 +45,10 @@ def register(app) -> None:
 
     from lms.media.presenters import failure_text, format_bytes, image_srcset
     from lms.media.services import max_upload_bytes
+    from lms.places import get_commune
 
     app.jinja_env.globals.update(
+        get_commune=get_commune,
         format_bytes=format_bytes,
         failure_text=failure_text,
         image_srcset=image_srcset,

@@ -1,0 +1,1 @@
+"""Certificates: issued when a course is completed, printed as PDF, verified by anyone with a code or a signature."""

@@ -1,0 +1,126 @@
+"""On phone-sized Chromium: a roll call of 40 saves taps in place and filters as you type; a trainee types
+the code the instructor's check-in screen shows, and the screen's count goes up by itself."""
+
+import os
+import re
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from lms.attendance import services
+from lms.attendance.models import AttendanceStatus
+from lms.extensions import db
+from tests.attendance.helpers import make_class, session_now
+from tests.factories import DEFAULT_PASSWORD
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True}
+NAMES = [f"{family} {middle} {given}" for family, middle, given in zip(
+    ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng"] * 8, ["Thị", "Văn", "Minh", "Thu", "Đức"] * 8,
+    ["Hường", "Bình", "An", "Lan", "Dũng", "Hoa", "Tuấn", "Mai"] * 5, strict=True)]
+
+
+@pytest.fixture
+def served(app):
+    """Serve the test app on a free local port, in a thread; return its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Chromium not found at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
+        yield browser
+        browser.close()
+
+
+def phone(browser, problems: list):
+    page = browser.new_context(**PHONE, locale="vi-VN").new_page()
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("console", lambda message: message.type == "error" and problems.append(message.text))
+    return page
+
+
+def log_in(page, served, user):
+    page.goto(served + "/login")
+    page.fill("input[name=phone]", user.phone)
+    page.fill("input[name=password]", DEFAULT_PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_load_state()
+
+
+def test_roll_call_taps_save_in_place_and_search_filters_as_you_type(served, browser, app):
+    from playwright.sync_api import expect
+
+    cohort, instructor, trainees = make_class(trainees=NAMES)
+    session = session_now(cohort)
+    db.session.commit()  # nothing left open: the server thread works with its own sessions from here on
+    problems = []
+    page = phone(browser, problems)
+    log_in(page, served, instructor)
+    page.goto(f"{served}/sessions/{session.id}/roll-call")
+    expect(page.locator(".roll-row")).to_have_count(40)
+    url = page.url
+
+    page.fill("[data-roll-search]", "huong")  # no tone marks, lower case
+    expect(page.locator(".roll-row:visible")).to_have_count(5)
+    hường = trainees[0]
+    row = page.locator(f"#m-{hường.id}")
+    row.locator("button[value=late]").tap()
+    expect(row.locator("button[value=late]")).to_have_attribute("aria-pressed", "true")
+    expect(page.locator('[data-count="late"]')).to_have_text("1")
+    expect(page.locator('[data-count="not_marked"]')).to_have_text("39")
+    row.locator("button[value=present]").tap()
+    expect(page.locator('[data-count="present"]')).to_have_text("1")
+    expect(page.locator('[data-count="late"]')).to_have_text("0")
+    expect(row.locator("button[aria-pressed=true]")).to_have_count(1)
+    assert page.url == url  # saved without leaving or reloading the page
+
+    box = row.locator("button[value=absent]").bounding_box()
+    assert box["height"] >= 48 and box["width"] >= 48  # a thumb hits it
+    page.fill("[data-roll-search]", "")
+    expect(page.locator(".roll-row:visible")).to_have_count(40)
+
+    db.session.expire_all()
+    assert services.get_record(session, hường).status == AttendanceStatus.PRESENT
+    assert len(services.history(services.get_record(session, hường))) == 2
+    assert problems == []  # no script error, no Content-Security-Policy violation
+
+
+def test_a_trainee_types_the_screen_code_and_the_screen_counts_them(served, browser, app):
+    from playwright.sync_api import expect
+
+    cohort, instructor, (huong, _binh) = make_class()
+    session = session_now(cohort)
+    db.session.commit()
+    problems = []
+    screen = phone(browser, problems)
+    log_in(screen, served, instructor)
+    screen.goto(f"{served}/sessions/{session.id}/check-in-screen")
+    expect(screen.locator("img[data-qr]")).to_have_attribute("src", re.compile(r"^data:image/svg\+xml;base64,"))
+    assert screen.locator("img[data-qr]").bounding_box()["width"] >= 250
+    expect(screen.locator('[data-count="attended"]')).to_have_text("0")
+
+    trainee = phone(browser, problems)
+    log_in(trainee, served, huong)
+    trainee.goto(f"{served}/check-in")
+    trainee.fill("input[name=code]", screen.locator("[data-code]").inner_text())
+    trainee.locator("main form button[type=submit]").tap()
+    expect(trainee.locator(".checkin-ok")).to_be_visible()
+
+    # attendance.js asks for the state at least every 10 seconds.
+    expect(screen.locator('[data-count="attended"]')).to_have_text("1", timeout=15_000)
+    assert problems == []
