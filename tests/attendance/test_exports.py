@@ -297,7 +297,7 @@ def test_sign_in_sheet_data_lists_the_class_in_name_order_with_masked_phones(vil
     info, trainees = exports.sign_in_sheet_data(village_class["sessions"][4])
     assert info["class_code"] == "PX-VBBH-01" and info["venue"] == "Nhà văn hoá thôn Chuôn Ngọ"
     assert [t["full_name"] for t in trainees] == ["Lê Văn An", "Trần Thị Ánh", "Nguyễn Thị Hường"]
-    assert trainees[0]["phone"] == "0912***111"
+    assert trainees[0]["phone"] == "0983***111"
 
 
 # --- CLI ---------------------------------------------------------------------------------------------
