@@ -5,6 +5,8 @@ then 45,000 × 12 to show how the figures grow. Each export runs in a fresh proc
 for wall and CPU seconds and the RSS peak (the high-water mark is reset through
 /proc/self/clear_refs just before, so ru_maxrss - RSS then = what the export added), once under
 tracemalloc for the Python heap peak (tracemalloc slows Python down, so that run is not timed).
+The database is built in a child process too: ru_maxrss is carried across fork+exec, so a parent
+that had built the data would hide the exports' own peak.
 CPU seconds are given beside wall seconds because the machine may be shared.
 
 Run with `.venv/bin/python bench/export_attendance.py [--sizes 4500,45000]`.
@@ -128,7 +130,7 @@ def measure(db_path: Path, instance: Path, file_format: str, traced: bool) -> di
     with app.app_context():
         db.session.execute(db.text("select 1"))  # connect before measuring
         Path("/proc/self/clear_refs").write_text("5")  # reset the RSS high-water mark (Linux)
-        rss_before = int(re.search(r"VmRSS:\s+(\d+)", Path("/proc/self/status").read_text()).group(1))
+        rss_before = _status_kib("VmRSS")
         if traced:
             tracemalloc.start()
         started, cpu_started = time.perf_counter(), time.process_time()
@@ -145,7 +147,12 @@ def measure(db_path: Path, instance: Path, file_format: str, traced: bool) -> di
             result["rss_before_mib"] = round(rss_before / 1024, 1)
             result["ru_maxrss_delta_mib"] = round((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before)
                                                   / 1024, 1)
+            result["vmhwm_delta_mib"] = round((_status_kib("VmHWM") - rss_before) / 1024, 1)
     return result
+
+
+def _status_kib(field: str) -> int:
+    return int(re.search(rf"{field}:\s+(\d+)", Path("/proc/self/status").read_text()).group(1))
 
 
 def run_measure(db_path: Path, instance: Path, file_format: str, traced: bool) -> dict:
@@ -159,7 +166,12 @@ def main():
     parser.add_argument("--sizes", default="4500,45000")
     parser.add_argument("--measure", nargs=3, metavar=("DB", "INSTANCE", "FORMAT"))
     parser.add_argument("--traced", action="store_true")
+    parser.add_argument("--build", nargs=3, metavar=("DB", "INSTANCE", "TRAINEES"))
     args = parser.parse_args()
+    if args.build:
+        db_path, instance, trainees = args.build
+        print(json.dumps(build_database(Path(db_path), Path(instance), int(trainees))))
+        return
     if args.measure:
         db_path, instance, file_format = args.measure
         print(json.dumps(measure(Path(db_path), Path(instance), file_format, args.traced)))
@@ -173,7 +185,10 @@ def main():
             instance = work / str(trainees)
             instance.mkdir()
             db_path = instance / "bench.sqlite3"
-            run = {"data": build_database(db_path, instance, trainees)}
+            # Built in a child process: ru_maxrss survives fork+exec, so a big parent would mask the exports'.
+            run = {"data": json.loads(subprocess.run(
+                [python(), __file__, "--build", str(db_path), str(instance), str(trainees)],
+                check=True, capture_output=True, text=True, cwd=ROOT).stdout.strip().splitlines()[-1])}
             for file_format in ("xlsx", "csv"):
                 figures = run_measure(db_path, instance, file_format, traced=False)
                 figures["tracemalloc_peak_mib"] = run_measure(db_path, instance, file_format,

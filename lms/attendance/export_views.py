@@ -26,7 +26,6 @@ from lms.cohorts.services import VIETNAM, get_cohort_by_code
 from lms.courses.models import Course
 from lms.extensions import db
 from lms.i18n import lazy_gettext as _l
-from lms.pdf import render_sign_in_sheet
 
 bp = Blueprint("attendance_exports", __name__)
 
@@ -98,6 +97,8 @@ def sign_in_sheet(session_id):
     session = _get_session_or_404(session_id)
     info, trainees = exports.sign_in_sheet_data(session)
     day = session.starts_at.astimezone(VIETNAM).date().isoformat()
+    from lms.pdf import render_sign_in_sheet  # reportlab is loaded only when a PDF is asked for
+
     response = send_file(io.BytesIO(render_sign_in_sheet(info, trainees)), mimetype="application/pdf",
                          download_name=f"ky-ten-{session.cohort.code}-{day}.pdf")
     response.headers["Cache-Control"] = NO_STORE
