@@ -23,7 +23,7 @@ SPREAD_S = 60.0
 def build(env: dict) -> None:
     """Create the class, its members (one shared password hash) and a session now, in a child process."""
     script = f"""
-
+from datetime import datetime, timedelta
 from lms import create_app
 from lms.extensions import db
 from lms.accounts import services as accounts
