@@ -195,7 +195,9 @@ class _Groups:
 
 
 def _stream(stmt):
-    return db.session.execute(stmt, execution_options={"yield_per": _YIELD_PER})
+    """Run a query whose rows are read in batches (a server-side cursor where the database has one)."""
+    # Core rows on the session's connection: the ORM's row handling would add a third to the export's time.
+    return db.session.connection().execute(stmt, execution_options={"yield_per": _YIELD_PER})
 
 
 def _cohort_blocks(f: AttendanceFilter) -> Iterator[_Block]:
