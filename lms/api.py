@@ -4,6 +4,7 @@ import functools
 from dataclasses import dataclass, field
 
 from flask import jsonify, request
+from flask_login import current_user
 from pydantic import BaseModel, ValidationError
 
 API_PREFIX = "/api/v1"
@@ -99,3 +100,22 @@ def openapi_document(title: str, version: str = "1.0.0") -> dict:
         },
         "security": [{"session": [], "csrf": []}],
     }
+
+
+def api_error(status: int, error: str, detail=None):
+    """Answer a JSON API call with an error code, a message for people, and a status."""
+    return jsonify(error=error, detail=detail), status
+
+
+def api_login_required(view):
+    """Answer 401 in JSON, rather than redirecting to the login page."""
+
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated:
+            from lms.i18n import gettext as _
+
+            return api_error(401, "unauthenticated", _("Please log in again."))
+        return view(*args, **kwargs)
+
+    return wrapped

@@ -1,6 +1,5 @@
 """Practical work: the lesson panel, handing in, my hand-ins, the review queue, the task editor, the API."""
 
-import functools
 import uuid
 from datetime import datetime
 
@@ -11,7 +10,7 @@ from flask_login import current_user, login_required
 
 from lms.accounts.access import role_required
 from lms.accounts.models import Role
-from lms.api import ErrorBody, api_operation
+from lms.api import ErrorBody, api_error, api_login_required, api_operation
 from lms.assignments import services
 from lms.assignments.forms import (
     ArrangeForm,
@@ -476,22 +475,6 @@ def arrange_criterion(slug: str, lesson_slug: str, criterion_id: int):
 # --- JSON API (the offline mode replays hand-ins made without a network) ---------------------
 
 
-def _api_error(status: int, error: str, detail=None):
-    return jsonify(error=error, detail=detail), status
-
-
-def api_login_required(view):
-    """Answer 401 in JSON, rather than redirecting to the login page."""
-
-    @functools.wraps(view)
-    def wrapped(*args, **kwargs):
-        if not current_user.is_authenticated:
-            return _api_error(401, "unauthenticated", _("Please log in again."))
-        return view(*args, **kwargs)
-
-    return wrapped
-
-
 def submission_json(submission: Submission) -> dict:
     lesson = submission.assignment.lesson
     return SubmissionOut(
@@ -523,12 +506,12 @@ def api_hand_in(lesson_id: int, payload: SubmissionIn):
     """Hand in practical work from the phone's offline queue."""
     lesson = db.session.get(Lesson, lesson_id)
     if lesson is None or lesson.archived_at is not None or lesson.kind != LessonKind.ASSIGNMENT:
-        return _api_error(404, "not_found", _("This practical work does not exist."))
+        return api_error(404, "not_found", _("This practical work does not exist."))
     course = lesson.course
     if not course.is_published and not can_edit_course(current_user, course):
-        return _api_error(404, "not_found", _("This practical work does not exist."))
+        return api_error(404, "not_found", _("This practical work does not exist."))
     if not can_view_course(current_user, course):
-        return _api_error(403, "forbidden", _("You are not enrolled in this course."))
+        return api_error(403, "forbidden", _("You are not enrolled in this course."))
     client_id = str(payload.client_id)
     replay = services.find_submission_by_client_id(client_id) is not None
     assignment = services.get_or_create_assignment(lesson)
@@ -537,16 +520,16 @@ def api_hand_in(lesson_id: int, payload: SubmissionIn):
                                           media_ids=payload.media_ids, client_id=client_id)
     except services.NotAllowed as exc:
         db.session.rollback()
-        return _api_error(403, "forbidden", str(exc))
+        return api_error(403, "forbidden", str(exc))
     except services.SubmissionConflict as exc:
         db.session.rollback()
-        return _api_error(409, "conflict", str(exc))
+        return api_error(409, "conflict", str(exc))
     except services.FieldError as exc:
         db.session.rollback()
         where = exc.field if exc.index is None else f"{exc.field}.{exc.index}"
-        return _api_error(422, "invalid", [{"field": where, "message": str(exc)}])
+        return api_error(422, "invalid", [{"field": where, "message": str(exc)}])
     except services.AssignmentError as exc:
         db.session.rollback()
-        return _api_error(422, "invalid", [{"field": "", "message": str(exc)}])
+        return api_error(422, "invalid", [{"field": "", "message": str(exc)}])
     db.session.commit()
     return jsonify(submission_json(submission)), 200 if replay else 201

@@ -7,7 +7,7 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask_login import current_user, login_required
 
 from lms.accounts.forms import ConfirmForm
-from lms.api import ErrorBody, api_operation
+from lms.api import ErrorBody, api_error, api_login_required, api_operation
 from lms.courses.access import can_edit_course
 from lms.courses.forms import MoveForm
 from lms.courses.models import Course, Lesson, LessonKind
@@ -155,10 +155,6 @@ def attempt_result(slug: str, lesson_slug: str, number: int):
 # --- JSON API --------------------------------------------------------------------------------
 
 
-def _api_error(status: int, message: str, code: str):
-    return jsonify(error=code, detail=message), status
-
-
 @bp.route("/api/v1/quizzes/<int:lesson_id>/submissions", methods=["POST"])
 @api_operation(
     path="/api/v1/quizzes/{lesson_id}/submissions", method="POST",
@@ -171,23 +167,22 @@ def _api_error(status: int, message: str, code: str):
                409: ("The attempt was already submitted with another id", ErrorBody)},
     tags=["quizzes"],
 )
+@api_login_required
 def api_submit(lesson_id: int, payload: SubmissionIn):
     """Grade an answer sheet sent as JSON (the offline mode sends it when the network is back)."""
-    if not current_user.is_authenticated:
-        return _api_error(401, _("Please log in again."), "unauthenticated")
     lesson = db.session.get(Lesson, lesson_id)
     if lesson is None or lesson.archived_at is not None:
         abort(404)
     _course, lesson, quiz = get_quiz_lesson_or_404(lesson.course.slug, lesson.slug)
     if get_enrollment(current_user, lesson.course) is None:
-        return _api_error(403, _("You are not enrolled in this course."), "not_enrolled")
+        return api_error(403, "not_enrolled", _("You are not enrolled in this course."))
     attempt = get_my_attempt_or_404(quiz, payload.attempt)
     try:
         graded = services.submit_attempt(attempt, payload.answers, str(payload.id), user=current_user)
     except (services.NotEnrolled, services.NotYourAttempt) as exc:
-        return _api_error(403, str(exc), "forbidden")
+        return api_error(403, "forbidden", str(exc))
     except services.AttemptClosed as exc:
-        return _api_error(409, str(exc), "already_submitted")
+        return api_error(409, "already_submitted", str(exc))
     db.session.commit()
     return jsonify(submission_json(graded).model_dump(mode="json"))
 
