@@ -164,7 +164,6 @@ def open_lesson(user, lesson: Lesson, when: datetime | None = None) -> LessonPro
     recent = enrollment.last_activity_at is not None and when - enrollment.last_activity_at < TOUCH_INTERVAL
     if not (recent and enrollment.last_lesson_id == lesson.id):
         _touch(enrollment, lesson, when)
-    db.session.flush()
     return progress
 
 

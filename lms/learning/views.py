@@ -109,7 +109,8 @@ def lesson(slug: str, lesson_slug: str):
     progress = None
     if services.is_enrolled(current_user, course):
         progress = services.open_lesson(current_user, lesson)
-        if db.session.dirty or db.session.new:
+        # Re-reading a lesson writes nothing; the first open (or a move) is saved before the page renders.
+        if db.session.new or any(db.session.is_modified(obj) for obj in db.session.dirty):
             db.session.commit()
     lessons = courses.ordered_lessons(course)
     before, after = courses.neighbours(course, lesson, lessons)

@@ -34,6 +34,20 @@ def test_trainee_lands_on_continue_learning_with_progress(client, auth, app):
     assert "0%" in html
 
 
+def test_opening_a_lesson_is_where_continue_learning_resumes(client, auth, app):
+    course = make_course(lessons=3)
+    second = courses.ordered_lessons(course)[1]
+    trainee = make_trainee(enrolled_in=course)
+    auth.login(trainee.phone)
+    assert client.get(f"/courses/viet-bai-ban-hang/lessons/{second.slug}").status_code == 200
+    db.session.rollback()
+    with db.engine.connect() as other:  # saved for good, not just flushed in the request's transaction
+        assert other.scalar(sa.text("SELECT last_lesson_id FROM enrollments")) == second.id
+        assert other.scalar(sa.text("SELECT count(*) FROM lesson_progress WHERE lesson_id = :id"), {"id": second.id}) == 1
+    html = client.get("/learn").get_data(as_text=True)
+    assert f'href="/courses/viet-bai-ban-hang/lessons/{second.slug}"' in html
+
+
 def test_self_enrolment_then_lessons_open(client, auth, app):
     course = make_course(lessons=1)
     trainee = make_trainee()
