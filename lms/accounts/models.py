@@ -3,6 +3,7 @@
 from datetime import date, datetime
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -105,7 +106,8 @@ def load_user(user_id: str) -> User | None:
     """Return the logged-in user if the cookie's password epoch is still current."""
     try:
         raw_id, raw_epoch = user_id.split(".")
-        user = db.session.get(User, int(raw_id))
+        # Roles come in the same query: every page asks for them (menu, access checks).
+        user = db.session.get(User, int(raw_id), options=[sa.orm.joinedload(User.role_rows)])
     except (ValueError, TypeError):
         return None
     if user is None or str(user.auth_epoch) != raw_epoch:

@@ -3,8 +3,8 @@
 from flask import current_app, request
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from flask_login import current_user
+from markupsafe import Markup
 
-from lms.accounts.forms import ConfirmForm
 from lms.accounts.models import Role
 from lms.i18n import lazy_gettext as _l
 from lms.text import mask_phone
@@ -34,6 +34,14 @@ def navigation() -> list[tuple[str, str, str]]:
     return items
 
 
+def csrf_field() -> Markup:
+    """Return the hidden CSRF input for a form that has no other fields (a button that posts)."""
+    from flask_wtf.csrf import generate_csrf
+
+    # Same token and field name as a FlaskForm's, without building a form object on every page.
+    return Markup('<input type="hidden" name="csrf_token" value="%s">') % generate_csrf()
+
+
 def register(app) -> None:
     """Add filters and globals to the app's Jinja environment."""
     app.jinja_env.filters.update(
@@ -48,6 +56,7 @@ def register(app) -> None:
     from lms.places import get_commune
 
     app.jinja_env.globals.update(
+        csrf_field=csrf_field,
         get_commune=get_commune,
         format_bytes=format_bytes,
         failure_text=failure_text,
@@ -63,6 +72,5 @@ def register(app) -> None:
             "current_locale": str(get_locale()),
             "navigation": navigation,
             "Role": Role,
-            "action_form": ConfirmForm,
             "current_path": request.full_path.rstrip("?") if request else "/",
         }

@@ -3,6 +3,7 @@
 from datetime import datetime
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.database import LabelledEnum, UTCDateTime, enum_column_type, utcnow
@@ -169,3 +170,26 @@ class Lesson(db.Model):
     module: Mapped[Module] = relationship(back_populates="lessons", overlaps="all_lessons")
     course: Mapped[Course] = relationship()
     media: Mapped["MediaAsset | None"] = relationship()  # noqa: F821
+
+
+@sa.event.listens_for(sa.orm.Session, "before_flush")
+def _touch_course_on_content_change(session, flush_context, instances) -> None:
+    """Move a course's updated_at whenever one of its parts or lessons changes.
+
+    updated_at is the course's content revision (as Moodle's course cacherev):
+    the per-process lesson outline is cached under it.
+    """
+    course_ids = set()
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, Lesson | Module) and (obj not in session.dirty or session.is_modified(obj)):
+            course_id = obj.course_id if obj.course_id is not None else getattr(obj.course, "id", None)
+            if course_id is not None:
+                course_ids.add(course_id)
+    if not course_ids:
+        return
+    now = utcnow()
+    with session.no_autoflush:
+        for course_id in course_ids:
+            course = session.get(Course, course_id)
+            if course is not None and course not in session.deleted:
+                course.updated_at = now

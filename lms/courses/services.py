@@ -1,8 +1,11 @@
 """Course rules: creating courses, modules and lessons, and finding them."""
 
 import re
+import time
+from dataclasses import dataclass
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 
 from lms.courses.markdown import render_markdown
 from lms.courses.models import Course, CourseLevel, CourseStatus, Lesson, LessonKind, Module
@@ -119,14 +122,53 @@ def ordered_lessons(course: Course) -> list[Lesson]:
     db.session.flush()  # moves made earlier in this session count
     return list(db.session.scalars(
         sa.select(Lesson)
+        # An outline: lesson bodies load only where a lesson is shown.
+        .options(sa.orm.defer(Lesson.body_markdown), sa.orm.defer(Lesson.body_html))
         .join(Module, Module.id == Lesson.module_id)
         .where(Lesson.course_id == course.id, Lesson.archived_at.is_(None))
         .order_by(Module.position, Lesson.position, Lesson.id)
     ))
 
 
-def neighbours(course: Course, lesson: Lesson, lessons: list[Lesson] | None = None) -> tuple[Lesson | None, Lesson | None]:
-    """Return the lessons before and after this one (in `lessons`, if the caller has them already)."""
+@dataclass(frozen=True, slots=True)
+class LessonOutline:
+    """A lesson's place in its course, without its body: enough for menus and progress."""
+
+    id: int
+    slug: str
+    title: str
+    kind: LessonKind
+    required: bool
+
+
+#: course id -> (course.updated_at it was read at, when it was read, the outline)
+_outlines: dict[int, tuple[object, float, tuple[LessonOutline, ...]]] = {}
+#: Also re-read now and then, in case a lesson was changed outside the app (SQL by hand).
+OUTLINE_MAX_AGE_S = 300.0
+
+
+def lesson_outline(course: Course) -> tuple[LessonOutline, ...]:
+    """Return the course's lessons in reading order, cached in this process until the course changes."""
+    db.session.flush()  # a change made earlier in this request moves updated_at first
+    now = time.monotonic()
+    cached = _outlines.get(course.id)
+    if cached is not None and cached[0] == course.updated_at and now - cached[1] < OUTLINE_MAX_AGE_S:
+        return cached[2]
+    rows = db.session.execute(
+        sa.select(Lesson.id, Lesson.slug, Lesson.title, Lesson.kind, Lesson.required)
+        .join(Module, Module.id == Lesson.module_id)
+        .where(Lesson.course_id == course.id, Lesson.archived_at.is_(None))
+        .order_by(Module.position, Lesson.position, Lesson.id)
+    )
+    outline = tuple(LessonOutline(*row) for row in rows)
+    if len(_outlines) > 1000:  # courses are few; this only bounds a pathological process
+        _outlines.clear()
+    _outlines[course.id] = (course.updated_at, now, outline)
+    return outline
+
+
+def neighbours(course: Course, lesson: Lesson, lessons=None) -> tuple:
+    """Return the lessons before and after this one (in `lessons`, Lessons or an outline, if the caller has them)."""
     lessons = lessons if lessons is not None else ordered_lessons(course)
     index = next(i for i, item in enumerate(lessons) if item.id == lesson.id)
     before = lessons[index - 1] if index > 0 else None

@@ -156,11 +156,13 @@ def _touch(enrollment: Enrollment, lesson: Lesson, when: datetime) -> None:
 TOUCH_INTERVAL = timedelta(minutes=2)
 
 
-def open_lesson(user, lesson: Lesson, when: datetime | None = None) -> LessonProgress:
-    """Record that the trainee opened a lesson: 'Học tiếp' continues here."""
+def open_lesson(user, lesson: Lesson, when: datetime | None = None, *,
+                progress: LessonProgress | None = None) -> LessonProgress:
+    """Record that the trainee opened a lesson: 'Học tiếp' continues here (`progress`: theirs, if loaded)."""
     when = when or utcnow()
     enrollment = _require_enrollment(user, lesson)
-    progress = _progress(user, lesson, when)
+    if progress is None or progress.user_id != user.id or progress.lesson_id != lesson.id:
+        progress = _progress(user, lesson, when)
     recent = enrollment.last_activity_at is not None and when - enrollment.last_activity_at < TOUCH_INTERVAL
     if not (recent and enrollment.last_lesson_id == lesson.id):
         _touch(enrollment, lesson, when)
@@ -393,8 +395,8 @@ class CourseProgress:
         return next((lesson for lesson in self.lessons if not self.is_done(lesson)), last or (self.lessons[0] if self.lessons else None))
 
 
-def course_progress(user, course: Course, lessons: list[Lesson] | None = None) -> CourseProgress:
-    """Summarise a trainee's progress in a course (over `lessons` in order, if the caller has them)."""
+def course_progress(user, course: Course, lessons=None) -> CourseProgress:
+    """Summarise a trainee's progress in a course (over `lessons` in order, Lessons or an outline, if given)."""
     from lms.courses.services import ordered_lessons
 
     lessons = lessons if lessons is not None else ordered_lessons(course)

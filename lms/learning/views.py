@@ -106,20 +106,20 @@ def lesson(slug: str, lesson_slug: str):
             return redirect(url_for("courses.course_detail", slug=slug))
         abort(403)
     lesson = get_lesson_or_404(course, lesson_slug)
+    lessons = courses.lesson_outline(course)
+    summary = services.course_progress(current_user, course, lessons)
     progress = None
     if services.is_enrolled(current_user, course):
-        progress = services.open_lesson(current_user, lesson)
+        progress = services.open_lesson(current_user, lesson, progress=summary.progress.get(lesson.id))
         # Re-reading a lesson writes nothing; the first open (or a move) is saved before the page renders.
         if db.session.new or any(db.session.is_modified(obj) for obj in db.session.dirty):
             db.session.commit()
-    lessons = courses.ordered_lessons(course)
     before, after = courses.neighbours(course, lesson, lessons)
-    summary = services.course_progress(current_user, course, lessons)
     from lms.media.presenters import responsive_images
 
     return render_template(
         "learning/lesson.html", course=course, lesson=lesson, before=before, after=after, progress=progress,
-        summary=summary, body_html=responsive_images(lesson.body_html), done_form=LessonDoneForm(),
+        summary=summary, body_html=responsive_images(lesson.body_html),
         new_event_id=str(uuid.uuid4()), panel=panels.render_lesson_panel(lesson, current_user),
         can_edit=can_edit_course(current_user, course) and request.args.get("preview") != "1",
     )
