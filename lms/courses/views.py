@@ -27,7 +27,11 @@ bp = Blueprint("courses", __name__, url_prefix="/courses")
 
 def get_course_or_404(slug: str, for_user) -> Course:
     """Load a course the user may see: published, or a draft to its editors."""
-    course = db.session.scalar(sa.select(Course).where(Course.slug == slug))
+    return visible_course_or_404(db.session.scalar(sa.select(Course).where(Course.slug == slug)), for_user)
+
+
+def visible_course_or_404(course: Course | None, for_user) -> Course:
+    """Return the course if the user may see it (published, or a draft to its editors), else 404."""
     if course is None or (not course.is_published and not can_edit_course(for_user, course)):
         abort(404)
     return course

@@ -14,7 +14,12 @@ from lms.api import api_operation
 from lms.courses import services as courses
 from lms.courses.access import can_edit_course, can_view_course, register_view_rule
 from lms.courses.models import Course, Lesson
-from lms.courses.views import get_course_for_editing_or_404, get_course_or_404, get_lesson_or_404
+from lms.courses.views import (
+    get_course_for_editing_or_404,
+    get_course_or_404,
+    get_lesson_or_404,
+    visible_course_or_404,
+)
 from lms.database import utcnow
 from lms.extensions import db
 from lms.i18n import gettext as _
@@ -99,13 +104,15 @@ def leave(slug: str):
 @login_required
 def lesson(slug: str, lesson_slug: str):
     """The lesson player: text, video, document, or a quiz or practical work."""
-    course = get_course_or_404(slug, for_user=current_user)
+    course, lesson = services.find_course_lesson(current_user, slug, lesson_slug)
+    visible_course_or_404(course, for_user=current_user)
     if not can_view_course(current_user, course):
         if course.is_published:
             flash(_("Enrol in the course to open its lessons."), "info")
             return redirect(url_for("courses.course_detail", slug=slug))
         abort(403)
-    lesson = get_lesson_or_404(course, lesson_slug)
+    if lesson is None:
+        abort(404)
     lessons = courses.lesson_outline(course)
     summary = services.course_progress(current_user, course, lessons)
     progress = None
