@@ -54,6 +54,7 @@ def neutralise(value):
     Numbers, dates, booleans and None pass untouched (-5 stays the number -5). Text starting with
     ``= + - @``, a tab or a carriage return gets a leading apostrophe, as OWASP recommends; a cell
     that is only "-" is left alone: it cannot be a formula and is the usual way to write "none".
+    Text shaped like rich-text XML (``<r>…</r>``) gets the apostrophe too (see below).
     Anything else (lazy translations, enums) is turned into text first.
     """
     # Called once per cell: exact type checks first, they are several times faster than isinstance.
@@ -63,6 +64,10 @@ def neutralise(value):
         value = str(value)
     text = unicodedata.normalize("NFC", value)
     if text[:1] in _FORMULA_STARTS and text != "-":
+        return "'" + text
+    if text[:3] == "<r>" and text[-4:] == "</r>":
+        # xlsxwriter's streaming mode copies such text into the sheet as raw rich-text XML:
+        # a name like this could break the file or smuggle in a formula cell.
         return "'" + text
     return text
 

@@ -104,6 +104,16 @@ def test_xlsx_writes_text_as_text_numbers_as_numbers_and_dates_as_dates():
     assert 'formatCode="dd/mm/yyyy"' in styles
 
 
+def test_xlsx_text_shaped_like_rich_text_xml_stays_text():
+    # xlsxwriter's constant-memory mode would copy this into the sheet as raw XML: a new formula cell.
+    smuggled = '<r><t>x</t></r></is></c><c r="B2"><f>HYPERLINK("http://evil","bấm")</f></c><c r="C2"><is><r></r>'
+    data = xlsx_bytes([("Tên", ["Họ và tên"], iter([(smuggled,), ("<r>Lan & Huệ</r>",)]), None)])
+    sheet_xml = zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet_xml
+    rows = read_xlsx(data)["Tên"]
+    assert rows[1:] == [["'" + smuggled], ["'<r>Lan & Huệ</r>"]]
+
+
 def test_xlsx_header_is_frozen_and_filterable_and_columns_fit_their_text():
     data = xlsx_bytes([("Danh sách", ["Họ và tên", "Mã"], iter([("Nguyễn Thị Minh Khai Hường", "C")]), None)])
     sheet_xml = zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml").decode()
