@@ -74,6 +74,9 @@ def register_extensions(app: Flask) -> None:
         timezone_selector=select_timezone,
         default_translation_directories=str(Path(__file__).parent / "translations"),
     )
+    from lms.i18n import install_template_gettext
+
+    install_template_gettext(app)
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"

@@ -83,3 +83,20 @@ def test_logs_never_contain_phone_numbers(client, app, caplog):
         logging.getLogger("werkzeug").info('"POST /login?phone=0912345678 HTTP/1.1" 200')
     assert "0912345678" not in caplog.text
     assert "***" in caplog.text
+
+
+def test_templates_translate_in_the_current_locale_even_when_it_changes_mid_request(app):
+    from flask import render_template_string
+    from flask_babel import force_locale, refresh
+
+    template = '{{ _("Log in") }}|{{ ngettext("%(num)d session", "%(num)d sessions", 2) }}'
+    with app.test_request_context("/"):
+        assert render_template_string(template).startswith("Đăng nhập|")
+        with force_locale("en"):
+            assert render_template_string(template) == "Log in|2 sessions"
+        assert render_template_string(template).startswith("Đăng nhập|")
+        from flask import session
+
+        session["lang"] = "en"  # the language switch, then a refresh in the same request
+        refresh()
+        assert render_template_string(template).startswith("Log in|")
