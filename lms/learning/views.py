@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 
 from lms.accounts.access import role_required
 from lms.accounts.models import Role
-from lms.api import api_operation
+from lms.api import ErrorBody, api_login_required, api_operation
 from lms.courses import services as courses
 from lms.courses.access import can_edit_course, can_view_course, register_view_rule
 from lms.courses.models import Course, Lesson
@@ -183,12 +183,13 @@ def _apply(event: ProgressEventIn) -> EventResultOut:
 
 
 @bp.route("/api/v1/progress", methods=["POST"])
+@api_login_required
 @api_operation("/api/v1/progress", "POST", summary="Record one progress event (position, watched stretches, completion)",
                body=ProgressEventIn, tags=["progress"],
                responses={200: ("Applied, or recognised as a duplicate", EventResultOut),
+                          401: ("Not logged in", ErrorBody),
                           403: ("Not enrolled in the lesson's course", EventResultOut),
                           422: ("Impossible values, e.g. a negative position", EventResultOut)})
-@login_required
 def record_progress(payload: ProgressEventIn):
     """Apply one event; the same id twice counts once."""
     result = _apply(payload)
@@ -201,10 +202,10 @@ def record_progress(payload: ProgressEventIn):
 
 
 @bp.route("/api/v1/progress/batch", methods=["POST"])
+@api_login_required
 @api_operation("/api/v1/progress/batch", "POST", summary="Replay progress events kept while offline, in any order",
                body=ProgressBatchIn, tags=["progress"],
-               responses={200: ("One result per event", ProgressBatchOut)})
-@login_required
+               responses={200: ("One result per event", ProgressBatchOut), 401: ("Not logged in", ErrorBody)})
 def record_progress_batch(payload: ProgressBatchIn):
     """Apply many events; each succeeds or fails on its own."""
     results = []
@@ -219,9 +220,10 @@ def record_progress_batch(payload: ProgressBatchIn):
 
 
 @bp.route("/api/v1/courses/<slug>/progress")
+@api_login_required
 @api_operation("/api/v1/courses/{slug}/progress", "GET", summary="My progress in a course, to resume on any device",
-               tags=["progress"], responses={200: ("Progress", CourseProgressOut), 404: ("No such course", None)})
-@login_required
+               tags=["progress"], responses={200: ("Progress", CourseProgressOut), 401: ("Not logged in", ErrorBody),
+                                             404: ("No such course", None)})
 def course_progress_api(slug: str):
     course = get_course_or_404(slug, for_user=current_user)
     summary = services.course_progress(current_user, course)

@@ -8,7 +8,7 @@ from lms.courses import services as courses
 from lms.database import utcnow
 from lms.extensions import db
 from lms.learning import services
-from lms.learning.models import LessonProgress
+from lms.learning.models import LessonProgress, ProgressEvent
 from tests.conftest import csrf_token
 from tests.factories import make_course, make_trainee, make_user
 from tests.learning.helpers import add_video_lesson
@@ -108,6 +108,28 @@ def test_progress_api_refuses_bad_input(client, auth, app):
     assert db.session.scalar(sa.select(sa.func.count(LessonProgress.id))) == 0
 
 
+def test_progress_api_answers_401_in_json_when_logged_out(client, auth, app):
+    course = make_course(lessons=0)
+    video = add_video_lesson(course, duration_s=60)
+    trainee = make_trainee(enrolled_in=course)
+    auth.login(trainee.phone)
+    auth.logout()
+    token = csrf_token(client, "/login")
+    body = {"id": str(uuid.uuid4()), "lesson_id": video.id, "kind": "complete", "occurred_at": iso()}
+    response = api_post(client, "/api/v1/progress", body, token)
+    assert response.status_code == 401 and response.is_json  # not a redirect to the login page
+    assert response.json["error"] == "unauthenticated" and response.json["detail"]
+    assert api_post(client, "/api/v1/progress", {"kind": "nonsense"}, token).status_code == 401  # before validation
+    batch = api_post(client, "/api/v1/progress/batch", {"events": [body]}, token)
+    assert batch.status_code == 401 and batch.json["error"] == "unauthenticated"
+    state = client.get("/api/v1/courses/viet-bai-ban-hang/progress")
+    assert state.status_code == 401 and state.json["error"] == "unauthenticated"
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count(LessonProgress.id))) == 0
+    assert db.session.scalar(sa.select(sa.func.count(ProgressEvent.id))) == 0
+    assert services.get_enrollment(trainee, course).last_activity_at is None
+
+
 def test_offline_batch_replays_in_any_order(client, auth, app):
     course = make_course(lessons=1)
     video = add_video_lesson(course, duration_s=100)
@@ -139,6 +161,9 @@ def test_openapi_document_describes_the_progress_api(client, app):
     schema = doc["components"]["schemas"][schema_ref.rsplit("/", 1)[1]]
     assert {"id", "lesson_id", "kind", "occurred_at"} <= set(schema["required"])
     assert "/api/v1/progress/batch" in doc["paths"] and "/api/v1/courses/{slug}/progress" in doc["paths"]
+    assert "401" in doc["paths"]["/api/v1/progress"]["post"]["responses"]
+    assert "401" in doc["paths"]["/api/v1/progress/batch"]["post"]["responses"]
+    assert "401" in doc["paths"]["/api/v1/courses/{slug}/progress"]["get"]["responses"]
 
 
 def test_no_one_sees_another_trainees_progress(client, auth, app):
