@@ -13,22 +13,23 @@ from lms.text import mask_phone
 def navigation() -> list[tuple[str, str, str]]:
     """Return (endpoint, label, icon) for the current user's main menu."""
     items = [("courses.catalogue", _l("Courses"), "book")]
-    if not current_user.is_authenticated:
+    user = current_user._get_current_object()  # one proxy lookup, not one per check
+    if not user.is_authenticated:
         return items
     items.insert(0, ("learning.home", _l("My learning"), "play"))
-    if current_user.has_role(Role.ORGANIZER, Role.INSTRUCTOR, Role.ADMIN):
+    if user.has_role(Role.ORGANIZER, Role.INSTRUCTOR, Role.ADMIN):
         items.insert(0, ("core.home", _l("Overview"), "home"))
         items.append(("courses.manage", _l("Course authoring"), "edit"))
         items.append(("assignments.review_queue", _l("Review practical work"), "check"))
         items.append(("cohorts.index", _l("Classes"), "class"))
         items.append(("attendance.today", _l("Today's sessions"), "today"))
         items.append(("accounts.users", _l("People"), "people"))
-    if current_user.has_role(Role.ADMIN):
+    if user.has_role(Role.ADMIN):
         items.append(("media.storage_usage", _l("Media storage"), "storage"))
-    if current_user.has_role(Role.TRAINEE):
+    if user.has_role(Role.TRAINEE):
         items.append(("attendance.my_attendance", _l("My attendance"), "calendar"))
         items.append(("certificates.mine", _l("My certificates"), "award"))
-    if current_user.has_role(Role.ORGANIZER, Role.ADMIN):
+    if user.has_role(Role.ORGANIZER, Role.ADMIN):
         items.append(("certificates.register", _l("Certificates"), "award"))
     items.append(("accounts.profile", _l("My account"), "user"))
     return items
