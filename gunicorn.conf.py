@@ -1,4 +1,4 @@
-"""gunicorn settings picked up by `gunicorn "lms:create_app()"` run from the project folder."""
+"""gunicorn settings picked up by `gunicorn lms.wsgi:app` run from the project folder."""
 
 import os
 
@@ -20,3 +20,18 @@ def post_fork(server, worker):
     app = server.app.wsgi()
     with app.app_context():
         db.engine.dispose(close=False)
+
+
+def when_ready(server):
+    """Freeze the preloaded app's objects before the workers fork.
+
+    Without this, each worker's garbage collector writes to the shared objects' pages and
+    the kernel copies them: idle memory wandered between 167 and 224 MiB (PSS, 2 workers).
+    """
+    import gc
+
+    # Templates compiled once here are shared by every worker instead of compiled in each.
+    app = server.app.wsgi()
+    for name in app.jinja_env.list_templates(extensions=["html"]):
+        app.jinja_env.get_template(name)
+    gc.freeze()

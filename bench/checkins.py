@@ -80,7 +80,7 @@ def main():
         build(env)
         port = free_port()
         server = subprocess.Popen([str(VENV_BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "-w", "2",
-                                   "--access-logfile", "/dev/null", "-b", f"127.0.0.1:{port}", "lms:create_app()"],
+                                   "--access-logfile", "/dev/null", "-b", f"127.0.0.1:{port}", "lms.wsgi:app"],
                                   env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{port}"
         try:

@@ -66,7 +66,7 @@ def time_lms_run(env) -> list[float]:
 
 def gunicorn_idle_memory(env) -> dict:
     port = free_port()
-    proc = subprocess.Popen([str(VENV_BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "-w", "2", "-b", f"127.0.0.1:{port}", "lms:create_app()"],
+    proc = subprocess.Popen([str(VENV_BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "-w", "2", "-b", f"127.0.0.1:{port}", "lms.wsgi:app"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for_200(f"http://127.0.0.1:{port}/healthz", timeout=30)

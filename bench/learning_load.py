@@ -65,7 +65,7 @@ def wrk(url: str, seconds: int, headers: dict, script: Path | None = None) -> di
 def gunicorn(app_spec: str, env: dict, cwd: Path = ROOT) -> tuple[subprocess.Popen, str]:
     port = free_port()
     # The yardstick gets the same server settings (2 sync workers, preloaded) without our hooks.
-    config = ["-c", str(ROOT / "gunicorn.conf.py")] if app_spec.startswith("lms:") else ["--preload"]
+    config = ["-c", str(ROOT / "gunicorn.conf.py")] if app_spec.startswith("lms") else ["--preload"]
     process = subprocess.Popen([str(VENV_BIN / "gunicorn"), *config, "-w", "2",
                                 "--access-logfile", "/dev/null", "-b", f"127.0.0.1:{port}", app_spec],
                                env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -87,7 +87,7 @@ def login(base: str) -> tuple[dict, str]:
 def measure_app(label: str, env: dict, seconds: int, work: Path) -> dict:
     lms("db", "upgrade", env=env)
     lms("seed", "demo", "--trainees", "4500", "--random-seed", "1", env=env)
-    process, base = gunicorn("lms:create_app()", env)
+    process, base = gunicorn("lms.wsgi:app", env)
     try:
         wait_for_200(base + "/healthz", timeout=60)
         headers, lesson_id = login(base)

@@ -37,7 +37,7 @@ def main():
         lms("seed", "demo", env=env)
         port = free_port()
         server = subprocess.Popen([str(VENV_BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "-w", "2",
-                                   "-b", f"127.0.0.1:{port}", "lms:create_app()"], env=env,
+                                   "-b", f"127.0.0.1:{port}", "lms.wsgi:app"], env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{port}"
         try:

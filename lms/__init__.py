@@ -60,13 +60,15 @@ def register_extensions(app: Flask) -> None:
     import lms.models  # noqa: F401 - every model registered before first use
     from lms import jobs
     from lms.accounts.models import load_user
-    from lms.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from lms.extensions import babel, csrf, db, limiter, login_manager
     from lms.i18n import select_locale, select_timezone
 
     db.init_app(app)
-    migrate.init_app(
-        app, db, directory=str(PROJECT_ROOT / "migrations"), compare_type=True, render_as_batch=True
-    )
+    if not app.config.get("SERVE_ONLY"):
+        # Alembic is for `lms db …` and the tests; lms.wsgi (gunicorn) leaves it out.
+        from flask_migrate import Migrate
+
+        Migrate(app, db, directory=str(PROJECT_ROOT / "migrations"), compare_type=True, render_as_batch=True)
     csrf.init_app(app)
     babel.init_app(
         app,

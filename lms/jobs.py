@@ -1,10 +1,30 @@
 """The job queue: huey on SQLite by default, on Redis when REDIS_URL is set."""
 
 import functools
+import sys
 from pathlib import Path
 
-from huey.api import Huey
-from huey.storage import RedisStorage, SqliteStorage
+
+def _import_huey():
+    """Import huey without the PostgreSQL driver its storage module tries to load.
+
+    huey.storage imports psycopg for a Postgres queue this project never uses (about 10 MiB in
+    every process on an SQLite set-up). A None in sys.modules makes that one import fail, as
+    huey expects when psycopg is not installed; SQLAlchemy imports psycopg as usual afterwards.
+    """
+    blocked = "psycopg" not in sys.modules
+    if blocked:
+        sys.modules["psycopg"] = None
+    try:
+        from huey.api import Huey
+        from huey.storage import RedisStorage, SqliteStorage
+    finally:
+        if blocked:
+            del sys.modules["psycopg"]
+    return Huey, RedisStorage, SqliteStorage
+
+
+Huey, RedisStorage, SqliteStorage = _import_huey()
 
 #: The one queue; tasks register on it at import time, init_app chooses its storage.
 huey = Huey("lms", immediate=True)

@@ -17,8 +17,6 @@ from decimal import Decimal
 from os import PathLike
 from typing import IO, Any
 
-import xlsxwriter
-
 #: Excel, LibreOffice and Google Sheets read a cell starting with one of these as a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 #: Rows on one worksheet; further rows continue on a sheet named "<name> (2)".
@@ -141,6 +139,8 @@ def write_xlsx(sheets: Iterable[Sheet], target: str | PathLike | IO[bytes]) -> d
     (timezone-aware datetimes are refused: convert to local time first). The header is bold,
     frozen and filterable; column widths follow the longest value, within limits.
     """
+    import xlsxwriter  # loaded by the exports that need it, not by every web worker
+
     counts: dict[str, int] = {}
     # xlsxwriter keeps each sheet's rows in a temp file until close(); our own folder for them
     # means nothing is left behind if a row iterator raises half-way.

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from lms.accounts.models import User
+from lms.certificates import KEYS_PATH
 from lms.certificates.models import (
     DEFAULT_WORDING,
     BatchStatus,
@@ -25,7 +26,6 @@ from lms.certificates.models import (
     CertificateStatus,
     CertificateTemplate,
 )
-from lms.certificates.signing import KEYS_PATH, keyring_for, sign_document
 from lms.cohorts.models import Cohort, CohortMember, MemberStatus
 from lms.courses.models import Course
 from lms.database import utcnow
@@ -568,6 +568,11 @@ def certificate_document(certificate: Certificate, base_url: str, *, now: dateti
 
 def signed_document(certificate: Certificate, base_url: str) -> dict:
     """Return the certificate's document signed with the installation's active key."""
+    from lms.certificates.signing import (  # cryptography: only when signing
+        keyring_for,
+        sign_document,
+    )
+
     key = keyring_for(current_app).active()
     return sign_document(certificate_document(certificate, base_url), key,
                          verification_method=f"{base_url.rstrip('/')}{KEYS_PATH}#{key.kid}")
@@ -575,6 +580,8 @@ def signed_document(certificate: Certificate, base_url: str) -> dict:
 
 def published_keys() -> dict:
     """Return the public keys anyone verifies signed certificates with."""
+    from lms.certificates.signing import keyring_for
+
     return keyring_for(current_app).published()
 
 

@@ -27,7 +27,7 @@ from lms.accounts.access import role_required
 from lms.accounts.forms import ConfirmForm
 from lms.accounts.models import Role
 from lms.api import api_operation
-from lms.certificates import services
+from lms.certificates import KEYS_PATH, services
 from lms.certificates.forms import ReissueForm, RevokeForm, TemplateForm
 from lms.certificates.models import (
     BatchStatus,
@@ -36,7 +36,6 @@ from lms.certificates.models import (
     CertificateStatus,
     CertificateTemplate,
 )
-from lms.certificates.signing import KEYS_PATH
 from lms.cohorts.models import Cohort
 from lms.courses.access import can_edit_course
 from lms.courses.models import Course

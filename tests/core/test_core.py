@@ -1,5 +1,6 @@
 import gzip
 import logging
+import os
 import re
 
 from tests.factories import make_course, make_trainee
@@ -100,3 +101,17 @@ def test_templates_translate_in_the_current_locale_even_when_it_changes_mid_requ
         session["lang"] = "en"  # the language switch, then a refresh in the same request
         refresh()
         assert render_template_string(template).startswith("Log in|")
+
+
+def test_production_entry_point_leaves_out_what_a_web_worker_never_uses(tmp_path):
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env["LMS_INSTANCE_PATH"] = str(tmp_path)
+    # A fresh interpreter: what `gunicorn lms.wsgi:app` loads on an SQLite set-up.
+    code = ("import sys, lms.wsgi; heavy = ['alembic', 'psycopg', 'xlsxwriter', 'cryptography.hazmat', 'reportlab'];"
+            "print([m for m in heavy if m in sys.modules]); print(lms.wsgi.app.url_map.bind('x').match('/healthz'))")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.splitlines()[0] == "[]"
+    assert "healthz" in out.splitlines()[1]
