@@ -1,14 +1,17 @@
-"""Fixtures: an app on a fresh database (SQLite, or PostgreSQL with TEST_DATABASE_URL)."""
+"""Fixtures: an app on a fresh database (SQLite, or PostgreSQL with TEST_DATABASE_URL), and headless Chromium."""
 
 import os
 import re
+import threading
 import uuid
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from flask.globals import _cv_app
 from flask.testing import FlaskClient
 from sqlalchemy.engine import make_url
+from werkzeug.serving import make_server
 
 from lms import create_app
 from lms.extensions import db
@@ -145,3 +148,60 @@ class AuthActions:
 @pytest.fixture
 def auth(client):
     return AuthActions(client)
+
+
+# --- Browser tests (marked e2e): headless Chromium at a phone's size -------------------------
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+]
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the whole session (Debian's, at CHROMIUM_PATH)."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: run `make e2e`, which installs it")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def new_phone_page(browser):
+    """Return a function that opens a phone-sized page in Vietnamese, each in its own context (own cookies).
+
+    Keyword arguments override the context's options, e.g. another viewport. Every context is closed after the test.
+    """
+    contexts = []
+
+    def open_page(**options):
+        context = browser.new_context(**{**PHONE, "locale": "vi-VN", **options})
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def phone_page(new_phone_page):
+    return new_phone_page()
+
+
+@pytest.fixture
+def served(app):
+    """Serve the test app on a free local port, in a thread; return its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)

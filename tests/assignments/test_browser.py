@@ -1,12 +1,8 @@
 """On a phone-sized Chromium: several photos picked at once upload one by one, one is removed, the rest is handed in."""
 
-import os
 import re
-import threading
-from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from lms.extensions import db
 from tests.assignments.helpers import enrolled_trainee, make_practical_course, submissions
@@ -14,33 +10,6 @@ from tests.factories import DEFAULT_PASSWORD
 from tests.media.helpers import mp4_bytes, png_bytes
 
 pytestmark = pytest.mark.e2e
-
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
-
-
-@pytest.fixture
-def served(app):
-    """Serve the test app on a free local port, in a thread; return its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
-
-
-@pytest.fixture
-def phone_page():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
-        context = browser.new_context(**PHONE, locale="vi-VN")
-        yield context.new_page()
-        browser.close()
 
 
 def test_photos_picked_together_upload_and_one_can_be_removed_before_handing_in(served, phone_page, app, tmp_path):

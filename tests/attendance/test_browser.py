@@ -1,13 +1,9 @@
 """On phone-sized Chromium: a roll call of 40 saves taps in place and filters as you type; a trainee types
 the code the instructor's check-in screen shows, and the screen's count goes up by itself."""
 
-import os
 import re
-import threading
-from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from lms.attendance import services
 from lms.attendance.models import AttendanceStatus
@@ -17,41 +13,23 @@ from tests.factories import DEFAULT_PASSWORD
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True}
+SMALL_PHONE = {"width": 360, "height": 740}  # the roll call must fit a small Android phone
 NAMES = [f"{family} {middle} {given}" for family, middle, given in zip(
     ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng"] * 8, ["Thị", "Văn", "Minh", "Thu", "Đức"] * 8,
     ["Hường", "Bình", "An", "Lan", "Dũng", "Hoa", "Tuấn", "Mai"] * 5, strict=True)]
 
 
 @pytest.fixture
-def served(app):
-    """Serve the test app on a free local port, in a thread; return its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
+def phone(new_phone_page):
+    """Return a function that opens a small phone's page and records script errors in `problems`."""
 
+    def open_page(problems: list):
+        page = new_phone_page(viewport=SMALL_PHONE)
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        page.on("console", lambda message: message.type == "error" and problems.append(message.text))
+        return page
 
-@pytest.fixture
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
-        yield browser
-        browser.close()
-
-
-def phone(browser, problems: list):
-    page = browser.new_context(**PHONE, locale="vi-VN").new_page()
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    page.on("console", lambda message: message.type == "error" and problems.append(message.text))
-    return page
+    return open_page
 
 
 def log_in(page, served, user):
@@ -62,14 +40,14 @@ def log_in(page, served, user):
     page.wait_for_load_state()
 
 
-def test_roll_call_taps_save_in_place_and_search_filters_as_you_type(served, browser, app):
+def test_roll_call_taps_save_in_place_and_search_filters_as_you_type(served, phone, app):
     from playwright.sync_api import expect
 
     cohort, instructor, trainees = make_class(trainees=NAMES)
     session = session_now(cohort)
     db.session.commit()  # nothing left open: the server thread works with its own sessions from here on
     problems = []
-    page = phone(browser, problems)
+    page = phone(problems)
     log_in(page, served, instructor)
     page.goto(f"{served}/sessions/{session.id}/roll-call")
     expect(page.locator(".roll-row")).to_have_count(40)
@@ -100,21 +78,21 @@ def test_roll_call_taps_save_in_place_and_search_filters_as_you_type(served, bro
     assert problems == []  # no script error, no Content-Security-Policy violation
 
 
-def test_a_trainee_types_the_screen_code_and_the_screen_counts_them(served, browser, app):
+def test_a_trainee_types_the_screen_code_and_the_screen_counts_them(served, phone, app):
     from playwright.sync_api import expect
 
     cohort, instructor, (huong, _binh) = make_class()
     session = session_now(cohort)
     db.session.commit()
     problems = []
-    screen = phone(browser, problems)
+    screen = phone(problems)
     log_in(screen, served, instructor)
     screen.goto(f"{served}/sessions/{session.id}/check-in-screen")
     expect(screen.locator("img[data-qr]")).to_have_attribute("src", re.compile(r"^data:image/svg\+xml;base64,"))
     assert screen.locator("img[data-qr]").bounding_box()["width"] >= 250
     expect(screen.locator('[data-count="attended"]')).to_have_text("0")
 
-    trainee = phone(browser, problems)
+    trainee = phone(problems)
     log_in(trainee, served, huong)
     trainee.goto(f"{served}/check-in")
     trainee.fill("input[name=code]", screen.locator("[data-code]").inner_text())

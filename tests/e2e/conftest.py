@@ -1,4 +1,4 @@
-"""A live Làng Số with the demo loaded, and headless Chromium at a phone's size."""
+"""A live Làng Số with the demo loaded; the browser fixtures are in tests/conftest.py."""
 
 import os
 import socket
@@ -12,12 +12,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-]
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
 
 
 def _free_port() -> int:
@@ -56,26 +50,6 @@ def live_server(tmp_path_factory):
     for process in (server, worker):
         process.terminate()
         process.wait(timeout=10)
-
-
-@pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: run `make e2e`, which installs it")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def phone_page(browser):
-    context = browser.new_context(**PHONE, locale="vi-VN")
-    page = context.new_page()
-    yield page
-    context.close()
 
 
 def screenshot(page, name: str) -> Path:

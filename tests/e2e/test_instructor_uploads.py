@@ -82,12 +82,10 @@ def test_too_large_file_is_refused_before_uploading(live_server, phone_page, tmp
     assert "POST" not in requests
 
 
-def test_uploaded_video_is_processed_and_plays_for_the_trainee(live_server, browser, tmp_path):
-    from tests.e2e.conftest import PHONE
+def test_uploaded_video_is_processed_and_plays_for_the_trainee(live_server, new_phone_page, tmp_path):
     from tests.media.helpers import mp4_bytes
 
-    context = browser.new_context(**PHONE, locale="vi-VN")
-    page = context.new_page()
+    page = new_phone_page()
     login(page, live_server, "0900000003")
     add_lesson(page, live_server, "Video quay cận cảnh", "video")
     clip = tmp_path / "can-canh.mp4"
@@ -97,10 +95,8 @@ def test_uploaded_video_is_processed_and_plays_for_the_trainee(live_server, brow
     page.get_by_role("button", name="Lưu bài học").click()
     page.get_by_text("Bài học đã được lưu.").wait_for()
     screenshot(page, "12-lesson-edit-video")
-    context.close()
 
-    context = browser.new_context(**PHONE, locale="vi-VN")
-    page = context.new_page()
+    page = new_phone_page()  # the trainee, in a context of their own
     login(page, live_server, "0900000004")
     page.goto(live_server + "/courses/viet-bai-ban-hang/lessons/video-quay-can-canh")
     video = page.locator("video")
@@ -117,4 +113,3 @@ def test_uploaded_video_is_processed_and_plays_for_the_trainee(live_server, brow
     page.wait_for_function("() => !document.querySelector('video').seeking")
     assert page.evaluate("document.querySelector('video').currentTime") > 1.5
     screenshot(page, "13-trainee-video")
-    context.close()

@@ -52,11 +52,8 @@ def test_continue_button_video_resume_and_done(live_server, phone_page):
     screenshot(page, "22-course-progress")
 
 
-def test_done_while_offline_is_sent_when_back_online(live_server, browser):
-    from tests.e2e.conftest import PHONE
-
-    context = browser.new_context(**PHONE, locale="vi-VN")
-    page = context.new_page()
+def test_done_while_offline_is_sent_when_back_online(live_server, phone_page):
+    page, context = phone_page, phone_page.context
     login(page, live_server)
     page.goto(live_server + "/courses/quay-video-quang-cao/lessons/kich-ban-30-giay")
     context.set_offline(True)
@@ -69,4 +66,3 @@ def test_done_while_offline_is_sent_when_back_online(live_server, browser):
     page.wait_for_function("() => (JSON.parse(localStorage.getItem('lms-progress-outbox') || '[]')).length === 0")
     page.goto(live_server + "/courses/quay-video-quang-cao")
     assert page.locator("li.done", has_text="Viết kịch bản cho video 30 giây").count() == 1
-    context.close()
