@@ -104,9 +104,10 @@ def leave(slug: str):
 @login_required
 def lesson(slug: str, lesson_slug: str):
     """The lesson player: text, video, document, or a quiz or practical work."""
-    course, lesson = services.find_course_lesson(current_user, slug, lesson_slug)
-    visible_course_or_404(course, for_user=current_user)
-    if not can_view_course(current_user, course):
+    user = current_user._get_current_object()  # the hottest page: one proxy lookup, not dozens
+    course, lesson = services.find_course_lesson(user, slug, lesson_slug)
+    visible_course_or_404(course, for_user=user)
+    if not can_view_course(user, course):
         if course.is_published:
             flash(_("Enrol in the course to open its lessons."), "info")
             return redirect(url_for("courses.course_detail", slug=slug))
@@ -114,10 +115,10 @@ def lesson(slug: str, lesson_slug: str):
     if lesson is None:
         abort(404)
     lessons = courses.lesson_outline(course)
-    summary = services.course_progress(current_user, course, lessons)
+    summary = services.course_progress(user, course, lessons)
     progress = None
-    if services.is_enrolled(current_user, course):
-        progress = services.open_lesson(current_user, lesson, progress=summary.progress.get(lesson.id))
+    if services.is_enrolled(user, course):
+        progress = services.open_lesson(user, lesson, progress=summary.progress.get(lesson.id))
         # Re-reading a lesson writes nothing; the first open (or a move) is saved before the page renders.
         if db.session.new or any(db.session.is_modified(obj) for obj in db.session.dirty):
             db.session.commit()
@@ -127,8 +128,8 @@ def lesson(slug: str, lesson_slug: str):
     return render_template(
         "learning/lesson.html", course=course, lesson=lesson, before=before, after=after, progress=progress,
         summary=summary, body_html=responsive_images(lesson.body_html),
-        new_event_id=str(uuid.uuid4()), panel=panels.render_lesson_panel(lesson, current_user),
-        can_edit=can_edit_course(current_user, course) and request.args.get("preview") != "1",
+        new_event_id=str(uuid.uuid4()), panel=panels.render_lesson_panel(lesson, user),
+        can_edit=can_edit_course(user, course) and request.args.get("preview") != "1",
     )
 
 
