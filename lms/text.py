@@ -1,5 +1,6 @@
-"""One place that normalises Vietnamese text and phone numbers."""
+"""One place that normalises, matches and sorts Vietnamese text, and phone numbers."""
 
+import functools
 import unicodedata
 
 import phonenumbers
@@ -21,6 +22,39 @@ def fold_diacritics(value: str) -> str:
     decomposed = unicodedata.normalize("NFD", normalize_text(value).lower())
     stripped = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
     return stripped.replace("đ", "d")
+
+
+_VI_ALPHABET = "aăâbcdđeêfghijklmnoôơpqrstuưvwxyz"
+_VI_RANK = {letter: rank for rank, letter in enumerate(_VI_ALPHABET, 1)}
+_VI_MODIFIED = {("a", "\u0306"): "ă", ("a", "\u0302"): "â", ("e", "\u0302"): "ê", ("o", "\u0302"): "ô",
+                ("o", "\u031b"): "ơ", ("u", "\u031b"): "ư"}
+#: Dictionary order of the tones: level, huyền, hỏi, ngã, sắc, nặng.
+_VI_TONES = {"\u0300": 1, "\u0309": 2, "\u0303": 3, "\u0301": 4, "\u0323": 5}
+
+
+@functools.lru_cache(maxsize=8192)
+def vietnamese_key(text: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Return a key that sorts text in Vietnamese dictionary order (a < ă < â … d < đ; tones second)."""
+    letters: list[str] = []
+    tones: list[int] = []
+    for ch in unicodedata.normalize("NFD", text.lower()):
+        if ch in _VI_TONES:
+            if tones:
+                tones[-1] = _VI_TONES[ch]
+        elif unicodedata.combining(ch):
+            if letters:
+                letters[-1] = _VI_MODIFIED.get((letters[-1], ch), letters[-1])
+        else:
+            letters.append(ch)
+            tones.append(0)
+    primary = tuple(0 if ch == " " else _VI_RANK.get(ch, 100 + ord(ch)) for ch in letters)
+    return primary, tuple(tones)
+
+
+def name_order(full_name: str) -> tuple:
+    """Return the key Vietnamese class lists sort by: the given name (last word), then the full name."""
+    name = normalize_text(full_name)
+    return vietnamese_key(name.rsplit(" ", 1)[-1]), vietnamese_key(name)
 
 
 def normalize_phone(value: str | None) -> str:

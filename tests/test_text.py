@@ -3,7 +3,14 @@ import unicodedata
 import pytest
 
 from lms.privacy import redact
-from lms.text import InvalidPhoneNumber, fold_diacritics, normalize_phone, normalize_text
+from lms.text import (
+    InvalidPhoneNumber,
+    fold_diacritics,
+    name_order,
+    normalize_phone,
+    normalize_text,
+    vietnamese_key,
+)
 
 
 @pytest.mark.parametrize(
@@ -31,6 +38,21 @@ def test_text_is_nfc_with_spaces_folded():
 def test_fold_diacritics_for_matching():
     assert fold_diacritics("Đặng Quốc Bảo") == "dang quoc bao"
     assert fold_diacritics(unicodedata.normalize("NFD", "Xã Chuyên Mỹ")) == "xa chuyen my"
+
+
+def test_vietnamese_key_sorts_in_dictionary_order():
+    assert sorted(["Em", "Đặng", "Dương", "Ánh", "Bình", "An", "Anh"], key=vietnamese_key) == [
+        "An", "Anh", "Ánh", "Bình", "Dương", "Đặng", "Em"]  # đ after d, before e; a tone mark comes second
+    assert vietnamese_key("Ánh")[0] == vietnamese_key("anh")[0]  # 'Ánh' sorts with the a's
+    assert sorted(["ô", "ơ", "o", "â", "ă", "a", "ư", "u"], key=vietnamese_key) == ["a", "ă", "â", "o", "ô", "ơ", "u", "ư"]
+    assert sorted(["Hà", "Ha", "Hả", "Hạ", "Há", "Hã"], key=vietnamese_key) == ["Ha", "Hà", "Hả", "Hã", "Há", "Hạ"]
+    assert vietnamese_key(unicodedata.normalize("NFD", "Đặng Thị Ngọc")) == vietnamese_key("Đặng Thị Ngọc")
+
+
+def test_name_order_sorts_a_class_list_by_given_name_then_full_name():
+    names = ["Trần Văn Đức", "Nguyễn Thị Hường", "Lê Văn An", "Phạm Thị Ánh", "Đỗ Văn Dũng", "Hoàng Thị An"]
+    assert sorted(names, key=name_order) == [
+        "Hoàng Thị An", "Lê Văn An", "Phạm Thị Ánh", "Đỗ Văn Dũng", "Trần Văn Đức", "Nguyễn Thị Hường"]
 
 
 def test_redact_masks_phone_numbers_and_secrets():

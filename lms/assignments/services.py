@@ -25,7 +25,7 @@ from lms.courses.services import normalize_text_block
 from lms.database import utcnow
 from lms.extensions import db
 from lms.i18n import gettext as _
-from lms.text import normalize_text
+from lms.text import normalize_text, vietnamese_key
 
 #: The media purpose trainees upload their photos and videos with (registered by the views).
 SUBMISSION_PURPOSE = "submission"
@@ -503,7 +503,7 @@ def review_queue(user, course: Course | None = None) -> ReviewQueue:
         .group_by(Lesson.course_id)
     ).all()
     courses = {c.id: c for c in db.session.scalars(sa.select(Course).where(Course.id.in_([r[0] for r in per_course])))}
-    counts = sorted(((courses[cid], n) for cid, n in per_course), key=lambda item: item[0].title)
+    counts = sorted(((courses[cid], n) for cid, n in per_course), key=lambda item: vietnamese_key(item[0].title))
     return ReviewQueue(submissions, counts)
 
 

@@ -26,6 +26,7 @@ from lms.cohorts.services import VIETNAM, get_cohort_by_code
 from lms.courses.models import Course
 from lms.extensions import db
 from lms.i18n import lazy_gettext as _l
+from lms.text import vietnamese_key
 
 bp = Blueprint("attendance_exports", __name__)
 
@@ -54,7 +55,7 @@ class AttendanceReportForm(FlaskForm):
             sa.select(Cohort.commune_code).where(Cohort.commune_code.is_not(None)).distinct()
         ).all()
         communes = sorted(((str(code), exports.commune_name(code)) for code in codes),
-                          key=lambda choice: exports.vietnamese_key(choice[1]))
+                          key=lambda choice: vietnamese_key(choice[1]))
         self.commune.choices = [SelectChoice("", _l("All communes"))] + [SelectChoice(*c) for c in communes]
 
     def validate_date_to(self, field):

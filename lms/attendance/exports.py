@@ -21,8 +21,7 @@ merged class by class, so memory holds one class at a time, never the whole expo
 
 import functools
 import itertools
-import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -41,9 +40,11 @@ from lms.extensions import db
 from lms.i18n import gettext as _
 from lms.places import get_commune
 from lms.spreadsheets import iter_csv, write_csv, write_xlsx
-from lms.text import fold_diacritics, mask_phone, normalize_text
+from lms.text import fold_diacritics, mask_phone, name_order
 
 _YIELD_PER = 2000
+#: A progress callback hears how many detail rows are written after every this many.
+PROGRESS_EVERY = 5000
 
 STATUS_LABELS = {
     AttendanceStatus.PRESENT: "Có mặt",
@@ -135,6 +136,32 @@ def make_filter(*, cohort: Cohort | None = None, course_slug: str | None = None,
         course_id=course_id, course_slug=course_slug or None, commune_code=commune_code,
         date_from=date_from, date_to=date_to, as_of=as_of or utcnow(),
     )
+
+
+def count_attendance_rows(f: AttendanceFilter) -> int:
+    """Count the detail rows (trainees × held sessions) an export will hold, without reading them.
+
+    Two grouped counts, sessions and active members per class, multiplied: no join of the two.
+    """
+    sessions = (
+        sa.select(ClassSession.cohort_id.label("cohort_id"), sa.func.count(ClassSession.id).label("n"))
+        .join(Cohort, Cohort.id == ClassSession.cohort_id)
+        .where(*f.cohort_conditions(), *f.session_conditions())
+        .group_by(ClassSession.cohort_id)
+        .subquery()
+    )
+    members = (
+        sa.select(CohortMember.cohort_id.label("cohort_id"), sa.func.count(CohortMember.id).label("n"))
+        .join(Cohort, Cohort.id == CohortMember.cohort_id)
+        .where(CohortMember.status == MemberStatus.ACTIVE, *f.cohort_conditions())
+        .group_by(CohortMember.cohort_id)
+        .subquery()
+    )
+    total = db.session.scalar(
+        sa.select(sa.func.sum(sessions.c.n * members.c.n))
+        .select_from(sessions.join(members, members.c.cohort_id == sessions.c.cohort_id))
+    )
+    return int(total or 0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -263,39 +290,6 @@ def commune_name(code: int | None) -> str:
 
 # ---------------------------------------------------------------------------------------------
 # Vietnamese name order
-
-
-_VI_ALPHABET = "aăâbcdđeêfghijklmnoôơpqrstuưvwxyz"
-_VI_RANK = {letter: rank for rank, letter in enumerate(_VI_ALPHABET, 1)}
-_VI_MODIFIED = {("a", "\u0306"): "ă", ("a", "\u0302"): "â", ("e", "\u0302"): "ê", ("o", "\u0302"): "ô",
-                ("o", "\u031b"): "ơ", ("u", "\u031b"): "ư"}
-#: Dictionary order of the tones: level, huyền, hỏi, ngã, sắc, nặng.
-_VI_TONES = {"\u0300": 1, "\u0309": 2, "\u0303": 3, "\u0301": 4, "\u0323": 5}
-
-
-@functools.lru_cache(maxsize=8192)
-def vietnamese_key(text: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """Return a key that sorts text in Vietnamese dictionary order (a < ă < â … d < đ; tones second)."""
-    letters: list[str] = []
-    tones: list[int] = []
-    for ch in unicodedata.normalize("NFD", text.lower()):
-        if ch in _VI_TONES:
-            if tones:
-                tones[-1] = _VI_TONES[ch]
-        elif unicodedata.combining(ch):
-            if letters:
-                letters[-1] = _VI_MODIFIED.get((letters[-1], ch), letters[-1])
-        else:
-            letters.append(ch)
-            tones.append(0)
-    primary = tuple(0 if ch == " " else _VI_RANK.get(ch, 100 + ord(ch)) for ch in letters)
-    return primary, tuple(tones)
-
-
-def name_order(full_name: str) -> tuple:
-    """Return the key Vietnamese class lists sort by: the given name (last word), then the full name."""
-    name = normalize_text(full_name)
-    return vietnamese_key(name.rsplit(" ", 1)[-1]), vietnamese_key(name)
 
 
 def _trainee_order(trainee: _Trainee) -> tuple:
@@ -432,22 +426,44 @@ def export_attendance_xlsx(fileobj: IO[bytes] | str, *, cohort: Cohort | None = 
     return write_attendance_xlsx(fileobj, f)
 
 
-def write_attendance_xlsx(fileobj: IO[bytes] | str, f: AttendanceFilter) -> dict[str, int]:
-    """Write the attendance workbook for filters already checked by make_filter."""
+def write_attendance_xlsx(fileobj: IO[bytes] | str, f: AttendanceFilter,
+                          on_progress: Callable[[int], None] | None = None) -> dict[str, int]:
+    """Write the attendance workbook for filters already checked by make_filter.
+
+    :param on_progress: called with the detail rows written so far, every PROGRESS_EVERY rows and at the end.
+    """
     session_headers, columns = _roster_layout(f)
     roster_header = (*ROSTER_LEAD, *session_headers, *ROSTER_TOTALS)
     roster_formats = (*[None] * len(ROSTER_LEAD), *["code"] * columns, *["integer"] * 5, "decimal1")
     return write_xlsx([
-        (SHEET_LONG, LONG_HEADER, iter_long_rows(f), LONG_FORMATS),
+        (SHEET_LONG, LONG_HEADER, _reporting(iter_long_rows(f), on_progress), LONG_FORMATS),
         (SHEET_ROSTER, roster_header, iter_roster_rows(f, columns), roster_formats),
         (SHEET_SESSIONS, SESSIONS_HEADER, iter_session_rows(f), SESSIONS_FORMATS),
         (SHEET_NOTES, ("Mục", "Nội dung"), _notes_rows(f), None),
     ], fileobj)
 
 
-def iter_attendance_csv(f: AttendanceFilter) -> Iterator[bytes]:
-    """Yield the long sheet as CSV chunks (UTF-8 with BOM), for a streamed download."""
-    return iter_csv(iter_long_rows(f), LONG_HEADER)
+def iter_attendance_csv(f: AttendanceFilter, on_progress: Callable[[int], None] | None = None) -> Iterator[bytes]:
+    """Yield the long sheet as CSV chunks (UTF-8 with BOM), for a streamed download (on_progress as above)."""
+    return iter_csv(_reporting(iter_long_rows(f), on_progress), LONG_HEADER)
+
+
+def _reporting(rows: Iterable[tuple], on_progress: Callable[[int], None] | None) -> Iterable[tuple]:
+    """Pass rows through, telling on_progress how many have gone after every PROGRESS_EVERY and at the end."""
+    if on_progress is None:
+        return rows
+    return _counted(iter(rows), on_progress)
+
+
+def _counted(rows: Iterator[tuple], on_progress: Callable[[int], None]) -> Iterator[tuple]:
+    written = 0
+    # In chunks: counting row by row would slow every export down.
+    while chunk := list(itertools.islice(rows, PROGRESS_EVERY)):
+        yield from chunk
+        written += len(chunk)
+        on_progress(written)
+    if not written:
+        on_progress(0)
 
 
 def export_attendance_csv(fileobj: IO, *, cohort: Cohort | None = None, course_slug: str | None = None,

@@ -43,7 +43,7 @@ from lms.extensions import db
 from lms.i18n import lazy_gettext as _l
 from lms.learning import services as learning
 from lms.learning.models import Enrollment
-from lms.text import fold_diacritics
+from lms.text import fold_diacritics, name_order
 
 #: Version prefix of a trainee's card token; a new format gets a new prefix.
 CARD_PREFIX = "LSC1."
@@ -171,12 +171,6 @@ def statuses_of(session: ClassSession) -> dict[int, AttendanceStatus]:
                                    .where(AttendanceRecord.session_id == session.id)).all())
 
 
-def roll_call_order(full_name: str) -> tuple[str, str]:
-    """Sort key of a Vietnamese class list: by given name (the last word), then the whole name."""
-    folded = fold_diacritics(full_name)
-    return folded.rsplit(" ", 1)[-1], folded
-
-
 def roll_call(session: ClassSession) -> list[RollCallRow]:
     """Return the class's active trainees in class-list order, each with their status (three queries in all)."""
     members = active_members(session.cohort)
@@ -185,7 +179,7 @@ def roll_call(session: ClassSession) -> list[RollCallRow]:
     statuses = statuses_of(session)
     rows = [RollCallRow(users[m.user_id], statuses.get(m.user_id), fold_diacritics(users[m.user_id].full_name))
             for m in members]
-    return sorted(rows, key=lambda row: (*roll_call_order(row.user.full_name), row.user.id))
+    return sorted(rows, key=lambda row: (name_order(row.user.full_name), row.user.id))
 
 
 def count(rows: list[RollCallRow]) -> Counts:

@@ -44,7 +44,7 @@ from lms.extensions import db, limiter
 from lms.i18n import gettext as _
 from lms.i18n import lazy_gettext as _l
 from lms.places import get_commune
-from lms.text import InvalidPhoneNumber, normalize_phone
+from lms.text import InvalidPhoneNumber, normalize_phone, vietnamese_key
 
 bp = Blueprint("certificates", __name__)
 PAGE_SIZE = 30
@@ -203,7 +203,7 @@ def register():
     cohorts = list(db.session.scalars(sa.select(Cohort).order_by(Cohort.code)))
     commune_codes = db.session.scalars(sa.select(Certificate.holder_commune_code).distinct()
                                        .where(Certificate.holder_commune_code.is_not(None)))
-    communes = sorted((c for c in map(get_commune, commune_codes) if c), key=lambda c: c.name)
+    communes = sorted((c for c in map(get_commune, commune_codes) if c), key=lambda c: vietnamese_key(c.name))
     return render_template("certificates/register.html", page=page, filters=filters, kept=kept, courses=courses,
                            cohorts=cohorts, communes=communes, statuses=list(CertificateStatus))
 

@@ -42,7 +42,13 @@ from lms.i18n import gettext as _
 from lms.i18n import lazy_gettext as _l
 from lms.learning.models import Enrollment, EnrollmentSource, EnrollmentStatus
 from lms.places import Commune, communes_of, provinces
-from lms.text import InvalidPhoneNumber, fold_diacritics, normalize_phone, normalize_text
+from lms.text import (
+    InvalidPhoneNumber,
+    fold_diacritics,
+    name_order,
+    normalize_phone,
+    normalize_text,
+)
 
 #: Largest file accepted. Below the site's 16 MB form limit, so the web says it in our words.
 MAX_FILE_BYTES = 15 * 1024 * 1024
@@ -1531,33 +1537,6 @@ def template_workbook(province_code: int | None = None) -> bytes:
 
 # --- Activation slips -------------------------------------------------------------------------
 
-_VI_ORDER = {ch: i for i, ch in enumerate("aăâbcdđeêfghijklmnoôơpqrstuưvwxyz")}
-_MODIFIED = {("a", "\u0306"): "ă", ("a", "\u0302"): "â", ("e", "\u0302"): "ê", ("o", "\u0302"): "ô",
-             ("o", "\u031b"): "ơ", ("u", "\u031b"): "ư"}
-_TONES = {"\u0300": 1, "\u0309": 2, "\u0303": 3, "\u0301": 4, "\u0323": 5}
-
-
-def vietnamese_sort_key(name: str) -> tuple:
-    """Return a key that sorts names as a Vietnamese class list: by given name, then the rest."""
-
-    def word_key(text: str) -> tuple:
-        letters, tones = [], []
-        for ch in unicodedata.normalize("NFD", text.lower()):
-            if ch in _TONES:
-                if tones:
-                    tones[-1] = _TONES[ch]
-            elif (letters and (letters[-1][1], ch) in _MODIFIED):
-                base = _MODIFIED[(letters[-1][1], ch)]
-                letters[-1] = (_VI_ORDER[base], base)
-            elif unicodedata.category(ch) != "Mn":
-                letters.append((_VI_ORDER.get(ch, 100 + ord(ch)), ch))
-                tones.append(0)
-        return tuple(i for i, _ch in letters), tuple(tones)
-
-    words = normalize_text(name).split()
-    given = words[-1] if words else ""
-    return word_key(given), word_key(" ".join(words[:-1])), name
-
 
 def _waiting_for_codes(cohort: Cohort):
     return (sa.select(User).join(CohortMember, CohortMember.user_id == User.id)
@@ -1590,7 +1569,7 @@ def issue_slips(cohort: Cohort, *, only_without_code: bool = True) -> list[dict]
     stmt = _waiting_for_codes(cohort)
     if only_without_code:
         stmt = _without_valid_code(stmt)
-    users = sorted(db.session.scalars(stmt), key=lambda u: vietnamese_sort_key(u.full_name))
+    users = sorted(db.session.scalars(stmt), key=lambda u: (name_order(u.full_name), u.id))
     slips = [{"full_name": user.full_name, "phone": user.phone, "class_name": cohort.name,
               "class_code": cohort.code, "code": issue_activation_code(user)} for user in users]
     db.session.flush()
