@@ -31,6 +31,7 @@ def navigation() -> list[tuple[str, str, str]]:
         items.append(("certificates.mine", _l("My certificates"), "award"))
     if user.has_role(Role.ORGANIZER, Role.ADMIN):
         items.append(("certificates.register", _l("Certificates"), "award"))
+        items.append(("attendance_exports.attendance_report", _l("Attendance reports"), "report"))
     items.append(("accounts.profile", _l("My account"), "user"))
     return items
 

@@ -3,7 +3,8 @@ import logging
 import os
 import re
 
-from tests.factories import make_course, make_trainee
+from lms.accounts.models import Role
+from tests.factories import make_course, make_trainee, make_user
 
 
 def test_healthz_reports_the_database(client):
@@ -115,3 +116,16 @@ def test_production_entry_point_leaves_out_what_a_web_worker_never_uses(tmp_path
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     assert out.splitlines()[0] == "[]"
     assert "healthz" in out.splitlines()[1]
+
+
+def test_organizers_and_admins_find_the_attendance_reports_in_the_menu(client, auth, app):
+    link = '<a href="/reports/attendance">Báo cáo điểm danh</a>'
+    for role in (Role.ORGANIZER, Role.ADMIN):
+        auth.login(make_user(role).phone)
+        assert link in client.get("/learn").get_data(as_text=True), role
+        auth.logout()
+    for user in (make_trainee(), make_user(Role.INSTRUCTOR)):
+        auth.login(user.phone)
+        html = client.get("/learn").get_data(as_text=True)
+        assert "/reports/attendance" not in html and "Báo cáo điểm danh" not in html, user.roles
+        auth.logout()
