@@ -166,6 +166,7 @@ def register_commands(app: Flask) -> None:
 
 def register_tasks() -> None:
     """Import every module that declares jobs, so the worker knows them."""
+    import lms.attendance.export_tasks  # noqa: F401
     import lms.certificates.services  # noqa: F401 - issues certificates when a course is completed
     import lms.certificates.tasks  # noqa: F401
     import lms.cohorts.import_tasks  # noqa: F401

@@ -5,6 +5,9 @@ import secrets
 from pathlib import Path
 
 DEFAULT_MAX_UPLOAD_BYTES = 2 * 1024**3
+#: About 5 s of XLSX: well inside gunicorn's 60 s timeout, and a phone on 3G still gets it.
+DEFAULT_EXPORT_INLINE_ROWS = 60_000
+DEFAULT_EXPORT_KEEP_HOURS = 24
 
 
 def default_instance_path() -> Path:
@@ -57,6 +60,10 @@ def settings_from_env(instance_path: Path) -> dict:
         "S3_SECRET_ACCESS_KEY": env.get("S3_SECRET_ACCESS_KEY"),
         "S3_ADDRESSING_STYLE": env.get("S3_ADDRESSING_STYLE", "path"),
         "S3_KEY_PREFIX": env.get("S3_KEY_PREFIX", ""),
+        #: Attendance exports with more detail rows (trainees × sessions) than this are made in the job queue.
+        "ATTENDANCE_EXPORT_INLINE_ROWS": int(env.get("LMS_EXPORT_INLINE_ROWS", DEFAULT_EXPORT_INLINE_ROWS)),
+        #: Hours an export made in the queue is kept for download; it holds names and phone numbers.
+        "ATTENDANCE_EXPORT_KEEP_HOURS": int(env.get("LMS_EXPORT_KEEP_HOURS", DEFAULT_EXPORT_KEEP_HOURS)),
     }
 
 

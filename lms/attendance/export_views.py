@@ -1,36 +1,50 @@
-"""Attendance downloads for organizers (XLSX, CSV) and printable sign-in sheets."""
+"""Attendance downloads for organizers (XLSX, CSV) and printable sign-in sheets.
+
+Small exports are made in the request. Large ones (more detail rows than ATTENDANCE_EXPORT_INLINE_ROWS)
+go to the job queue: the organizer follows a progress page and downloads the stored file from it.
+"""
 
 import io
 import tempfile
+from datetime import date
 
 import sqlalchemy as sa
 from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
+    flash,
+    redirect,
     render_template,
     request,
     send_file,
     stream_with_context,
+    url_for,
 )
-from flask_login import current_user
+from flask_babel import format_date, format_datetime
+from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectChoice, SelectField
 from wtforms.validators import Optional, ValidationError
 
 from lms.accounts.access import role_required
 from lms.accounts.models import Role
-from lms.attendance import exports
+from lms.attendance import export_jobs, exports
+from lms.attendance.export_tasks import export_attendance_job
+from lms.attendance.models import AttendanceExportJob, ExportStatus
 from lms.cohorts.models import ClassSession, Cohort
 from lms.cohorts.services import VIETNAM, get_cohort_by_code
 from lms.courses.models import Course
+from lms.database import utcnow
 from lms.extensions import db
+from lms.i18n import gettext as _
 from lms.i18n import lazy_gettext as _l
 from lms.text import vietnamese_key
 
 bp = Blueprint("attendance_exports", __name__)
 
-XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX_MIMETYPE = export_jobs.MIMETYPES["xlsx"]
 #: Attendance names people and their phones: no shared cache may keep a copy.
 NO_STORE = "private, no-store"
 
@@ -74,7 +88,58 @@ def attendance_report():
                    "commune_code": int(form.commune.data) if form.commune.data else None,
                    "date_from": form.date_from.data, "date_to": form.date_to.data}
         return _download(form.file_format.data, filters)
-    return render_template("attendance_exports/report.html", form=form)
+    return render_template("attendance_exports/report.html", form=form,
+                           recent_jobs=export_jobs.recent_export_jobs(current_user))
+
+
+@bp.get("/reports/attendance/jobs/<public_id>")
+@login_required
+def export_job(public_id: str):
+    """Show how far a large export has gone (the page refreshes itself), then its download button."""
+    job = _get_export_job_or_404(public_id)
+    return render_template("attendance_exports/job.html", job=job, status=job.effective_status(),
+                           facts=_export_facts(job), keep_hours=current_app.config["ATTENDANCE_EXPORT_KEEP_HOURS"],
+                           waiting_s=(utcnow() - job.created_at).total_seconds())
+
+
+@bp.get("/reports/attendance/jobs/<public_id>/download")
+@login_required
+def download_export(public_id: str):
+    """Send a finished export's stored file, under the name the inline download gives."""
+    from lms.media.services import get_storage
+
+    job = _get_export_job_or_404(public_id)
+    if job.effective_status() != ExportStatus.DONE or not job.file_key:
+        return redirect(url_for(".export_job", public_id=job.public_id))
+    try:
+        fileobj = get_storage().open(job.file_key)
+    except FileNotFoundError:
+        abort(404)
+    # conditional: a phone on 3G can resume with a Range request (local storage; S3 sends it whole).
+    response = send_file(fileobj, mimetype=export_jobs.MIMETYPES[job.file_format], as_attachment=True,
+                         download_name=job.filename, conditional=True)
+    if response.content_length is None and job.file_size is not None:
+        response.content_length = job.file_size
+    response.headers["Cache-Control"] = NO_STORE
+    return response
+
+
+@bp.post("/reports/attendance/jobs/<public_id>/retry")
+@login_required
+def retry_export(public_id: str):
+    """Make a failed or expired export again in the queue, with the same filters, counted as of now."""
+    job = _get_export_job_or_404(public_id)
+    if job.effective_status() not in {ExportStatus.FAILED, ExportStatus.EXPIRED}:
+        return redirect(url_for(".export_job", public_id=job.public_id))
+    try:
+        filters = export_jobs.filter_arguments(job.filters or {})
+        checked = exports.make_filter(**filters)
+    except exports.ExportError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for(".export_job", public_id=job.public_id))
+    # Always through the queue, even if it has become small: the organizer follows the same page to the file.
+    return _queue_export(job.file_format, filters, _export_filename(job.file_format, filters),
+                         exports.count_attendance_rows(checked))
 
 
 @bp.get("/cohorts/<code>/attendance.xlsx")
@@ -114,6 +179,35 @@ def _get_cohort_or_404(code: str) -> Cohort:
     return cohort
 
 
+def _export_facts(job: AttendanceExportJob) -> list[tuple[str, str]]:
+    """Return (label, value) pairs saying what an export covers, as the organizer chose it."""
+    stored = job.filters or {}
+    everything = _("All")
+    course = stored.get("course_slug")
+    if course:
+        course = db.session.scalar(sa.select(Course.title).where(Course.slug == course)) or course
+    facts = [(_("File type"), "Excel (.xlsx)" if job.file_format == "xlsx" else "CSV (.csv)")]
+    if stored.get("cohort_code"):
+        facts.append((_("Class"), stored["cohort_code"]))
+    facts += [
+        (_("Course"), course or everything),
+        (_("Commune where the class is held"),
+         exports.commune_name(stored["commune_code"]) if stored.get("commune_code") else everything),
+        (_("From"), format_date(date.fromisoformat(stored["date_from"])) if stored.get("date_from") else "—"),
+        (_("To"), format_date(date.fromisoformat(stored["date_to"])) if stored.get("date_to") else "—"),
+        (_("Asked for at"), format_datetime(job.created_at, "short")),
+    ]
+    return facts
+
+
+def _get_export_job_or_404(public_id: str) -> AttendanceExportJob:
+    """Load an export for the organizer who asked for it, or an admin; 404 for anyone else."""
+    job = export_jobs.get_export_job(public_id, for_user=current_user)
+    if job is None:
+        abort(404)
+    return job
+
+
 def _get_session_or_404(session_id: int) -> ClassSession:
     """Load a session for organizers, admins and the instructors of its class; 404 for anyone else."""
     session = db.session.get(ClassSession, session_id)
@@ -125,14 +219,15 @@ def _get_session_or_404(session_id: int) -> ClassSession:
 
 
 def _download(file_format: str, filters: dict) -> Response:
-    """Make the export and send it: CSV streamed as it is written, XLSX from a temp file."""
+    """Make the export and send it (CSV streamed as it is written, XLSX from a temp file), or queue a large one."""
     try:
         checked = exports.make_filter(**filters)
     except exports.ExportError as exc:
         abort(400, str(exc))
-    filename = exports.export_filename(file_format, cohort=filters.get("cohort"),
-                                       course_slug=filters.get("course_slug"),
-                                       commune_code=filters.get("commune_code"))
+    filename = _export_filename(file_format, filters)
+    total_rows = exports.count_attendance_rows(checked)
+    if export_jobs.exceeds_inline_limit(total_rows):
+        return _queue_export(file_format, filters, filename, total_rows)
     if file_format == "csv":
         response = Response(stream_with_context(exports.iter_attendance_csv(checked)), mimetype="text/csv")
         response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -148,3 +243,18 @@ def _download(file_format: str, filters: dict) -> Response:
         response = send_file(tmp, mimetype=XLSX_MIMETYPE, as_attachment=True, download_name=filename)
     response.headers["Cache-Control"] = NO_STORE
     return response
+
+
+def _export_filename(file_format: str, filters: dict) -> str:
+    return exports.export_filename(file_format, cohort=filters.get("cohort"), course_slug=filters.get("course_slug"),
+                                   commune_code=filters.get("commune_code"))
+
+
+def _queue_export(file_format: str, filters: dict, filename: str, total_rows: int) -> Response:
+    """Record a large export, hand it to the worker and send the organizer to its progress page."""
+    job, created = export_jobs.start_export_job(export_jobs.filters_to_json(**filters), file_format=file_format,
+                                                filename=filename, total_rows=total_rows, by=current_user)
+    db.session.commit()
+    if created:
+        export_attendance_job(job.id)
+    return redirect(url_for(".export_job", public_id=job.public_id), code=303)
