@@ -32,6 +32,7 @@ run: install
 	  $(BIN)/lms run --host $(HOST) --port $(PORT) --no-debugger --no-reload
 
 test: install
+	@command -v pdftotext >/dev/null && command -v zbarimg >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils zbar-tools; }
 	$(BIN)/pytest -m "not e2e" -q $(PYTEST_ARGS)
 
 e2e: install
