@@ -5,6 +5,7 @@ go to the job queue: the organizer follows a progress page and downloads the sto
 """
 
 import io
+import json
 import tempfile
 from datetime import date
 
@@ -25,8 +26,8 @@ from flask import (
 from flask_babel import format_date, format_datetime
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectChoice, SelectField
-from wtforms.validators import Optional, ValidationError
+from wtforms import DateField, HiddenField, SelectChoice, SelectField
+from wtforms.validators import AnyOf, DataRequired, Optional, ValidationError
 
 from lms.accounts.access import role_required
 from lms.accounts.models import Role
@@ -77,6 +78,13 @@ class AttendanceReportForm(FlaskForm):
             raise ValidationError(_l("The end date cannot be before the start date."))
 
 
+class QueueExportForm(FlaskForm):
+    """The filters of a large export, carried from the report form to the button that starts it."""
+
+    file_format = HiddenField(validators=[AnyOf(["xlsx", "csv"])])
+    filters = HiddenField(validators=[DataRequired()])
+
+
 @bp.get("/reports/attendance")
 @role_required(Role.ORGANIZER)
 def attendance_report():
@@ -90,6 +98,25 @@ def attendance_report():
         return _download(form.file_format.data, filters)
     return render_template("attendance_exports/report.html", form=form,
                            recent_jobs=export_jobs.recent_export_jobs(current_user))
+
+
+@bp.post("/reports/attendance/jobs")
+@role_required(Role.ORGANIZER)
+def queue_export():
+    """Prepare a large export in the background, then follow it on its page."""
+    form = QueueExportForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        filters = export_jobs.filter_arguments(json.loads(form.filters.data))
+        checked = exports.make_filter(**filters)
+    except (ValueError, TypeError, AttributeError):
+        abort(400)
+    except exports.ExportError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for(".attendance_report"))
+    return _queue_export(form.file_format.data, filters, _export_filename(form.file_format.data, filters),
+                         exports.count_attendance_rows(checked))
 
 
 @bp.get("/reports/attendance/jobs/<public_id>")
@@ -227,7 +254,12 @@ def _download(file_format: str, filters: dict) -> Response:
     filename = _export_filename(file_format, filters)
     total_rows = exports.count_attendance_rows(checked)
     if export_jobs.exceeds_inline_limit(total_rows):
-        return _queue_export(file_format, filters, filename, total_rows)
+        # Starting a job and storing a file is a change: it takes a POST with its CSRF token,
+        # so no link or image elsewhere can set one off on the organizer's behalf.
+        form = QueueExportForm(data={"file_format": file_format,
+                                     "filters": json.dumps(export_jobs.filters_to_json(**filters))})
+        return render_template("attendance_exports/confirm_job.html", form=form, filename=filename,
+                               total_rows=total_rows)
     if file_format == "csv":
         response = Response(stream_with_context(exports.iter_attendance_csv(checked)), mimetype="text/csv")
         response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -58,11 +58,23 @@ def the_job() -> AttendanceExportJob:
 
 
 def request_export(client, file_format: str) -> str:
-    """Ask for the export of every class; return the progress page it redirects to."""
-    response = client.get(ALL + file_format)
+    """Ask for the export of every class and press its button; return the progress page it leads to."""
+    page = client.get(ALL + file_format)
+    assert page.status_code == 200, page.status_code
+    html = page.get_data(as_text=True)
+    assert 'action="/reports/attendance/jobs"' in html and db.session.scalar(
+        sa.select(sa.func.count()).select_from(AttendanceExportJob)) == 0  # asking is not yet starting
+    fields = dict(re.findall(r'<input id="[^"]*" name="([^"]+)" type="hidden" value="([^"]*)"', html))
+    response = client.post("/reports/attendance/jobs", data={k: html_unescape(v) for k, v in fields.items()})
     assert response.status_code == 303, response.status_code
     assert re.fullmatch(r"/reports/attendance/jobs/[\w-]{20,}", response.location)
     return response.location
+
+
+def html_unescape(value: str) -> str:
+    import html
+
+    return html.unescape(value)
 
 
 def sheets(data: bytes) -> dict[str, list[list]]:
@@ -277,3 +289,11 @@ def test_the_cli_still_writes_directly(app, runner, classes, tmp_path):
     assert result.exit_code == 0, result.output
     assert len(CalamineWorkbook.from_path(str(output)).get_sheet_by_name("Điểm danh").to_python()) == 13
     assert db.session.scalar(sa.select(sa.func.count(AttendanceExportJob.id))) == 0
+
+
+def test_a_large_export_starts_only_from_its_own_form(client, organizer):
+    # A link or an image elsewhere cannot start one: the GET only offers the button, the POST needs its token.
+    assert client.get(ALL + "xlsx").status_code == 200
+    payload = {"file_format": "xlsx", "filters": '{"course_slug": null}'}
+    assert client.post("/reports/attendance/jobs", data=payload).status_code == 400
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AttendanceExportJob)) == 0
