@@ -1,10 +1,13 @@
 """Làng Số: a phone-first learning management system for digital-skills training."""
 
+import time
 from pathlib import Path
 
 from flask import Flask, Request, current_app
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.pool import Pool
 
 from lms.config import BaseConfig, default_instance_path, settings_from_env
 
@@ -90,6 +93,34 @@ def register_extensions(app: Flask) -> None:
     from lms.i18n import lazy_gettext as _l
 
     login_manager.login_message = _l("Please log in to see this page.")
+
+
+#: A pooled connection unused for this long is checked before use.
+IDLE_PING_AFTER_S = 10.0
+
+
+@event.listens_for(Pool, "checkin")
+def _remember_checkin(dbapi_connection, connection_record):
+    connection_record.info["checked_in_at"] = time.monotonic()
+
+
+@event.listens_for(Pool, "checkout")
+def _ping_if_idle(dbapi_connection, connection_record, connection_proxy):
+    """Check a connection that sat idle before handing it out; a dead one is replaced (SQLAlchemy's recipe).
+
+    Under load connections are reused within milliseconds and never pinged; after a quiet spell,
+    when a restarted database may have dropped them, the first request gets a working one.
+    """
+    checked_in_at = connection_record.info.get("checked_in_at")
+    if checked_in_at is None or time.monotonic() - checked_in_at < IDLE_PING_AFTER_S:
+        return
+    try:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SELECT 1")
+        cursor.close()
+        dbapi_connection.rollback()  # psycopg opened a transaction for the SELECT
+    except Exception as exc:  # any driver's "connection is gone"
+        raise DisconnectionError() from exc
 
 
 @event.listens_for(Engine, "connect")

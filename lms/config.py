@@ -70,7 +70,9 @@ def settings_from_env(instance_path: Path) -> dict:
 class BaseConfig:
     """Defaults that do not depend on the environment."""
 
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    #: No ping on every checkout (a round trip per request on PostgreSQL): lms/__init__.py pings
+    #: only connections that sat idle, which is when a database restart leaves them dead.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True

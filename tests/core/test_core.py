@@ -129,3 +129,24 @@ def test_organizers_and_admins_find_the_attendance_reports_in_the_menu(client, a
         html = client.get("/learn").get_data(as_text=True)
         assert "/reports/attendance" not in html and "Báo cáo điểm danh" not in html, user.roles
         auth.logout()
+
+
+def test_a_connection_the_database_dropped_while_idle_is_replaced_before_use(app, monkeypatch):
+    import pytest
+    import sqlalchemy as sa
+
+    import lms
+    from lms.extensions import db
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite connections cannot be dropped by the server")
+    db.session.remove()
+    with db.engine.connect() as conn:  # a request used it and gave it back to the pool
+        dropped = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+    admin = sa.create_engine(db.engine.url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with admin.connect() as conn:  # the database restarts, as far as that connection can tell
+        conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": dropped})
+    admin.dispose()
+    monkeypatch.setattr(lms, "IDLE_PING_AFTER_S", 0.0)  # it has been idle long enough
+    with db.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT pg_backend_pid()")).scalar() != dropped
