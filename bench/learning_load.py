@@ -102,6 +102,18 @@ def measure_app(label: str, env: dict, seconds: int, work: Path) -> dict:
         process.wait()
 
 
+def yardstick(database_url: str, seconds: int) -> dict:
+    """Serve the bare Flask page on this database under gunicorn and load it like the lesson page."""
+    env = {**os.environ, "YARDSTICK_DATABASE_URL": database_url}
+    process, base = gunicorn("yardstick_app:create_app()", env, cwd=ROOT / "bench")
+    try:
+        wait_for_200(base + "/", timeout=30)
+        return wrk(base + "/", seconds, {})
+    finally:
+        process.terminate()
+        process.wait()
+
+
 def postgres_env(work: Path) -> tuple[dict, callable]:
     name = f"lms_bench_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
@@ -127,14 +139,7 @@ def main():
                "note": "wrk and gunicorn share the machine's 2 cores"}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        yard_env = {**os.environ, "YARDSTICK_DATABASE_URL": f"sqlite:///{work / 'yardstick.sqlite3'}"}
-        process, base = gunicorn("yardstick_app:create_app()", yard_env, cwd=ROOT / "bench")
-        try:
-            wait_for_200(base + "/", timeout=30)
-            results["yardstick_bare_flask_20_rows"] = wrk(base + "/", args.seconds, {})
-        finally:
-            process.terminate()
-            process.wait()
+        results["yardstick_bare_flask_20_rows"] = yardstick(f"sqlite:///{work / 'yardstick.sqlite3'}", args.seconds)
         (work / "sqlite-instance").mkdir()
         results["sqlite"] = measure_app("sqlite", instance_env(work / "sqlite-instance"), args.seconds, work)
         if not args.skip_postgres:
@@ -142,6 +147,8 @@ def main():
             env, drop = postgres_env(work)
             try:
                 results["postgresql"] = measure_app("pg", env, args.seconds, work)
+                # For context, not the goal: the same bare page reading its 20 rows from PostgreSQL.
+                results["postgresql"]["yardstick_on_postgresql"] = yardstick(env["DATABASE_URL"], args.seconds)
             finally:
                 drop()
     floor = results["yardstick_bare_flask_20_rows"]["requests_per_s"]
@@ -149,6 +156,10 @@ def main():
         if backend in results:
             page = results[backend]["lesson_page"]["requests_per_s"]
             results[backend]["lesson_page_vs_yardstick"] = round(page / floor, 2)
+    if "postgresql" in results:
+        pg = results["postgresql"]
+        pg["lesson_page_vs_yardstick_on_postgresql"] = round(
+            pg["lesson_page"]["requests_per_s"] / pg["yardstick_on_postgresql"]["requests_per_s"], 2)
     save("learning_load", results)
 
 
