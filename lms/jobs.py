@@ -1,30 +1,43 @@
 """The job queue: huey on SQLite by default, on Redis when REDIS_URL is set."""
 
 import functools
+import importlib
+import os
 import sys
 from pathlib import Path
 
 
 def _import_huey():
-    """Import huey without the PostgreSQL driver its storage module tries to load.
+    """Import huey without the database and Redis drivers its storage module loads for queues we don't use.
 
-    huey.storage imports psycopg for a Postgres queue this project never uses (about 10 MiB in
-    every process on an SQLite set-up). A None in sys.modules makes that one import fail, as
-    huey expects when psycopg is not installed; SQLAlchemy imports psycopg as usual afterwards.
+    huey.storage imports psycopg (for a Postgres queue this project never uses) and redis
+    (needed only with REDIS_URL): about 16 MiB in every process of an SQLite set-up. A None in
+    sys.modules makes those imports fail, as huey expects when a driver is not installed;
+    SQLAlchemy imports psycopg as usual afterwards, and init_app brings Redis back if the app's
+    settings ask for it without the environment saying so (a test's config).
     """
-    blocked = "psycopg" not in sys.modules
-    if blocked:
-        sys.modules["psycopg"] = None
+    blocked = [name for name in ("psycopg", "redis") if name not in sys.modules]
+    if os.environ.get("REDIS_URL") and "redis" in blocked:
+        blocked.remove("redis")
+    for name in blocked:
+        sys.modules[name] = None
     try:
         from huey.api import Huey
-        from huey.storage import RedisStorage, SqliteStorage
     finally:
-        if blocked:
-            del sys.modules["psycopg"]
-    return Huey, RedisStorage, SqliteStorage
+        for name in blocked:
+            del sys.modules[name]
+    return Huey
 
 
-Huey, RedisStorage, SqliteStorage = _import_huey()
+def _redis_storage_class():
+    import huey.storage
+
+    if huey.storage.Redis is None:  # left out at import time: load the module again, with redis
+        importlib.reload(huey.storage)
+    return huey.storage.RedisStorage
+
+
+Huey = _import_huey()
 
 #: The one queue; tasks register on it at import time, init_app chooses its storage.
 huey = Huey("lms", immediate=True)
@@ -40,9 +53,11 @@ def init_app(app) -> None:
         huey.storage = huey.get_immediate_storage()
         return
     if app.config.get("REDIS_URL"):
-        huey.storage_class = RedisStorage
+        huey.storage_class = _redis_storage_class()
         huey.storage_kwargs = {"url": app.config["REDIS_URL"]}
     else:
+        from huey.storage import SqliteStorage
+
         huey.storage_class = SqliteStorage
         huey.storage_kwargs = {"filename": str(Path(app.instance_path) / "jobs.sqlite3")}
     huey._immediate = False

@@ -111,7 +111,7 @@ def test_production_entry_point_leaves_out_what_a_web_worker_never_uses(tmp_path
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env["LMS_INSTANCE_PATH"] = str(tmp_path)
     # A fresh interpreter: what `gunicorn lms.wsgi:app` loads on an SQLite set-up.
-    code = ("import sys, lms.wsgi; heavy = ['alembic', 'psycopg', 'xlsxwriter', 'cryptography.hazmat', 'reportlab'];"
+    code = ("import sys, lms.wsgi; heavy = ['alembic', 'psycopg', 'redis', 'xlsxwriter', 'cryptography.hazmat', 'reportlab'];"
             "print([m for m in heavy if m in sys.modules]); print(lms.wsgi.app.url_map.bind('x').match('/healthz'))")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     assert out.splitlines()[0] == "[]"
