@@ -43,8 +43,11 @@ def test_continue_button_video_resume_and_done(live_server, phone_page):
     screenshot(page, "21-video-lesson")
     assert course_title
 
-    # A text lesson: "Tôi đã học xong" moves on and the lesson shows as done in the course.
+    # A text lesson: "Nghe bài" is offered, its "Dừng" only while reading aloud.
     page.goto(live_server + "/courses/livestream-ban-hang/lessons/dung-goc-live")
+    assert page.get_by_role("button", name=re.compile("Nghe bài")).is_visible()
+    assert not page.get_by_role("button", name=re.compile("Dừng")).is_visible()
+    # "Tôi đã học xong" moves on and the lesson shows as done in the course.
     page.get_by_role("button", name=re.compile("Tôi đã học xong")).click()
     page.wait_for_load_state()
     page.goto(live_server + "/courses/livestream-ban-hang")
