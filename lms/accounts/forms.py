@@ -6,6 +6,7 @@ from wtforms import (
     DateField,
     EmailField,
     PasswordField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -64,9 +65,9 @@ class PlaceFieldsMixin:
         commune = get_commune(default_commune)
         if self.province.data is None:
             self.province.data = commune.province_code if commune else DEFAULT_PROVINCE_CODE
-        self.province.choices = provinces()
-        self.commune.choices = [(0, _l("— Choose —"))] + [
-            (c.code, c.name) for c in communes_of(self.province.data)
+        self.province.choices = [SelectChoice(code, name) for code, name in provinces()]
+        self.commune.choices = [SelectChoice(0, _l("— Choose —"))] + [
+            SelectChoice(c.code, c.name) for c in communes_of(self.province.data)
         ]
 
     commune_required = True

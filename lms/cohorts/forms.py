@@ -4,6 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     IntegerField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -15,8 +16,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from lms.accounts.forms import MultiCheckboxField, PlaceFieldsMixin, strip_text
 from lms.i18n import lazy_gettext as _l
 
-WEEKDAYS = [(0, _l("Monday")), (1, _l("Tuesday")), (2, _l("Wednesday")), (3, _l("Thursday")),
-            (4, _l("Friday")), (5, _l("Saturday")), (6, _l("Sunday"))]
+WEEKDAYS = [SelectChoice(n, label) for n, label in enumerate(
+    (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"), _l("Saturday"), _l("Sunday")))]
 
 
 class CohortForm(PlaceFieldsMixin, FlaskForm):

@@ -3,6 +3,7 @@
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from wtforms import SelectChoice
 
 from lms.accounts import services as accounts
 from lms.accounts.access import role_required
@@ -42,12 +43,12 @@ def get_session_or_404(cohort: Cohort, session_id: int) -> ClassSession:
 
 
 def _course_choices():
-    return [(c.id, c.title) for c in db.session.scalars(sa.select(Course).order_by(Course.title))]
+    return [SelectChoice(c.id, c.title) for c in db.session.scalars(sa.select(Course).order_by(Course.title))]
 
 
 def _instructor_choices():
     stmt = sa.select(User).where(User.role_rows.any(UserRole.role == Role.INSTRUCTOR)).order_by(User.full_name)
-    return [(u.id, f"{u.full_name} ({mask_phone(u.phone)})") for u in db.session.scalars(stmt)]
+    return [SelectChoice(u.id, f"{u.full_name} ({mask_phone(u.phone)})") for u in db.session.scalars(stmt)]
 
 
 @bp.route("")

@@ -3,6 +3,7 @@
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from wtforms import SelectChoice
 
 from lms.accounts.access import role_required
 from lms.accounts.models import Role, User, UserRole
@@ -96,7 +97,7 @@ def get_any_lesson_or_404(course: Course, slug: str) -> Lesson:
 def instructor_choices() -> list[tuple[int, str]]:
     stmt = (sa.select(User).where(User.role_rows.any(UserRole.role == Role.INSTRUCTOR))
             .order_by(User.full_name))
-    return [(u.id, f"{u.full_name} ({mask_phone(u.phone)})") for u in db.session.scalars(stmt)]
+    return [SelectChoice(u.id, f"{u.full_name} ({mask_phone(u.phone)})") for u in db.session.scalars(stmt)]
 
 
 def find_course_media(course: Course, public_id: str | None):
@@ -224,7 +225,7 @@ def new_lesson(slug: str):
     """Add a lesson to a part."""
     course = get_course_for_editing_or_404(slug, current_user)
     form = LessonForm()
-    form.module_id.choices = [(m.id, m.title) for m in course.modules]
+    form.module_id.choices = [SelectChoice(m.id, m.title) for m in course.modules]
     if request.method == "GET" and request.args.get("module", type=int):
         form.module_id.data = request.args.get("module", type=int)
     if form.validate_on_submit():
@@ -250,7 +251,7 @@ def edit_lesson(slug: str, lesson_slug: str):
     lesson = get_any_lesson_or_404(course, lesson_slug)
     form = LessonForm(obj=lesson if request.method == "GET" else None)
     del form.kind
-    form.module_id.choices = [(m.id, m.title) for m in course.modules]
+    form.module_id.choices = [SelectChoice(m.id, m.title) for m in course.modules]
     if request.method == "GET":
         form.module_id.data = lesson.module_id
         form.media_id.data = lesson.media.public_id if lesson.media else ""
