@@ -1,14 +1,12 @@
 """A standard tus client (tuspy) against the live app over HTTP, and media on S3 end to end."""
 
 import re
-import threading
 import urllib.request
 
 import pytest
 import requests
 import sqlalchemy as sa
 from tusclient import client as tus_client
-from werkzeug.serving import make_server
 
 from lms.accounts.models import Role
 from lms.courses import services as courses
@@ -20,13 +18,9 @@ from tests.media.s3_server import s3_server, s3_storage  # noqa: F401
 
 
 @pytest.fixture
-def live_app(app):
-    """Serve the test app on a loopback port in a thread; yield its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+def live_app(served):
+    """The test app served on a loopback port (tests/conftest.py's `served`)."""
+    return served
 
 
 def logged_in_session(base: str, phone: str) -> tuple[requests.Session, str]:
