@@ -67,6 +67,8 @@ def register_extensions(app: Flask) -> None:
     from lms.i18n import select_locale, select_timezone
 
     db.init_app(app)
+    # Registered after Flask-SQLAlchemy's, so it runs first (teardowns run in reverse).
+    app.teardown_appcontext(_end_read_only_transaction)
     if not app.config.get("SERVE_ONLY"):
         # Alembic is for `lms db …` and the tests; lms.wsgi (gunicorn) leaves it out.
         from flask_migrate import Migrate
@@ -93,6 +95,39 @@ def register_extensions(app: Flask) -> None:
     from lms.i18n import lazy_gettext as _l
 
     login_manager.login_message = _l("Please log in to see this page.")
+
+
+def _end_read_only_transaction(exc: BaseException | None) -> None:
+    """End a request that only read with COMMIT instead of the usual ROLLBACK.
+
+    psycopg forgets its prepared statements at every ROLLBACK, so PostgreSQL parsed and planned
+    every query of every request again. A transaction that wrote nothing (no statement but
+    SELECT, no unflushed change) ends the same either way; anything else is still rolled back.
+    """
+    from lms.extensions import db
+
+    if exc is not None or not db.session.registry.has():
+        return
+    session = db.session()
+    if not session.in_transaction() or session.new or session.dirty or session.deleted:
+        return
+    if not session.connection().info.get(_WROTE):
+        session.commit()
+
+
+_WROTE = "lms_transaction_wrote"
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _note_writes(conn, cursor, statement, parameters, context, executemany):
+    if statement.lstrip()[:6].upper() != "SELECT":
+        conn.info[_WROTE] = True
+
+
+@event.listens_for(Engine, "commit")
+@event.listens_for(Engine, "rollback")
+def _forget_writes(conn):
+    conn.info.pop(_WROTE, None)
 
 
 #: A pooled connection unused for this long is checked before use.
