@@ -63,3 +63,19 @@ def enum_column_type(enum_cls: type[enum.Enum]) -> sa.Enum:
         values_callable=lambda members: [m.value for m in members],
         validate_strings=True,
     )
+
+
+def move_in_order(items: list, item, direction: str) -> bool:
+    """Swap an item with its neighbour ("up" or "down") and renumber `position`; return False at either end.
+
+    `items` are the siblings in their current order; parts, lessons, questions and rubric criteria
+    are all reordered this way.
+    """
+    index = items.index(item)
+    target = index - 1 if direction == "up" else index + 1
+    if direction not in {"up", "down"} or not 0 <= target < len(items):
+        return False
+    items[index], items[target] = items[target], items[index]
+    for position, each in enumerate(items):
+        each.position = position
+    return True

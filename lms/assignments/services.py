@@ -22,7 +22,7 @@ from lms.assignments.models import (
 from lms.courses.access import can_edit_course
 from lms.courses.models import Course, Lesson, LessonKind
 from lms.courses.services import normalize_text_block
-from lms.database import utcnow
+from lms.database import move_in_order, utcnow
 from lms.extensions import db
 from lms.i18n import gettext as _
 from lms.text import normalize_text, vietnamese_key
@@ -171,14 +171,8 @@ def delete_criterion(criterion: RubricCriterion) -> None:
 
 def move_criterion(criterion: RubricCriterion, direction: str) -> bool:
     """Move a criterion one place up or down; return False at either end."""
-    items = sorted(criterion.assignment.criteria, key=lambda c: c.position)
-    index = items.index(criterion)
-    target = index - 1 if direction == "up" else index + 1
-    if not 0 <= target < len(items):
+    if not move_in_order(sorted(criterion.assignment.criteria, key=lambda c: c.position), criterion, direction):
         return False
-    items[index], items[target] = items[target], items[index]
-    for position, each in enumerate(items):
-        each.position = position
     db.session.flush()
     db.session.expire(criterion.assignment, ["criteria"])
     return True

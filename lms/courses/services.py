@@ -9,6 +9,7 @@ import sqlalchemy.orm
 
 from lms.courses.markdown import render_markdown
 from lms.courses.models import Course, CourseLevel, CourseStatus, Lesson, LessonKind, Module
+from lms.database import move_in_order
 from lms.extensions import db
 from lms.text import fold_diacritics, normalize_text
 
@@ -229,27 +230,16 @@ def rename_module(module: Module, title: str) -> None:
     module.title = normalize_text(title)
 
 
-def _swap(items: list, item, direction: str) -> bool:
-    index = items.index(item)
-    target = index - 1 if direction == "up" else index + 1
-    if not 0 <= target < len(items):
-        return False
-    items[index], items[target] = items[target], items[index]
-    for position, each in enumerate(items):
-        each.position = position
-    return True
-
-
 def move_module(module: Module, direction: str) -> bool:
     """Move a module one place up or down; return False at either end."""
     modules = sorted(module.course.modules, key=lambda m: m.position)
-    return _swap(modules, module, direction)
+    return move_in_order(modules, module, direction)
 
 
 def move_lesson(lesson: Lesson, direction: str) -> bool:
     """Move a lesson one place up or down, into the neighbouring part at either end of its own."""
     lessons = sorted(lesson.module.lessons, key=lambda item: item.position)
-    if _swap(lessons, lesson, direction):
+    if move_in_order(lessons, lesson, direction):
         return True
     modules = sorted(lesson.module.course.modules, key=lambda m: m.position)
     index = modules.index(lesson.module)

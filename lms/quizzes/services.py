@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from lms.courses.models import Lesson, LessonKind
-from lms.database import utcnow
+from lms.database import move_in_order, utcnow
 from lms.extensions import db
 from lms.i18n import gettext as _
 from lms.i18n import ngettext
@@ -198,14 +198,8 @@ def delete_question(question: Question) -> None:
 
 def move_question(question: Question, direction: str) -> bool:
     """Move a question one place up or down; return False at either end."""
-    questions = sorted(question.quiz.questions, key=lambda q: q.position)
-    index = questions.index(question)
-    target = index - 1 if direction == "up" else index + 1
-    if direction not in {"up", "down"} or not 0 <= target < len(questions):
+    if not move_in_order(sorted(question.quiz.questions, key=lambda q: q.position), question, direction):
         return False
-    questions[index], questions[target] = questions[target], questions[index]
-    for position, each in enumerate(questions):
-        each.position = position
     db.session.flush()
     return True
 
