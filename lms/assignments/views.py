@@ -290,14 +290,7 @@ def my_submission(slug: str, lesson_slug: str, number: int):
 
 
 def _course_filter(slug: str | None) -> Course | None:
-    if not slug:
-        return None
-    course = db.session.scalar(sa.select(Course).where(Course.slug == slug))
-    if course is None:
-        abort(404)
-    if not can_edit_course(current_user, course):
-        abort(403)
-    return course
+    return get_course_for_editing_or_404(slug, current_user) if slug else None
 
 
 @bp.route("/review")
