@@ -27,8 +27,6 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from lms.certificates import KEYS_PATH  # noqa: F401 - importable from here too
-
 KEYS_FILE = "keys.json"
 PROOF_TYPE = "LangSoEd25519Signature2026"
 CANONICALIZATION = "json-sorted-keys-compact-utf8-nfc"

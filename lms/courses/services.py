@@ -121,14 +121,16 @@ def published_courses() -> list[Course]:
 def ordered_lessons(course: Course) -> list[Lesson]:
     """Return the course's lessons in reading order across modules, in one query."""
     db.session.flush()  # moves made earlier in this session count
-    return list(db.session.scalars(
-        sa.select(Lesson)
+    return list(db.session.scalars(_in_reading_order(
         # An outline: lesson bodies load only where a lesson is shown.
-        .options(sa.orm.defer(Lesson.body_markdown), sa.orm.defer(Lesson.body_html))
-        .join(Module, Module.id == Lesson.module_id)
-        .where(Lesson.course_id == course.id, Lesson.archived_at.is_(None))
-        .order_by(Module.position, Lesson.position, Lesson.id)
-    ))
+        sa.select(Lesson).options(sa.orm.defer(Lesson.body_markdown), sa.orm.defer(Lesson.body_html)), course)))
+
+
+def _in_reading_order(stmt, course: Course):
+    """Limit a select of lessons to the course's current ones, in reading order across its parts."""
+    return (stmt.join(Module, Module.id == Lesson.module_id)
+            .where(Lesson.course_id == course.id, Lesson.archived_at.is_(None))
+            .order_by(Module.position, Lesson.position, Lesson.id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,11 +158,7 @@ def lesson_outline(course: Course) -> tuple[LessonOutline, ...]:
     if cached is not None and cached[0] == course.updated_at and now - cached[1] < OUTLINE_MAX_AGE_S:
         return cached[2]
     rows = db.session.execute(
-        sa.select(Lesson.id, Lesson.slug, Lesson.title, Lesson.kind, Lesson.required)
-        .join(Module, Module.id == Lesson.module_id)
-        .where(Lesson.course_id == course.id, Lesson.archived_at.is_(None))
-        .order_by(Module.position, Lesson.position, Lesson.id)
-    )
+        _in_reading_order(sa.select(Lesson.id, Lesson.slug, Lesson.title, Lesson.kind, Lesson.required), course))
     outline = tuple(LessonOutline(*row) for row in rows)
     if len(_outlines) > 1000:  # courses are few; this only bounds a pathological process
         _outlines.clear()
