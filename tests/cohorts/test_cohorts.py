@@ -127,3 +127,20 @@ def test_add_member_by_phone(client, auth, app):
     token = csrf_token(client, "/cohorts")
     client.post(f"/cohorts/{cohort.code}/members", data={"phone": "+84 912 888 777", "csrf_token": token})
     assert services.get_member(cohort, trainee) is not None
+
+
+@pytest.mark.parametrize("role", [Role.ADMIN, Role.ORGANIZER, Role.INSTRUCTOR])
+def test_class_page_renders_for_everyone_who_runs_the_class(client, auth, app, role):
+    cohort = make_cohort()
+    services.add_member(cohort, make_trainee())
+    services.add_session(cohort, day=date(2026, 12, 10), start=time(8, 0), end=time(10, 0))
+    user = make_user(role)
+    if role == Role.INSTRUCTOR:
+        cohort.instructors = [user]
+    db.session.commit()
+    auth.login(user.phone)
+    response = client.get(f"/cohorts/{cohort.code}")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    if role != Role.INSTRUCTOR:
+        assert f"/cohorts/{cohort.code}/attendance.xlsx" in html and f"/cohorts/{cohort.code}/attendance.csv" in html
