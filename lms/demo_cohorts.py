@@ -53,10 +53,11 @@ def load_demo_cohorts(instructor, organizer, trainee, classmates: list, random_s
                                                start=time(19, 0), end=time(21, 0), count=12, topic="Buổi học")
         if index == 0:
             # One session happening right now, so the check-in screens have something to show.
-            now = datetime.now(cohorts.VIETNAM)
-            cohorts.add_session(cohort, day=today, start=(now - timedelta(minutes=20)).time().replace(second=0, microsecond=0),
-                                end=(now + timedelta(minutes=100)).time().replace(second=0, microsecond=0)
-                                if (now + timedelta(minutes=100)).date() == today else time(23, 59),
+            now = datetime.now(cohorts.VIETNAM).replace(second=0, microsecond=0, tzinfo=None)
+            # Kept inside today's date whatever the hour (just after midnight, "20 minutes ago" is yesterday).
+            midnight, last_minute = datetime.combine(today, time(0, 0)), datetime.combine(today, time(23, 59))
+            starts, ends = max(now - timedelta(minutes=20), midnight), min(now + timedelta(minutes=100), last_minute)
+            cohorts.add_session(cohort, day=today, start=starts.time(), end=ends.time(),
                                 topic="Buổi thực hành hôm nay")
         _attendance_for_past(sessions, people, instructor.id, rng)
     return created

@@ -448,7 +448,19 @@ def review_submission(submission: Submission, reviewer, *, decision: str, commen
     db.session.flush()
     if decision == "approve":
         complete_lesson(submission.user, lesson, by="assignment", when=now)
+    _tell_author(submission, decision)
     return submission
+
+
+def _tell_author(submission: Submission, decision: str) -> None:
+    """Leave the trainee a message that their work was reviewed, with the comment."""
+    from lms.notifications import messages
+    from lms.notifications.services import notify
+
+    lesson = submission.assignment.lesson
+    kind = messages.WORK_APPROVED if decision == "approve" else messages.WORK_REDO
+    notify([submission.user_id], kind, link=f"/courses/{lesson.course.slug}/lessons/{lesson.slug}",
+           lesson=lesson.title, course=lesson.course.title, comment=submission.comment or "")
 
 
 @dataclass

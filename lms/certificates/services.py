@@ -244,7 +244,17 @@ def issue_certificate(enrollment: Enrollment, *, by=None, reissue: bool = False)
     if blocking is not None:
         blocking.superseded_by_id = certificate.id
         db.session.flush()
+    _tell_holders([(enrollment.user_id, certificate.serial)], course)
     return certificate, True
+
+
+def _tell_holders(holders, course: Course) -> int:
+    """Leave each new holder (user id, serial) a message that their certificate is issued."""
+    from lms.notifications import messages
+    from lms.notifications.services import notify_each
+
+    return notify_each((user_id, messages.CERTIFICATE_ISSUED, "/my/certificates",
+                        {"course": course.title, "serial": serial}) for user_id, serial in holders)
 
 
 def issue_for_enrollment(enrollment: Enrollment) -> Certificate | None:
@@ -339,6 +349,7 @@ def issue_for_cohort(cohort: Cohort, *, by=None, chunk_size: int = 500,
             row = _snapshot(user, course, template, enrollment.completed_at, now)
             values.append({**row, "serial": serial, "code": new_code(), "issued_by_id": issued_by})
         db.session.execute(sa.insert(Certificate), values)
+        _tell_holders([(user.id, serial) for (_enrollment, user), serial in zip(chunk, serials, strict=True)], course)
         summary.issued += len(chunk)
         summary.processed += len(chunk)
         summary.serials.extend(serials)

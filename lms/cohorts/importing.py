@@ -1430,6 +1430,10 @@ def _write(cohort: Cohort, report: ImportReport, plan: _Plan, progress: Callable
                            .values(status=EnrollmentStatus.ACTIVE, left_at=None))
     db.session.flush()
     _expire_loaded(cohort, {u["id"] for u in updates} | set(joining))
+    # Everyone who joins, new or returning, gets the same message a single addition sends.
+    from lms.cohorts.services import tell_joined
+
+    tell_joined(cohort, joining)
 
 
 def _expire_loaded(cohort: Cohort, user_ids: set[int]) -> None:

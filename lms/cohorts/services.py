@@ -88,7 +88,24 @@ def add_member(cohort: Cohort, user, *, check_capacity: bool = True) -> tuple[Co
         member.status, member.withdrawn_at = MemberStatus.ACTIVE, None
     learning.enrol(user, cohort.course, EnrollmentSource.COHORT)
     db.session.flush()
+    tell_joined(cohort, [user.id])
     return member, True
+
+
+def tell_joined(cohort: Cohort, user_ids) -> int:
+    """Leave each new member a message that they are in the class."""
+    from lms.notifications import messages
+    from lms.notifications.services import notify
+
+    return notify(user_ids, messages.CLASS_JOINED, link="/my/attendance", class_code=cohort.code,
+                  class_name=cohort.name, course=cohort.course.title)
+
+
+def _tell_members(cohort: Cohort, kind: str, **params) -> int:
+    from lms.notifications.services import notify
+
+    return notify([m.user_id for m in active_members(cohort)], kind, link="/my/attendance",
+                  class_code=cohort.code, **params)
 
 
 def withdraw_member(member: CohortMember) -> None:
@@ -156,17 +173,26 @@ def add_weekly_sessions(cohort: Cohort, *, first_day: date, weekdays: set[int], 
 def reschedule_session(session: ClassSession, *, day: date, start: time, end: time, venue: str | None = None) -> None:
     """Move a session; the trainees are told."""
     from lms.i18n import gettext as _
+    from lms.notifications import messages
 
     if end <= start:
         raise CohortError(_("A session must end after it starts."))
+    before = session.starts_at
     session.starts_at, session.ends_at = local_to_utc(day, start), local_to_utc(day, end)
     if venue:
         session.venue = normalize_text(venue)
+    cohort = session.cohort
+    _tell_members(cohort, messages.SESSION_MOVED, before_at=before.isoformat(),
+                  starts_at=session.starts_at.isoformat(), venue=session.venue or cohort.venue or "")
 
 
 def cancel_session(session: ClassSession, reason: str) -> None:
-    """Cancel a session, keeping it (and any attendance) on record."""
+    """Cancel a session, keeping it (and any attendance) on record; the trainees are told."""
+    from lms.notifications import messages
+
     session.status, session.cancel_reason = SessionStatus.CANCELLED, normalize_text(reason) or None
+    _tell_members(session.cohort, messages.SESSION_CANCELLED, starts_at=session.starts_at.isoformat(),
+                  reason=session.cancel_reason or "")
 
 
 def sessions_of(cohort: Cohort, *, include_cancelled: bool = True) -> list[ClassSession]:

@@ -15,7 +15,6 @@ from lms.cohorts.models import ClassSession, Cohort, CohortMember
 from lms.courses.models import Course
 from lms.extensions import db
 from lms.i18n import gettext as _
-from lms.notifications.services import notify
 from lms.text import mask_phone
 
 bp = Blueprint("cohorts", __name__, url_prefix="/cohorts")
@@ -171,16 +170,10 @@ def add_sessions(code: str):
     return redirect(url_for("cohorts.detail", code=code, _anchor="sessions"))
 
 
-def _tell_members(cohort: Cohort, title: str, body: str) -> None:
-    notify([m.user_id for m in services.active_members(cohort)], title=title, body=body, link="/my/attendance")
-
-
 @bp.route("/<code>/sessions/<int:session_id>/edit", methods=["GET", "POST"])
 @role_required(Role.ORGANIZER, Role.INSTRUCTOR)
 def reschedule(code: str, session_id: int):
     """Move a session to another day or time; the trainees are told."""
-    from flask_babel import format_datetime
-
     cohort = get_cohort_or_404(code, current_user)
     session = get_session_or_404(cohort, session_id)
     form = SessionForm()
@@ -190,7 +183,6 @@ def reschedule(code: str, session_id: int):
         form.end.data, form.venue.data, form.topic.data = (session.ends_at.astimezone(services.VIETNAM).time(),
                                                            session.venue, session.topic)
     if form.validate_on_submit():
-        before = format_datetime(session.starts_at, "short")
         try:
             services.reschedule_session(session, day=form.day.data, start=form.start.data, end=form.end.data,
                                         venue=form.venue.data)
@@ -198,9 +190,6 @@ def reschedule(code: str, session_id: int):
             form.end.errors.append(str(exc))
         else:
             session.topic = form.topic.data or session.topic
-            _tell_members(cohort, _("Class %(code)s: a session has moved", code=cohort.code),
-                          _("The session of %(before)s is now on %(after)s at %(venue)s.", before=before,
-                            after=format_datetime(session.starts_at, "short"), venue=session.venue or cohort.venue))
             db.session.commit()
             flash(_("The session has been moved and the trainees told."), "success")
             return redirect(url_for("cohorts.detail", code=code, _anchor="sessions"))
@@ -212,17 +201,12 @@ def reschedule(code: str, session_id: int):
 @role_required(Role.ORGANIZER, Role.INSTRUCTOR)
 def cancel(code: str, session_id: int):
     """Cancel a session; the trainees are told."""
-    from flask_babel import format_datetime
-
     cohort = get_cohort_or_404(code, current_user)
     session = get_session_or_404(cohort, session_id)
     form = CancelForm()
     if not form.validate_on_submit():
         abort(400)
     services.cancel_session(session, form.reason.data or "")
-    _tell_members(cohort, _("Class %(code)s: a session is cancelled", code=cohort.code),
-                  _("The session of %(when)s is cancelled. %(reason)s", when=format_datetime(session.starts_at, "short"),
-                    reason=session.cancel_reason or ""))
     db.session.commit()
     flash(_("The session has been cancelled and the trainees told."), "info")
     return redirect(url_for("cohorts.detail", code=code, _anchor="sessions"))

@@ -17,6 +17,7 @@ def navigation() -> list[tuple[str, str, str]]:
     if not user.is_authenticated:
         return items
     items.insert(0, ("learning.home", _l("My learning"), "play"))
+    items.insert(1, ("notifications.index", _l("Messages"), "mail"))
     if user.has_role(Role.ORGANIZER, Role.INSTRUCTOR, Role.ADMIN):
         items.insert(0, ("core.home", _l("Overview"), "home"))
         items.append(("courses.manage", _l("Course authoring"), "edit"))
@@ -34,6 +35,14 @@ def navigation() -> list[tuple[str, str, str]]:
         items.append(("attendance_exports.attendance_report", _l("Attendance reports"), "report"))
     items.append(("accounts.profile", _l("My account"), "user"))
     return items
+
+
+def unread_messages() -> int:
+    """Count the current user's unread messages (one indexed query per page)."""
+    from lms.notifications.services import unread_count
+
+    user = current_user._get_current_object()
+    return unread_count(user) if user.is_authenticated else 0
 
 
 def csrf_field() -> Markup:
@@ -59,6 +68,7 @@ def register(app) -> None:
 
     app.jinja_env.globals.update(
         csrf_field=csrf_field,
+        unread_messages=unread_messages,
         get_commune=get_commune,
         format_bytes=format_bytes,
         failure_text=failure_text,

@@ -1,4 +1,4 @@
-"""Messages the app leaves for a person (a class moved, a session cancelled)."""
+"""Messages the app leaves for a person (feedback on their work, a certificate, a class moved)."""
 
 from datetime import datetime
 
@@ -15,7 +15,12 @@ class Notification(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
-    title: Mapped[str] = mapped_column(sa.String(200))
+    #: What happened (see lms.notifications.messages); the text is written in the reader's language when read.
+    kind: Mapped[str | None] = mapped_column(sa.String(40))
+    #: The facts the text is filled with (names, codes, UTC times as ISO strings).
+    params: Mapped[dict | None] = mapped_column(sa.JSON)
+    #: Text of messages without a kind (written before kinds existed).
+    title: Mapped[str] = mapped_column(sa.String(200), default="")
     body: Mapped[str] = mapped_column(sa.Text, default="")
     #: A path inside the app to open, e.g. /my/attendance.
     link: Mapped[str | None] = mapped_column(sa.String(300))

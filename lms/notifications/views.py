@@ -1,28 +1,62 @@
 """A person's messages."""
 
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from lms.extensions import db
+from lms.i18n import gettext as _
 from lms.learning.panels import register_home_notice
 from lms.notifications import services
+from lms.notifications.messages import text_of
 
 bp = Blueprint("notifications", __name__)
 
 
 def render_notice(user) -> str:
-    items = services.unread(user)
-    return render_template("notifications/_notice.html", items=items) if items else ""
+    items = services.unread(user, limit=3)
+    if not items:
+        return ""
+    return render_template("notifications/_notice.html", items=items, count=services.unread_count(user),
+                           text_of=text_of)
 
 
 register_home_notice("notifications", render_notice)
 
 
-@bp.route("/notifications")
+def _internal(link: str | None) -> str | None:
+    # Only a path of this site is followed: never "//host" or "https://…".
+    if link and link.startswith("/") and not link.startswith("//") and "\\" not in link:
+        return link
+    return None
+
+
+@bp.get("/notifications")
 @login_required
 def index():
-    """List my messages and mark them read."""
+    """List my messages, newest first; reading them is a separate POST."""
     items = services.recent(current_user)
-    services.mark_all_read(current_user)
+    return render_template("notifications/index.html", items=items, text_of=text_of,
+                           unread=sum(1 for item in items if item.read_at is None))
+
+
+@bp.post("/notifications/<int:notification_id>/open")
+@login_required
+def open_message(notification_id: int):
+    """Mark one of my messages read and go where it points."""
+    notification = services.get_notification(current_user, notification_id)
+    if notification is None:
+        abort(404)
+    services.mark_read(notification)
     db.session.commit()
-    return render_template("notifications/index.html", items=items)
+    return redirect(_internal(notification.link) or url_for(".index"))
+
+
+@bp.post("/notifications/read")
+@login_required
+def read_all():
+    """Mark all my messages read."""
+    count = services.mark_all_read(current_user)
+    db.session.commit()
+    if count:
+        flash(_("All messages are marked read."), "success")
+    return redirect(url_for(".index"))

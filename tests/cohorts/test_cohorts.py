@@ -8,6 +8,7 @@ from lms.cohorts import services
 from lms.cohorts.models import ClassSession, SessionStatus
 from lms.extensions import db
 from lms.learning import services as learning
+from lms.notifications.messages import text_of
 from lms.notifications.models import Notification
 from tests.conftest import csrf_token
 from tests.factories import make_course, make_trainee, make_user
@@ -97,8 +98,11 @@ def test_moving_and_cancelling_a_session_tells_the_trainees(client, auth, app):
     client.post(f"/cohorts/{cohort.code}/sessions/{session.id}/cancel", data={"reason": "Mưa bão", "csrf_token": token})
     assert session.status == SessionStatus.CANCELLED and session.cancel_reason == "Mưa bão"
     for trainee in trainees:
-        notes = db.session.scalars(sa.select(Notification).where(Notification.user_id == trainee.id)).all()
-        assert len(notes) == 2 and "Mưa bão" in notes[1].body
+        notes = db.session.scalars(sa.select(Notification).where(Notification.user_id == trainee.id)
+                                   .order_by(Notification.id)).all()
+        # Joining the class is told too; moving and cancelling follow it.
+        assert [n.kind for n in notes] == ["class_joined", "session_moved", "session_cancelled"]
+        assert "Mưa bão" in text_of(notes[2]).body
     auth.logout()
     auth.login(trainees[0].phone)
     html = client.get("/learn").get_data(as_text=True)
