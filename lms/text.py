@@ -89,3 +89,27 @@ def mask_phone(phone: str) -> str:
     if len(phone) < 7:
         return "***"
     return f"{phone[:4]}***{phone[-3:]}"
+
+
+def person_matcher(query: str | None):
+    """Return a test ``matches(folded_name, phone)`` for a search box that finds people, or None for an empty query.
+
+    The name matches from the start of a word, ignoring case and tone marks ("huong" finds
+    "Hường", not "Phương"; "thi h" finds "Nguyễn Thị Hường"): pass it through fold_diacritics. A query of at least three digits (spaces, dots and dashes
+    allowed, +84 read as 0) matches the end of the phone number: the last digits, or all of them.
+    """
+    folded = fold_diacritics(query or "")
+    if not folded:
+        return None
+    digits = "".join(ch for ch in folded if ch not in " .-()")
+    if digits.startswith("+84") or (digits.startswith("84") and len(digits) >= 11):
+        digits = "0" + digits.removeprefix("+")[2:]
+    if not (len(digits) >= 3 and digits.isdigit()):
+        digits = ""
+
+    word_start = " " + folded
+
+    def matches(folded_name: str, phone: str) -> bool:
+        return word_start in " " + folded_name or bool(digits and phone.endswith(digits))
+
+    return matches

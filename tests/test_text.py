@@ -62,3 +62,21 @@ def test_redact_masks_phone_numbers_and_secrets():
     assert "912 345 678" not in cleaned
     assert "hunter2" not in cleaned
     assert "/login" in cleaned
+
+
+def test_one_person_search_reads_names_without_tones_and_phone_endings():
+    from lms.text import person_matcher
+
+    name = fold_diacritics("Nguyễn Thị Hường")
+    assert person_matcher("huong")(name, "0912345678")
+    assert person_matcher("HƯỜNG")(name, "0912345678")
+    assert person_matcher("thi h")(name, "0912345678")
+    assert not person_matcher("hương x")(name, "0912345678")
+    # From the start of a word: "huong" is not found inside "Phương".
+    assert not person_matcher("huong")(fold_diacritics("Lê Thị Phương"), "0912345678")
+    # The last digits, or the whole number as people write it.
+    for typed in ("678", "345 678", "0912.345.678", "+84 912 345 678", "84912345678"):
+        assert person_matcher(typed)(name, "0912345678"), typed
+    assert not person_matcher("12")(name, "0912345678")
+    assert not person_matcher("0912")(name, "0912345678")
+    assert person_matcher("") is None and person_matcher("   ") is None

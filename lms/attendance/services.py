@@ -43,7 +43,7 @@ from lms.extensions import db
 from lms.i18n import lazy_gettext as _l
 from lms.learning import services as learning
 from lms.learning.models import Enrollment
-from lms.text import fold_diacritics, name_order
+from lms.text import fold_diacritics, name_order, person_matcher
 
 #: Version prefix of a trainee's card token; a new format gets a new prefix.
 CARD_PREFIX = "LSC1."
@@ -205,13 +205,11 @@ def session_counts(session: ClassSession) -> Counts:
 
 
 def search_rows(rows: list[RollCallRow], query: str) -> list[RollCallRow]:
-    """Keep the rows whose name contains the query, ignoring case and tone marks ("huong" finds "Hường")."""
-    folded = fold_diacritics(query or "")
-    if not folded:
+    """Keep the rows whose name contains the query, ignoring case and tone marks ("huong" finds "Hường"), or whose phone ends with it."""
+    matches = person_matcher(query)
+    if matches is None:
         return rows
-    digits = "".join(ch for ch in folded if ch.isdigit())
-    return [row for row in rows if folded in row.folded_name
-            or (len(digits) >= 3 and digits == folded.replace(" ", "") and row.user.phone.endswith(digits))]
+    return [row for row in rows if matches(row.folded_name, row.user.phone)]
 
 
 def mark_unmarked_absent(session: ClassSession, *, by) -> int:

@@ -91,19 +91,17 @@ def create():
 @bp.route("/<code>")
 @role_required(Role.ORGANIZER, Role.INSTRUCTOR)
 def detail(code: str):
-    """A class: trainees, sessions, and what can be done with them."""
+    """A class: trainees (a page at a time, searchable), sessions, and what can be done with them."""
     cohort = get_cohort_or_404(code, current_user)
-    query = request.args.get("q", "").strip()
-    members = services.active_members(cohort)
-    if query:
-        from lms.text import fold_diacritics
-
-        folded = fold_diacritics(query)
-        members = [m for m in members if folded in fold_diacritics(m.user.full_name) or query in m.user.phone]
+    query = request.args.get("q", "").strip()[:100]
+    members = services.member_page(cohort, query=query, page=request.args.get("page", 1, type=int))
+    sessions = services.sessions_of(cohort)
+    all_sessions = request.args.get("sessions") == "all"
     return render_template("cohorts/detail.html", cohort=cohort, members=members, query=query,
-                           sessions=services.sessions_of(cohort), member_form=AddMemberForm(),
+                           sessions=sessions if all_sessions else services.sessions_shown(sessions),
+                           session_total=len(sessions), member_form=AddMemberForm(),
                            session_form=SessionForm(prefix="one"), series_form=SeriesForm(prefix="series"),
-                           action=ConfirmForm(), member_count=services.active_member_count(cohort))
+                           action=ConfirmForm())
 
 
 @bp.route("/<code>/members", methods=["POST"])

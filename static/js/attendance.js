@@ -79,7 +79,7 @@
       const query = fold(input.value);
       let shown = 0;
       rows.forEach((row) => {
-        const match = !query || row.dataset.name.includes(query);
+        const match = !query || (" " + row.dataset.name).includes(" " + query);
         row.hidden = !match;
         if (match) shown += 1;
       });
