@@ -104,7 +104,12 @@ class ProfileFieldsMixin(PlaceFieldsMixin):
     )
     email = EmailField(
         _l("E-mail (optional)"),
-        validators=[Optional(), Email(_l("This e-mail address is not valid.")), Length(max=254)],
+        validators=[
+            Optional(),
+            # Checks the form of the address only: no DNS look-up (slow, and fails offline).
+            Email(_l("This e-mail address is not valid."), check_deliverability=False),
+            Length(max=254),
+        ],
         filters=[strip_text],
     )
 
