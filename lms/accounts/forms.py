@@ -1,6 +1,5 @@
 """Forms for logging in, registering and managing accounts."""
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -16,6 +15,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, V
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from lms.accounts.models import Role
+from lms.core.forms import FlaskForm
 from lms.i18n import lazy_gettext as _l
 from lms.places import communes_of, get_commune, provinces
 from lms.text import InvalidPhoneNumber, normalize_phone, normalize_text
@@ -104,7 +104,12 @@ class ProfileFieldsMixin(PlaceFieldsMixin):
     )
     email = EmailField(
         _l("E-mail (optional)"),
-        validators=[Optional(), Email(_l("This e-mail address is not valid.")), Length(max=254)],
+        validators=[
+            Optional(),
+            # Checks the form of the address only: no DNS look-up (slow, and fails offline).
+            Email(_l("This e-mail address is not valid."), check_deliverability=False),
+            Length(max=254),
+        ],
         filters=[strip_text],
     )
 

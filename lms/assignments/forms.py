@@ -5,12 +5,10 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from flask_wtf import FlaskForm
 from pydantic import BaseModel, ConfigDict, Field
 from wtforms import (
     BooleanField,
     FieldList,
-    Form,
     FormField,
     HiddenField,
     IntegerField,
@@ -24,6 +22,7 @@ from wtforms.validators import AnyOf, DataRequired, Length, NumberRange, Optiona
 from lms.accounts.forms import strip_text
 from lms.assignments.models import DEFAULT_MAX_PHOTOS
 from lms.assignments.services import MAX_LEVELS, MAX_LINKS, MAX_POINTS, MAX_TEXT_CHARS, PHOTO_LIMIT
+from lms.core.forms import FlaskForm, Form
 from lms.i18n import lazy_gettext as _l
 
 UUID_RULE = Regexp(r"^[0-9a-fA-F-]{36}$", message=_l("The form is out of date. Reload the page."))

@@ -25,7 +25,6 @@ from flask import (
 )
 from flask_babel import format_date, format_datetime
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectChoice, SelectField
 from wtforms.validators import AnyOf, DataRequired, Optional, ValidationError
 
@@ -36,6 +35,7 @@ from lms.attendance.export_tasks import export_attendance_job
 from lms.attendance.models import AttendanceExportJob, ExportStatus
 from lms.cohorts.models import ClassSession, Cohort
 from lms.cohorts.services import VIETNAM, get_cohort_by_code
+from lms.core.forms import FlaskForm
 from lms.courses.models import Course
 from lms.database import utcnow
 from lms.extensions import db

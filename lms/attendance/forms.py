@@ -1,11 +1,11 @@
 """Forms for taking attendance and checking in."""
 
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField
 from wtforms.validators import AnyOf, DataRequired, Length, Regexp
 
 from lms.attendance.checkin import CODE_DIGITS
 from lms.attendance.models import AttendanceStatus
+from lms.core.forms import FlaskForm
 from lms.i18n import lazy_gettext as _l
 
 

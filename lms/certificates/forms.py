@@ -1,10 +1,10 @@
 """Forms for certificate templates, revoking and re-issuing."""
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from lms.accounts.forms import strip_text
+from lms.core.forms import FlaskForm
 from lms.i18n import lazy_gettext as _l
 
 

@@ -1,6 +1,5 @@
 """Forms for classes and their sessions."""
 
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     IntegerField,
@@ -14,6 +13,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from lms.accounts.forms import MultiCheckboxField, PlaceFieldsMixin, strip_text
+from lms.core.forms import FlaskForm
 from lms.i18n import lazy_gettext as _l
 
 WEEKDAYS = [SelectChoice(n, label) for n, label in enumerate(

@@ -16,7 +16,6 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from werkzeug.routing import BuildError
 from wtforms import RadioField, SelectChoice
@@ -28,6 +27,7 @@ from lms.cohorts import importing
 from lms.cohorts.import_tasks import ImportState
 from lms.cohorts.models import Cohort
 from lms.cohorts.services import get_cohort_by_code
+from lms.core.forms import FlaskForm
 from lms.database import utcnow
 from lms.extensions import db
 from lms.i18n import gettext as _

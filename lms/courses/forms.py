@@ -1,6 +1,5 @@
 """Forms for authoring courses, modules and lessons."""
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     HiddenField,
@@ -12,6 +11,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from lms.accounts.forms import MultiCheckboxField, strip_text
+from lms.core.forms import FlaskForm
 from lms.courses.models import CourseLevel, CourseStatus, EnrollmentMode, LessonKind
 from lms.i18n import lazy_gettext as _l
 

@@ -1,8 +1,9 @@
 """Forms trainees use while learning."""
 
-from flask_wtf import FlaskForm
 from wtforms import HiddenField
 from wtforms.validators import DataRequired, Regexp
+
+from lms.core.forms import FlaskForm
 
 UUID_RULE = Regexp(r"^[0-9a-fA-F-]{36}$")
 

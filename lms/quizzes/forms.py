@@ -3,12 +3,10 @@
 from typing import Annotated
 from uuid import UUID
 
-from flask_wtf import FlaskForm
 from pydantic import BaseModel, ConfigDict, Field
 from wtforms import (
     BooleanField,
     FieldList,
-    Form,
     FormField,
     HiddenField,
     IntegerField,
@@ -20,6 +18,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from lms.accounts.forms import strip_text
+from lms.core.forms import FlaskForm, Form
 from lms.i18n import lazy_gettext as _l
 from lms.quizzes.models import QuestionKind
 from lms.quizzes.services import MAX_ATTEMPTS_LIMIT, MAX_CHOICES, MAX_POINTS
