@@ -174,6 +174,9 @@ def _tune_sqlite(dbapi_connection, connection_record):
 
 def register_blueprints(app: Flask) -> None:
     """Register every domain's blueprint."""
+    from lms.core.params import register_converters
+
+    register_converters(app)  # before any route is added: `<int:…>` is bounded everywhere
     from lms.accounts.views import bp as accounts_bp
     from lms.assignments.views import bp as assignments_bp
     from lms.attendance.export_views import bp as attendance_exports_bp

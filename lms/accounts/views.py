@@ -24,6 +24,7 @@ from lms.accounts.forms import (
     StaffForm,
 )
 from lms.accounts.models import Role, User
+from lms.core.params import paginate
 from lms.extensions import db, limiter
 from lms.i18n import gettext as _
 from lms.text import normalize_phone
@@ -186,9 +187,7 @@ def users():
     query = request.args.get("q", "")
     role_value = request.args.get("role") or None
     role = Role(role_value) if role_value in {r.value for r in Role} else None
-    page = db.paginate(
-        services.search_users(query, role), per_page=PAGE_SIZE, error_out=False, count=True
-    )
+    page = paginate(services.search_users(query, role), per_page=PAGE_SIZE, count=True)
     return render_template(
         "accounts/users.html", page=page, query=query, role=role, roles=list(Role)
     )

@@ -37,6 +37,7 @@ from lms.certificates.models import (
     CertificateTemplate,
 )
 from lms.cohorts.models import Cohort
+from lms.core.params import int_arg, paginate
 from lms.courses.access import can_edit_course
 from lms.courses.models import Course
 from lms.database import utcnow
@@ -186,7 +187,7 @@ def _filters_from_args() -> tuple[services.RegisterFilters, dict]:
         except InvalidPhoneNumber:
             phone = "-"
     filters = services.RegisterFilters(
-        course_id=args.get("course", type=int), cohort=cohort, commune_code=args.get("commune", type=int),
+        course_id=int_arg("course"), cohort=cohort, commune_code=int_arg("commune"),
         issued_from=_parse_date(args.get("from")), issued_to=_parse_date(args.get("to")), status=status,
         query=args.get("q", ""), phone=phone)
     kept = {k: v for k, v in args.items() if k in {"course", "cohort", "commune", "from", "to", "status", "q"} and v}
@@ -198,7 +199,7 @@ def _filters_from_args() -> tuple[services.RegisterFilters, dict]:
 def register():
     """List and filter every certificate issued."""
     filters, kept = _filters_from_args()
-    page = db.paginate(services.register_query(filters), per_page=PAGE_SIZE, error_out=False, count=True)
+    page = paginate(services.register_query(filters), per_page=PAGE_SIZE, count=True)
     courses = list(db.session.scalars(sa.select(Course).order_by(Course.title)))
     cohorts = list(db.session.scalars(sa.select(Cohort).order_by(Cohort.code)))
     commune_codes = db.session.scalars(sa.select(Certificate.holder_commune_code).distinct()

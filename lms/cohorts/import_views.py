@@ -28,6 +28,7 @@ from lms.cohorts.import_tasks import ImportState
 from lms.cohorts.models import Cohort
 from lms.cohorts.services import get_cohort_by_code
 from lms.core.forms import FlaskForm
+from lms.core.params import MAX_PAGE, int_arg
 from lms.database import utcnow
 from lms.extensions import db
 from lms.i18n import gettext as _
@@ -131,7 +132,7 @@ def preview(code, token):
     show = request.args.get("show") or ("errors" if report.error_rows else "all")
     rows = report.error_rows if show == "errors" else report.rows
     pages = max(1, math.ceil(len(rows) / ROWS_PER_PAGE))
-    page = min(max(request.args.get("page", 1, type=int), 1), pages)
+    page = min(int_arg("page", 1, min=1, max=MAX_PAGE), pages)
     return render_template(
         "imports/preview.html", cohort=cohort, meta=meta, report=report, status=status, show=show,
         rows=rows[(page - 1) * ROWS_PER_PAGE: page * ROWS_PER_PAGE], page=page, pages=pages,

@@ -7,6 +7,7 @@ from wtforms import SelectChoice
 
 from lms.accounts.access import role_required
 from lms.accounts.models import Role, User, UserRole
+from lms.core.params import int_arg
 from lms.courses import services
 from lms.courses.access import can_edit_course
 from lms.courses.forms import CourseForm, LessonForm, ModuleForm, MoveForm
@@ -226,8 +227,8 @@ def new_lesson(slug: str):
     course = get_course_for_editing_or_404(slug, current_user)
     form = LessonForm()
     form.module_id.choices = [SelectChoice(m.id, m.title) for m in course.modules]
-    if request.method == "GET" and request.args.get("module", type=int):
-        form.module_id.data = request.args.get("module", type=int)
+    if request.method == "GET" and int_arg("module"):
+        form.module_id.data = int_arg("module")
     if form.validate_on_submit():
         module = get_module_or_404(course, form.module_id.data)
         try:

@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from lms.accounts.access import role_required
 from lms.accounts.models import Role
 from lms.api import ErrorBody, api_login_required, api_operation
+from lms.core.params import paginate
 from lms.courses import services as courses
 from lms.courses.access import can_edit_course, can_view_course, register_view_rule
 from lms.courses.models import Course, Lesson
@@ -260,7 +261,7 @@ def learners(slug: str):
     )
     if only_stuck:
         stmt = stmt.where(stuck_condition)
-    page = db.paginate(stmt, per_page=50, error_out=False, count=True)
+    page = paginate(stmt, per_page=50, count=True)
     user_ids = [enrollment.user_id for enrollment in page.items]
     done = dict(db.session.execute(
         sa.select(LessonProgress.user_id, sa.func.count(LessonProgress.id))
