@@ -6,18 +6,37 @@ from wtforms import (
     IntegerField,
     SelectChoice,
     SelectField,
-    SelectMultipleField,
     StringField,
     TimeField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    StopValidation,
+)
 
 from lms.accounts.forms import MultiCheckboxField, PlaceFieldsMixin, strip_text
 from lms.i18n import lazy_gettext as _l
 
 WEEKDAYS = [SelectChoice(n, label) for n, label in enumerate(
     (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"), _l("Saturday"), _l("Sunday")))]
+
+
+class AtLeastOneChosen:
+    """Require at least one ticked box, without marking each checkbox `required` in the HTML.
+
+    DataRequired would put `required` on every checkbox, and the browser would then insist on all of them.
+    """
+
+    def __init__(self, message):
+        self.message = message
+
+    def __call__(self, form, field):
+        if not field.data:
+            raise StopValidation(self.message)
 
 
 class CohortForm(PlaceFieldsMixin, FlaskForm):
@@ -50,10 +69,11 @@ class SessionForm(FlaskForm):
 
 
 class SeriesForm(SessionForm):
-    weekdays = SelectMultipleField(_l("Every"), coerce=int, choices=WEEKDAYS,
-                                   widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(),
-                                   validators=[DataRequired(_l("Choose at least one day of the week."))])
-    count = IntegerField(_l("Number of sessions"), default=8, validators=[DataRequired(), NumberRange(min=1, max=200)],
+    weekdays = MultiCheckboxField(_l("Every"), coerce=int, choices=WEEKDAYS, validators=[
+        AtLeastOneChosen(_l("Choose at least one day of the week."))])
+    count = IntegerField(_l("Number of sessions"), default=8,
+                         validators=[InputRequired(_l("Enter how many sessions to schedule.")),
+                                     NumberRange(min=1, max=200, message=_l("From 1 to 200 sessions."))],
                          render_kw={"inputmode": "numeric"})
 
 
