@@ -26,26 +26,22 @@ def _parse_day(ctx, param, value):
 @click.option("--start", "start_date", callback=_parse_day, help="First day, YYYY-MM-DD.")
 @click.option("--end", "end_date", callback=_parse_day, help="Last day, YYYY-MM-DD.")
 @click.option("--capacity", type=click.IntRange(min=1), default=None, help="Most trainees the class takes.")
-@click.option("--commune", default=None, help="Commune or ward of the class, e.g. \"Xã Chuyên Mỹ\".")
+@click.option("--commune", default=None, help="Commune or ward of the class, e.g. \"Xã Chuyên Mỹ\" or \"phu xuyen\".")
+@click.option("--province", default=None,
+              help="Province of the commune, by name or code, e.g. \"Hà Nội\"; needed for names used in several.")
 @with_appcontext
-def create_cohort_command(code, course_slug, name, start_date, end_date, capacity, commune):
+def create_cohort_command(code, course_slug, name, start_date, end_date, capacity, commune, province):
     """Create a class of a course."""
     import sqlalchemy as sa
 
     from lms.cohorts import services
     from lms.courses.models import Course
     from lms.extensions import db
-    from lms.places import find_commune
 
     course = db.session.scalar(sa.select(Course).where(Course.slug == course_slug.strip()))
     if course is None:
         raise click.ClickException(f"No course has the slug {course_slug!r}.")
-    commune_code = None
-    if commune:
-        found = find_commune(commune)
-        if found is None:
-            raise click.ClickException(f"{commune!r} is not a commune or ward in the official list.")
-        commune_code = found.code
+    commune_code = _commune_option(commune, province)
     try:
         cohort = services.create_cohort(code=code, course=course, name=name, start_date=start_date,
                                         end_date=end_date, capacity=capacity, commune_code=commune_code)
@@ -53,6 +49,31 @@ def create_cohort_command(code, course_slug, name, start_date, end_date, capacit
         raise click.ClickException(str(exc)) from None
     db.session.commit()
     click.echo(f"Created class {cohort.code} ({cohort.name}) of course {course.slug}.")
+
+
+def _commune_option(commune: str | None, province: str | None) -> int | None:
+    """Resolve --commune (and --province) with the one commune matcher, or explain why not."""
+    from lms.places import MatchStatus, match_commune, match_province
+
+    province_code = None
+    if province:
+        province_code = match_province(province)
+        if province_code is None:
+            raise click.ClickException(f"{province!r} is not a province or city in the official list.")
+    if not commune:
+        if province_code is not None:
+            raise click.ClickException("--province only tells where --commune is: give --commune too.")
+        return None
+    match = match_commune(commune, province_code)
+    if match.status == MatchStatus.AMBIGUOUS:
+        names = "; ".join(c.full_name for c in match.candidates)
+        hint = "write the name with its tone marks" if province_code else "add --province"
+        raise click.ClickException(f"{commune!r} could be any of: {names}. To choose, {hint}.")
+    if match.status == MatchStatus.NOT_FOUND:
+        raise click.ClickException(f"{commune!r} is not a commune or ward in the official list (since 1 July 2025).")
+    if province_code is not None and match.commune.province_code != province_code:
+        raise click.ClickException(f"{match.commune.full_name} is not in the province {province!r}.")
+    return match.commune.code
 
 
 @trainees_group.command("import")

@@ -29,7 +29,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
-from functools import cache
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -41,13 +40,14 @@ from lms.extensions import db
 from lms.i18n import gettext as _
 from lms.i18n import lazy_gettext as _l
 from lms.learning.models import Enrollment, EnrollmentSource, EnrollmentStatus
-from lms.places import Commune, communes_of, provinces
+from lms.places import Commune, MatchStatus, communes_of, match_commune
 from lms.text import (
     InvalidPhoneNumber,
     fold_diacritics,
     name_order,
     normalize_phone,
     normalize_text,
+    vietnamese_key,
 )
 
 #: Largest file accepted. Below the site's 16 MB form limit, so the web says it in our words.
@@ -883,44 +883,6 @@ def parse_email(value) -> str | None:
     return text
 
 
-_COMMUNE_PREFIX = re.compile(r"^(?:xa|phuong|dac khu|thi tran|tt|x|p)\s+")
-
-
-def commune_search_key(text: str) -> str:
-    """Return a commune name as compared: no diacritics, lowercase, punctuation as single spaces."""
-    return _NON_WORD.sub(" ", fold_diacritics(text)).strip()
-
-
-def _exact_key(name: str) -> str:
-    words = normalize_text(name).casefold().split()
-    if words and words[0] in {"xã", "phường", "x.", "p.", "đặc"}:
-        words = words[2:] if words[0] == "đặc" else words[1:]
-    return " ".join(words)
-
-
-@cache
-def _commune_index() -> dict[str, tuple[Commune, ...]]:
-    """Map the folded name of every commune, with and without its 'Xã'/'Phường', to the communes."""
-    index: dict[str, list[Commune]] = {}
-    for province_code, _name in provinces():
-        for commune in communes_of(province_code):
-            full = commune_search_key(commune.name)
-            # Strip only the official prefix: "Xã Phượng Dực" is "phuong duc", not "duc".
-            for key in {full, _COMMUNE_PREFIX.sub("", full, count=1)}:
-                index.setdefault(key, []).append(commune)
-    return {key: tuple(found) for key, found in index.items()}
-
-
-def _commune_candidates(text: str) -> tuple[Commune, ...]:
-    index = _commune_index()
-    key = commune_search_key(text)
-    found = index.get(key, ())
-    if not found:
-        # "X. Chuyên Mỹ", "P Hoàn Kiếm": a prefix the official names do not use.
-        found = index.get(_COMMUNE_PREFIX.sub("", key, count=1), ())
-    return found
-
-
 class CommuneFinder:
     """Resolve commune names, in the class's province first, remembering each answer."""
 
@@ -943,26 +905,18 @@ class CommuneFinder:
         return found
 
     def _resolve(self, text: str) -> Commune:
-        parts = [text]
-        if "," in text:  # "Xã Chuyên Mỹ, Hà Nội"
-            parts.append(text.split(",")[0])
-        for part in parts:
-            found = _commune_candidates(part)
-            here = [c for c in found if c.province_code == self.province_code]
-            if here:
-                return here[0]
-            if self.province_code and not part.isascii():
-                # Outside the class's province, written diacritics must agree: "Vân Từ" (a commune
-                # merged in 2025) must not become "Vân Tự" of another province.
-                found = tuple(c for c in found if _exact_key(c.name) == _exact_key(part))
-            if len(found) == 1:
-                return found[0]
-            if len(found) > 1:
-                raise CellProblem(_("“%(value)s” is the name of communes in several provinces (%(provinces)s). "
-                                    "Set the class's commune, or write the commune of the class's province.",
-                                    value=text, provinces=", ".join(sorted({c.province_name for c in found}))))
-        raise CellProblem(_("“%(value)s” is not a commune or ward in the official list (since 1 July 2025).",
-                            value=_shorten(text)))
+        match = match_commune(text, self.province_code)
+        if match.status == MatchStatus.AMBIGUOUS and len({c.province_code for c in match.candidates}) == 1:
+            raise CellProblem(_("“%(value)s” could be %(communes)s. Write the name with its tone marks.",
+                                value=text, communes=", ".join(c.name for c in match.candidates)))
+        if match.status == MatchStatus.AMBIGUOUS:
+            raise CellProblem(_("“%(value)s” is the name of communes in several provinces (%(provinces)s). "
+                                "Set the class's commune, or write the commune of the class's province.",
+                                value=text, provinces=", ".join(sorted({c.province_name for c in match.candidates}, key=vietnamese_key))))
+        if match.status == MatchStatus.NOT_FOUND:
+            raise CellProblem(_("“%(value)s” is not a commune or ward in the official list (since 1 July 2025).",
+                                value=_shorten(text)))
+        return match.commune
 
 
 # --- Rows, outcomes and the report -----------------------------------------------------------

@@ -148,10 +148,8 @@ def add_sessions(code: str):
     weekly = request.form.get("kind") == "series"
     form = SeriesForm(prefix="series") if weekly else SessionForm(prefix="one")
     if not form.validate_on_submit():
-        for field_errors in form.errors.values():
-            for error in field_errors:
-                flash(str(error), "error")
-        return redirect(url_for("cohorts.detail", code=code, _anchor="sessions"))
+        # Show the form again with what was typed, and the errors beside their fields.
+        return render_template("cohorts/sessions_form.html", cohort=cohort, form=form, weekly=weekly), 422
     try:
         if weekly:
             made = services.add_weekly_sessions(cohort, first_day=form.day.data, weekdays=set(form.weekdays.data),
@@ -161,10 +159,10 @@ def add_sessions(code: str):
             made = [services.add_session(cohort, day=form.day.data, start=form.start.data, end=form.end.data,
                                          venue=form.venue.data or "", topic=form.topic.data or "")]
     except services.CohortError as exc:
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("%(n)d session(s) scheduled.", n=len(made)), "success")
+        form.end.errors.append(str(exc))
+        return render_template("cohorts/sessions_form.html", cohort=cohort, form=form, weekly=weekly), 422
+    db.session.commit()
+    flash(_("%(n)d session(s) scheduled.", n=len(made)), "success")
     return redirect(url_for("cohorts.detail", code=code, _anchor="sessions"))
 
 

@@ -1,3 +1,4 @@
+import re
 from datetime import date, time, timedelta
 
 import pytest
@@ -148,3 +149,47 @@ def test_class_page_renders_for_everyone_who_runs_the_class(client, auth, app, r
     html = response.get_data(as_text=True)
     if role != Role.INSTRUCTOR:
         assert f"/cohorts/{cohort.code}/attendance.xlsx" in html and f"/cohorts/{cohort.code}/attendance.csv" in html
+
+
+def test_series_form_lets_some_weekdays_be_ticked(client, auth, app):
+    cohort = make_cohort()
+    auth.login(make_user(Role.ORGANIZER).phone)
+    html = client.get(f"/cohorts/{cohort.code}").get_data(as_text=True)
+    boxes = re.findall(r"<input[^>]*name=\"series-weekdays\"[^>]*>", html)
+    assert len(boxes) == 7
+    assert not [box for box in boxes if re.search(r"\brequired\b", box)]
+    token = csrf_token(client, f"/cohorts/{cohort.code}")
+    response = client.post(f"/cohorts/{cohort.code}/sessions", data={
+        "kind": "series", "series-day": "2026-12-01", "series-start": "19:00", "series-end": "21:00",
+        "series-weekdays": ["0", "3"], "series-count": "4", "csrf_token": token})
+    assert response.status_code == 302
+    days = [s.starts_at.astimezone(services.VIETNAM).date() for s in services.sessions_of(cohort)]
+    assert days == [date(2026, 12, 3), date(2026, 12, 7), date(2026, 12, 10), date(2026, 12, 14)]
+
+
+def test_series_without_a_weekday_says_so_in_vietnamese_and_keeps_the_inputs(client, auth, app):
+    cohort = make_cohort()
+    auth.login(make_user(Role.ORGANIZER).phone)
+    token = csrf_token(client, f"/cohorts/{cohort.code}")
+    response = client.post(f"/cohorts/{cohort.code}/sessions", data={
+        "kind": "series", "series-day": "2026-12-01", "series-start": "19:00", "series-end": "21:00",
+        "series-count": "5", "series-topic": "Chụp ảnh sản phẩm", "csrf_token": token})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "Hãy chọn ít nhất một ngày trong tuần." in html
+    for kept in ('value="2026-12-01"', 'value="19:00"', 'value="21:00"', 'value="5"', 'value="Chụp ảnh sản phẩm"'):
+        assert kept in html
+    assert services.sessions_of(cohort) == []
+
+
+def test_a_session_ending_before_it_starts_keeps_the_inputs(client, auth, app):
+    cohort = make_cohort()
+    auth.login(make_user(Role.ORGANIZER).phone)
+    token = csrf_token(client, f"/cohorts/{cohort.code}")
+    response = client.post(f"/cohorts/{cohort.code}/sessions", data={
+        "kind": "one", "one-day": "2026-12-01", "one-start": "19:00", "one-end": "18:00",
+        "one-venue": "Nhà văn hoá", "csrf_token": token})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert 'value="Nhà văn hoá"' in html and 'value="2026-12-01"' in html
+    assert services.sessions_of(cohort) == []
