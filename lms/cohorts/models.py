@@ -101,3 +101,41 @@ class ClassSession(db.Model):
     @property
     def is_cancelled(self) -> bool:
         return self.status == SessionStatus.CANCELLED
+
+
+class CohortField(LabelledEnum):
+    """A detail of a class whose changes are kept in its history."""
+
+    NAME = "name"
+    COMMUNE = "commune"
+    VENUE = "venue"
+    START_DATE = "start_date"
+    END_DATE = "end_date"
+    CAPACITY = "capacity"
+    INSTRUCTORS = "instructors"
+
+    @classmethod
+    def labels(cls):
+        return {cls.NAME: _l("Class name"), cls.COMMUNE: _l("Commune / ward"), cls.VENUE: _l("Venue"),
+                cls.START_DATE: _l("Start date"), cls.END_DATE: _l("End date"), cls.CAPACITY: _l("Capacity"),
+                cls.INSTRUCTORS: _l("Instructors")}
+
+
+class CohortChange(db.Model):
+    """One change to a class's details: who made it, when, and the value before and after."""
+
+    __tablename__ = "cohort_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(sa.ForeignKey("cohorts.id", ondelete="CASCADE"), index=True)
+    #: Who changed it; kept as None if their account is deleted.
+    changed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    field: Mapped[CohortField] = mapped_column(enum_column_type(CohortField))
+    #: The values as people read them at the time ("Xã Phú Xuyên, Thành phố Hà Nội", instructors' names);
+    #: None = empty (no commune, no limit).
+    old_value: Mapped[str | None] = mapped_column(sa.Text)
+    new_value: Mapped[str | None] = mapped_column(sa.Text)
+
+    cohort: Mapped[Cohort] = relationship()
+    changed_by: Mapped["User | None"] = relationship()  # noqa: F821

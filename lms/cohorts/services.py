@@ -8,7 +8,15 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from lms.cohorts.models import ClassSession, Cohort, CohortMember, MemberStatus, SessionStatus
+from lms.cohorts.models import (
+    ClassSession,
+    Cohort,
+    CohortChange,
+    CohortField,
+    CohortMember,
+    MemberStatus,
+    SessionStatus,
+)
 from lms.courses.models import Course
 from lms.database import utcnow
 from lms.extensions import db
@@ -23,6 +31,11 @@ CODE_RULE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,31}$")
 
 class CohortError(Exception):
     """A rule about classes was broken; the message is safe to show."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        #: The form field the message belongs beside, if any.
+        self.field = field
 
 
 class CohortFull(CohortError):
@@ -61,6 +74,74 @@ def create_cohort(*, code: str, course: Course, name: str, commune_code: int | N
     db.session.add(cohort)
     db.session.flush()
     return cohort
+
+
+def _readable(field: CohortField, value) -> str | None:
+    """Return a class detail as people read it in the history, or None for empty."""
+    if value is None or value == "":
+        return None
+    if field == CohortField.COMMUNE:
+        commune = get_commune(value)
+        return commune.full_name if commune else str(value)
+    if field in (CohortField.START_DATE, CohortField.END_DATE):
+        return value.strftime("%d/%m/%Y")
+    if field == CohortField.INSTRUCTORS:
+        return ", ".join(u.full_name for u in sorted(value, key=lambda u: name_order(u.full_name))) or None
+    return str(value)
+
+
+def update_cohort(cohort: Cohort, *, changed_by, name: str, commune_code: int | None, venue: str,
+                  start_date: date | None, end_date: date | None, capacity: int | None,
+                  instructors) -> list[CohortChange]:
+    """Change a class's details and keep each change in its history; return the changes.
+
+    Flushes in the caller's transaction; the caller commits.
+    """
+    from lms.i18n import gettext as _
+
+    name, venue, instructors = normalize_text(name), normalize_text(venue), list(dict.fromkeys(u for u in instructors if u is not None))
+    if not name:
+        raise CohortError(_("Enter a name."), "name")
+    if start_date and end_date and end_date < start_date:
+        raise CohortError(_("The class cannot end before it starts."), "end_date")
+    if commune_code is not None and get_commune(commune_code) is None:
+        raise CohortError(_("Choose a commune from the list."), "commune")
+    if capacity is not None:
+        if capacity < 1:
+            raise CohortError(_("The capacity must be at least 1."), "capacity")
+        members = active_member_count(cohort)
+        if capacity < members:
+            raise CohortError(_("The class already has %(n)d trainees: the capacity cannot be less. Withdraw "
+                                "trainees first, or leave the capacity at %(n)d or more.", n=members), "capacity")
+    wanted = {CohortField.NAME: name, CohortField.COMMUNE: commune_code, CohortField.VENUE: venue,
+              CohortField.START_DATE: start_date, CohortField.END_DATE: end_date, CohortField.CAPACITY: capacity}
+    changes = []
+    for field, new in wanted.items():
+        old = getattr(cohort, _COLUMNS[field])
+        if old != new:
+            changes.append(CohortChange(field=field, old_value=_readable(field, old), new_value=_readable(field, new)))
+            setattr(cohort, _COLUMNS[field], new)
+    if {u.id for u in cohort.instructors} != {u.id for u in instructors}:
+        changes.append(CohortChange(field=CohortField.INSTRUCTORS,
+                                    old_value=_readable(CohortField.INSTRUCTORS, cohort.instructors),
+                                    new_value=_readable(CohortField.INSTRUCTORS, instructors)))
+        cohort.instructors = instructors
+    for change in changes:
+        change.cohort_id, change.changed_by_id = cohort.id, changed_by.id if changed_by else None
+        db.session.add(change)
+    db.session.flush()
+    return changes
+
+
+_COLUMNS = {CohortField.NAME: "name", CohortField.COMMUNE: "commune_code", CohortField.VENUE: "venue",
+            CohortField.START_DATE: "start_date", CohortField.END_DATE: "end_date", CohortField.CAPACITY: "capacity"}
+
+
+def cohort_history(cohort: Cohort) -> list[CohortChange]:
+    """Return the changes to a class's details, newest first."""
+    return list(db.session.scalars(
+        sa.select(CohortChange).where(CohortChange.cohort_id == cohort.id)
+        .order_by(CohortChange.changed_at.desc(), CohortChange.id.desc())))
 
 
 def active_member_count(cohort: Cohort) -> int:

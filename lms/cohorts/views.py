@@ -10,7 +10,14 @@ from lms.accounts.access import role_required
 from lms.accounts.forms import ConfirmForm
 from lms.accounts.models import Role, User, UserRole
 from lms.cohorts import services
-from lms.cohorts.forms import AddMemberForm, CancelForm, CohortForm, SeriesForm, SessionForm
+from lms.cohorts.forms import (
+    AddMemberForm,
+    CancelForm,
+    CohortEditForm,
+    CohortForm,
+    SeriesForm,
+    SessionForm,
+)
 from lms.cohorts.models import ClassSession, Cohort, CohortMember
 from lms.courses.models import Course
 from lms.extensions import db
@@ -102,6 +109,50 @@ def detail(code: str):
                            session_total=len(sessions), member_form=AddMemberForm(),
                            session_form=SessionForm(prefix="one"), series_form=SeriesForm(prefix="series"),
                            action=ConfirmForm())
+
+
+@bp.route("/<code>/edit", methods=["GET", "POST"])
+@role_required(Role.ORGANIZER)
+def edit(code: str):
+    """Change a class's name, commune, venue, dates, capacity or instructors; each change is kept."""
+    cohort = get_cohort_or_404(code, current_user)
+    form = CohortEditForm()
+    choices = _instructor_choices()
+    offered = {choice.value for choice in choices}
+    # Someone who is no longer an instructor stays listed while they teach this class.
+    form.instructors.choices = choices + [SelectChoice(u.id, u.full_name) for u in cohort.instructors
+                                          if u.id not in offered]
+    if request.method == "GET":
+        form.name.data, form.venue.data, form.capacity.data = cohort.name, cohort.venue, cohort.capacity
+        form.start_date.data, form.end_date.data = cohort.start_date, cohort.end_date
+        form.commune.data = cohort.commune_code or 0
+        form.instructors.data = [u.id for u in cohort.instructors]
+    form.fill_place_choices(default_commune=cohort.commune_code)
+    if form.validate_on_submit():
+        try:
+            changes = services.update_cohort(
+                cohort, changed_by=current_user, name=form.name.data, commune_code=form.commune.data or None,
+                venue=form.venue.data or "", start_date=form.start_date.data, end_date=form.end_date.data,
+                capacity=form.capacity.data,
+                instructors=[db.session.get(User, uid) for uid in form.instructors.data or []])
+        except services.CohortError as exc:
+            form[exc.field or "name"].errors.append(str(exc))
+        else:
+            db.session.commit()
+            if changes:
+                flash(_("Saved: %(fields)s.", fields=", ".join(c.field.label for c in changes)), "success")
+            else:
+                flash(_("Nothing was changed."), "info")
+            return redirect(url_for("cohorts.detail", code=cohort.code))
+    return render_template("cohorts/edit.html", cohort=cohort, form=form)
+
+
+@bp.route("/<code>/history")
+@role_required(Role.ORGANIZER, Role.INSTRUCTOR)
+def history(code: str):
+    """What has changed about a class, who changed it and when."""
+    cohort = get_cohort_or_404(code, current_user)
+    return render_template("cohorts/history.html", cohort=cohort, changes=services.cohort_history(cohort))
 
 
 @bp.route("/<code>/members", methods=["POST"])
