@@ -183,6 +183,20 @@ def cohort_attendance_csv(code):
     return _download("csv", {"cohort": _get_cohort_or_404(code)})
 
 
+@bp.get("/cohorts/<code>/attendance-summary.csv")
+@role_required(Role.ORGANIZER)
+def cohort_attendance_summary_csv(code):
+    """Download one class's roster as CSV: one row per trainee, a code per session, totals and the rate."""
+    cohort = _get_cohort_or_404(code)
+    checked = exports.make_filter(cohort=cohort)
+    filename = exports.export_filename("csv", cohort=cohort).replace("diem-danh-", "tong-hop-diem-danh-", 1)
+    # One row per trainee, never more than the class's size: always made in the request.
+    response = Response(stream_with_context(exports.iter_roster_csv(checked)), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = NO_STORE
+    return response
+
+
 @bp.get("/sessions/<int:session_id>/sign-in-sheet.pdf")
 @role_required(Role.ORGANIZER, Role.INSTRUCTOR)
 def sign_in_sheet(session_id):

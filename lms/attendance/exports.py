@@ -9,7 +9,8 @@ What every export counts (the workbook's "Ghi chú" sheet says the same to its r
   (their records stay in the database).
 - A trainee with no record for a session is "Chưa điểm danh" (blank in the roster) and the session
   still counts as held for them.
-- % attended = (present + late) / held sessions × 100, rounded half up to one decimal.
+- % attended is figures.AttendanceFigure's, the one every screen and the completion rule show:
+  (present + late) / (held − excused) × 100, rounded half up to one decimal.
 - Filters: ``course_slug`` is the class's course, ``commune_code`` the commune the class is held in.
 
 The report is a form for the authorities, so its wording is Vietnamese whatever language the
@@ -24,15 +25,16 @@ import itertools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from decimal import ROUND_HALF_UP, Decimal
 from operator import itemgetter
 from typing import IO
 
 import sqlalchemy as sa
+from flask_babel import force_locale
 
 from lms.accounts.models import User
+from lms.attendance.figures import RULE, AttendanceFigure, held_conditions
 from lms.attendance.models import AttendanceRecord, AttendanceStatus, CheckInMethod
-from lms.cohorts.models import ClassSession, Cohort, CohortMember, MemberStatus, SessionStatus
+from lms.cohorts.models import ClassSession, Cohort, CohortMember, MemberStatus
 from lms.cohorts.services import VIETNAM
 from lms.courses.models import Course
 from lms.database import utcnow
@@ -72,7 +74,8 @@ LONG_HEADER = (
 )
 LONG_FORMATS = (None, None, None, "date", None, None, None, None, None, None, None, None, None, None, "datetime")
 ROSTER_LEAD = ("Mã lớp", "Họ và tên", "Số điện thoại", "Xã/phường", "Thôn/xóm", "Nghề/cơ sở")
-ROSTER_TOTALS = ("Có mặt", "Đi muộn", "Vắng", "Có phép", "Số buổi đã học", "Tỷ lệ chuyên cần (%)")
+ROSTER_TOTALS = ("Có mặt", "Đi muộn", "Vắng", "Chưa điểm danh", "Có phép", "Số buổi đã học", "Số buổi được tính",
+                 "Tỷ lệ chuyên cần (%)")
 SESSIONS_HEADER = (
     "Mã lớp", "Tên lớp", "Khoá học", "Buổi", "Ngày học", "Giờ học", "Địa điểm", "Chủ đề",
     "Học viên", "Có mặt", "Đi muộn", "Vắng", "Có phép", "Chưa điểm danh",
@@ -110,7 +113,7 @@ class AttendanceFilter:
         return conditions
 
     def session_conditions(self) -> list:
-        conditions = [ClassSession.status == SessionStatus.SCHEDULED, ClassSession.starts_at <= self.as_of]
+        conditions = held_conditions(self.as_of)
         if self.date_from is not None:
             conditions.append(ClassSession.starts_at >= _local_midnight(self.date_from))
         if self.date_to is not None:
@@ -316,33 +319,19 @@ def iter_long_rows(f: AttendanceFilter) -> Iterator[tuple]:
                        status, method, recorded)
 
 
-def attended_percent(attended: int, held: int) -> float | None:
-    """Return attended/held as a percentage rounded half up to one decimal (None when nothing was held)."""
-    if not held:
-        return None
-    return float((Decimal(attended * 100) / Decimal(held)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
-
-
 def iter_roster_rows(f: AttendanceFilter, columns: int) -> Iterator[tuple]:
     """Yield one row per trainee and class: ROSTER_LEAD, a status code per session (padded to columns), ROSTER_TOTALS."""
     for block in _cohort_blocks(f):
         padding = (None,) * (columns - len(block.sessions))
         held = len(block.sessions)
         for trainee in block.trainees:
-            counts = dict.fromkeys(AttendanceStatus, 0)
-            codes = []
-            for session in block.sessions:
-                record = block.record(trainee, session)
-                if record is None:
-                    codes.append(None)
-                else:
-                    counts[record[0]] += 1
-                    codes.append(STATUS_CODES[record[0]])
-            attended = counts[AttendanceStatus.PRESENT] + counts[AttendanceStatus.LATE]
+            records = [block.record(trainee, session) for session in block.sessions]
+            codes = [STATUS_CODES[record[0]] if record is not None else None for record in records]
+            figure = AttendanceFigure.from_statuses(held, (record[0] for record in records if record is not None))
             yield (block.code, trainee.name, trainee.phone, trainee.commune, trainee.village, trainee.craft,
                    *codes, *padding,
-                   counts[AttendanceStatus.PRESENT], counts[AttendanceStatus.LATE], counts[AttendanceStatus.ABSENT],
-                   counts[AttendanceStatus.EXCUSED], held, attended_percent(attended, held))
+                   figure.present, figure.late, figure.absent, figure.not_marked, figure.excused, figure.held,
+                   figure.counted, figure.percent)
 
 
 def iter_session_rows(f: AttendanceFilter) -> Iterator[tuple]:
@@ -409,8 +398,10 @@ def _notes_rows(f: AttendanceFilter) -> Iterator[tuple]:
                                  "và không được tính.")
     yield "Học viên", "Học viên đang học trong lớp lúc xuất; học viên đã rút khỏi lớp không có trong báo cáo."
     yield "Ký hiệu", "C = có mặt, M = đi muộn, V = vắng, P = vắng có phép, để trống = chưa điểm danh."
-    yield "Tỷ lệ chuyên cần", ("(Có mặt + Đi muộn) / Số buổi đã học × 100, làm tròn một chữ số thập phân. "
-                               "Buổi chưa điểm danh vẫn được tính là buổi đã học.")
+    with force_locale("vi"):
+        rule = str(RULE)  # the sentence every screen shows, in the report's language
+    yield "Tỷ lệ chuyên cần", (f"{rule} Tỷ lệ = (Có mặt + Đi muộn) ÷ Số buổi được tính × 100, "
+                               "trong đó Số buổi được tính = Số buổi đã học − Có phép; làm tròn một chữ số thập phân.")
 
 
 def export_attendance_xlsx(fileobj: IO[bytes] | str, *, cohort: Cohort | None = None, course_slug: str | None = None,
@@ -434,7 +425,8 @@ def write_attendance_xlsx(fileobj: IO[bytes] | str, f: AttendanceFilter,
     """
     session_headers, columns = _roster_layout(f)
     roster_header = (*ROSTER_LEAD, *session_headers, *ROSTER_TOTALS)
-    roster_formats = (*[None] * len(ROSTER_LEAD), *["code"] * columns, *["integer"] * 5, "decimal1")
+    roster_formats = (*[None] * len(ROSTER_LEAD), *["code"] * columns, *["integer"] * (len(ROSTER_TOTALS) - 1),
+                      "decimal1")
     return write_xlsx([
         (SHEET_LONG, LONG_HEADER, _reporting(iter_long_rows(f), on_progress), LONG_FORMATS),
         (SHEET_ROSTER, roster_header, iter_roster_rows(f, columns), roster_formats),
@@ -446,6 +438,12 @@ def write_attendance_xlsx(fileobj: IO[bytes] | str, f: AttendanceFilter,
 def iter_attendance_csv(f: AttendanceFilter, on_progress: Callable[[int], None] | None = None) -> Iterator[bytes]:
     """Yield the long sheet as CSV chunks (UTF-8 with BOM), for a streamed download (on_progress as above)."""
     return iter_csv(_reporting(iter_long_rows(f), on_progress), LONG_HEADER)
+
+
+def iter_roster_csv(f: AttendanceFilter) -> Iterator[bytes]:
+    """Yield the roster (one row per trainee: codes per session, totals and % attended) as CSV chunks."""
+    session_headers, columns = _roster_layout(f)
+    return iter_csv(iter_roster_rows(f, columns), (*ROSTER_LEAD, *session_headers, *ROSTER_TOTALS))
 
 
 def _reporting(rows: Iterable[tuple], on_progress: Callable[[int], None] | None) -> Iterable[tuple]:

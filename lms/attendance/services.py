@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 import sqlalchemy as sa
 
 from lms.accounts.models import Role, User
+from lms.attendance import figures
 from lms.attendance.checkin import (
     LATE_AFTER,
     OPEN_AFTER,
@@ -20,6 +21,7 @@ from lms.attendance.checkin import (
     match_code,
     verify_token,
 )
+from lms.attendance.figures import AttendanceFigure
 from lms.attendance.models import (
     ATTENDED,
     AttendanceCard,
@@ -28,7 +30,7 @@ from lms.attendance.models import (
     AttendanceStatus,
     CheckInMethod,
 )
-from lms.cohorts.models import ClassSession, Cohort, CohortMember, MemberStatus, SessionStatus
+from lms.cohorts.models import ClassSession, Cohort, CohortMember, MemberStatus
 from lms.cohorts.services import (
     VIETNAM,
     active_member_count,
@@ -329,51 +331,8 @@ def check_in_with_card(session: ClassSession, card_token: str, *, by, at: dateti
 # --- What trainees see ----------------------------------------------------------------------
 
 
-@dataclass
-class Tally:
-    """Attendance over the sessions held so far.
-
-    Attended = present or late. Excused sessions count as neither attended nor missed: they
-    leave the count. A held session with no mark counts as missed.
-    """
-
-    held: int = 0
-    attended: int = 0
-    excused: int = 0
-
-    @property
-    def counted(self) -> int:
-        return self.held - self.excused
-
-    @property
-    def percent(self) -> int | None:
-        return None if self.counted <= 0 else (100 * self.attended) // self.counted
-
-    def meets(self, required: int) -> bool:
-        if required <= 0:
-            return True
-        return self.counted > 0 and self.attended * 100 >= required * self.counted
-
-
-def is_held(session: ClassSession, now: datetime) -> bool:
-    """A session counts once it has started, unless it was cancelled."""
-    return session.status == SessionStatus.SCHEDULED and session.starts_at <= now
-
-
-def tally(sessions, statuses: dict[int, AttendanceStatus], now: datetime | None = None) -> Tally:
-    """Tally one trainee's attendance: `statuses` maps session id -> their status."""
-    now = now or utcnow()
-    result = Tally()
-    for session in sessions:
-        if not is_held(session, now):
-            continue
-        result.held += 1
-        status = statuses.get(session.id)
-        if status in ATTENDED:
-            result.attended += 1
-        elif status == AttendanceStatus.EXCUSED:
-            result.excused += 1
-    return result
+# The figures themselves (what counts, the rate, the requirement) are defined once, in figures.py.
+is_held = figures.is_held
 
 
 def _statuses_of_user(user_id: int, session_ids) -> dict[int, AttendanceStatus]:
@@ -395,7 +354,7 @@ class SessionLine:
 class ClassAttendance:
     cohort: Cohort
     lines: list[SessionLine] = field(default_factory=list)
-    tally: Tally = field(default_factory=Tally)
+    figure: AttendanceFigure = field(default_factory=AttendanceFigure)
 
     @property
     def required(self) -> int | None:
@@ -411,7 +370,7 @@ def attendance_of(user, now: datetime | None = None) -> list[ClassAttendance]:
         statuses = _statuses_of_user(user.id, [s.id for s in sessions])
         lines = [SessionLine(s, statuses.get(s.id), is_held(s, now), not s.is_cancelled and is_open(s, now))
                  for s in sessions]
-        result.append(ClassAttendance(cohort, lines, tally(sessions, statuses, now)))
+        result.append(ClassAttendance(cohort, lines, figures.figure_of(sessions, statuses, now)))
     return result
 
 
@@ -454,11 +413,9 @@ def sessions_for_staff(user, day: date) -> list[ClassSession]:
 def attendance_rule(enrollment: Enrollment) -> learning.RuleOutcome | None:
     """Whether the trainee attended enough of their class's sessions for the course.
 
-    Counted over the sessions held so far (scheduled, not cancelled, already started) of the
-    trainee's classes for this course. Present and late count as attended; excused counts as
-    neither attended nor missed (the session leaves the count); a held session without a mark
-    counts as missed. Met when attended / (held - excused) reaches the course's percentage.
-    Does not apply (None) when the course sets no percentage.
+    The rate is figures.AttendanceFigure's, over the sessions of the trainee's active classes for
+    this course; met when it reaches the course's percentage. Does not apply (None) when the course
+    sets no percentage.
     """
     from lms.i18n import gettext as _
 
@@ -473,10 +430,28 @@ def attendance_rule(enrollment: Enrollment) -> learning.RuleOutcome | None:
     if not cohort_ids:
         return learning.RuleOutcome(required <= 0, label, _("You are not in a class of this course yet."))
     sessions = list(db.session.scalars(sa.select(ClassSession).where(ClassSession.cohort_id.in_(cohort_ids))))
-    result = tally(sessions, _statuses_of_user(enrollment.user_id, [s.id for s in sessions]))
-    detail = _("Attended %(attended)d of %(counted)d sessions held so far", attended=result.attended,
-               counted=result.counted)
-    return learning.RuleOutcome(result.meets(required), label, detail)
+    figure = figures.figure_of(sessions, _statuses_of_user(enrollment.user_id, [s.id for s in sessions]))
+    return learning.RuleOutcome(figure.meets(required), label, describe_figure(figure))
+
+
+def describe_figure(figure: AttendanceFigure) -> str:
+    """Say a figure in words: "71.4% · attended 5 of 7 sessions counted (8 held, 1 excused)"."""
+    from lms.i18n import gettext as _
+
+    text = _("Attended %(attended)d of %(counted)d sessions counted", attended=figure.attended,
+             counted=figure.counted)
+    if figure.excused:
+        text += " · " + _("%(excused)d excused, not counted", excused=figure.excused)
+    if figure.percent is not None:
+        text = format_percent(figure.percent) + " · " + text
+    return text
+
+
+def format_percent(percent: float | None) -> str:
+    """Show a rate as people read it: 71.4% (71,4% in Vietnamese), 70%; "—" when there is none."""
+    from flask_babel import format_decimal
+
+    return "—" if percent is None else format_decimal(percent, format="#,##0.#") + "%"
 
 
 learning.register_completion_rule("attendance", attendance_rule)

@@ -6,6 +6,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    get_template_attribute,
     jsonify,
     redirect,
     render_template,
@@ -18,7 +19,7 @@ from flask_login import current_user, login_required
 from lms.accounts.access import role_required
 from lms.accounts.forms import ConfirmForm
 from lms.accounts.models import Role, User
-from lms.attendance import checkin, services
+from lms.attendance import checkin, figures, services
 from lms.attendance.forms import CardScanForm, CodeForm, MarkForm
 from lms.attendance.models import ATTENDED, AttendanceStatus, CheckInMethod
 from lms.cohorts.models import ClassSession
@@ -54,6 +55,26 @@ def get_trainee_of_session_or_404(session: ClassSession, user_id: int) -> User:
     if user is None or get_member(session.cohort, user) is None:
         abort(404)
     return user
+
+
+# --- What every screen shows of a trainee's attendance (figures.py defines it) ------------------
+
+
+@bp.app_template_filter("attendance_percent")
+def attendance_percent_filter(percent: float | None) -> str:
+    return services.format_percent(percent)
+
+
+@bp.app_template_global("attendance_rule")
+def attendance_rule_text() -> str:
+    """Return the rule of the attendance rate in words, in the reader's language."""
+    return str(figures.RULE)
+
+
+@bp.app_template_global("attendance_figures_of")
+def attendance_figures_of(cohort, members) -> dict[int, figures.AttendanceFigure]:
+    """Return user id -> attendance figure for the class members a page lists (two queries)."""
+    return figures.figures_of_class(cohort.id, [m.user_id for m in members])
 
 
 def _wants_json() -> bool:
@@ -109,7 +130,8 @@ def roll_call(session_id: int):
     shown = services.search_rows(rows, query)
     return render_template("attendance/roll_call.html", class_session=session, rows=shown, total=len(rows),
                            counts=services.count(rows), query=query, statuses=_status_labels(),
-                           absent_form=form)
+                           absent_form=form, figures=figures.figures_of_class(session.cohort_id,
+                                                                              [row.user.id for row in shown]))
 
 
 @bp.route("/sessions/<int:session_id>/attendance/<int:user_id>", methods=["POST"])
@@ -133,8 +155,10 @@ def mark(session_id: int, user_id: int):
     else:
         db.session.commit()
         if _wants_json():
+            figure = figures.figures_of_class(session.cohort_id, [trainee.id])[trainee.id]
+            figure_html = get_template_attribute("attendance/_figure.html", "figure_short")(figure)
             return jsonify(user_id=trainee.id, status=record.status.value, label=record.status.label,
-                           counts=services.session_counts(session).as_dict())
+                           counts=services.session_counts(session).as_dict(), figure_html=str(figure_html))
     return redirect(url_for(".roll_call", session_id=session.id, q=form.q.data or None, _anchor=f"m-{trainee.id}"))
 
 

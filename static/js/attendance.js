@@ -52,7 +52,12 @@
       try {
         const { ok, data } = await postForm(form, { status: button.value });
         if (!ok) throw new Error((data && data.error) || failed);
-        if (form.dataset.seq === seq) updateCounts(data.counts);
+        if (form.dataset.seq === seq) {
+          updateCounts(data.counts);
+          // The trainee's rate over the class, rendered by the server (figures.py): never worked out here.
+          const figure = row.querySelector(".att-fig");
+          if (figure && data.figure_html) figure.outerHTML = data.figure_html;
+        }
       } catch (error) {
         message = error.message && error.message !== "Failed to fetch" ? error.message : failed;
         if (form.dataset.seq === seq) buttons.forEach((b, i) => b.setAttribute("aria-pressed", before[i]));

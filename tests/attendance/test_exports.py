@@ -11,7 +11,7 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from lms.accounts.models import Role
-from lms.attendance import exports
+from lms.attendance import exports, figures
 from lms.attendance.models import AttendanceRecord, AttendanceStatus, CheckInMethod
 from lms.cohorts.models import ClassSession, Cohort, CohortMember, MemberStatus, SessionStatus
 from lms.cohorts.services import VIETNAM
@@ -121,17 +121,18 @@ def test_roster_has_a_code_per_held_session_totals_and_percent(village_class):
     assert roster[0] == [
         "Mã lớp", "Họ và tên", "Số điện thoại", "Xã/phường", "Thôn/xóm", "Nghề/cơ sở",
         "02/11 07:30", "09/11 07:30", "23/11 07:30", "28/11 06:30",  # the cancelled 16/11 is left out
-        "Có mặt", "Đi muộn", "Vắng", "Có phép", "Số buổi đã học", "Tỷ lệ chuyên cần (%)",
+        "Có mặt", "Đi muộn", "Vắng", "Chưa điểm danh", "Có phép", "Số buổi đã học", "Số buổi được tính",
+        "Tỷ lệ chuyên cần (%)",
     ]
     rows = [[blank(v) for v in row] for row in roster[1:]]
     # Vietnamese order: by given name (An, Ánh, Hường); the withdrawn trainee is not listed.
     assert rows == [
         ["PX-VBBH-01", "Lê Văn An", "0983000111", "Xã Chuyên Mỹ", "Chuôn Ngọ", "Khảm trai",
-         "C", "M", "V", "P", 1, 1, 1, 1, 4, 50.0],
+         "C", "M", "V", "P", 1, 1, 1, 0, 1, 4, 3, 66.7],  # excused leaves the count: 2 of 3
         ["PX-VBBH-01", "Trần Thị Ánh", rows[1][2], "Xã Phú Xuyên", "Thôn Văn Khê", None,
-         "C", "C", "C", None, 3, 0, 0, 0, 4, 75.0],
+         "C", "C", "C", None, 3, 0, 0, 1, 0, 4, 4, 75.0],
         ["PX-VBBH-01", "Nguyễn Thị Hường", rows[2][2], "Xã Chuyên Mỹ", "Chuôn Ngọ", "Khảm trai",
-         "M", None, "C", "C", 2, 1, 0, 0, 4, 75.0],  # her record for the cancelled session does not count
+         "M", None, "C", "C", 2, 1, 0, 1, 0, 4, 4, 75.0],  # her record for the cancelled session does not count
     ]
 
 
@@ -164,11 +165,12 @@ def test_sessions_and_notes_sheets_explain_the_report(village_class):
     notes = dict(row for row in book["Ghi chú"][1:])
     assert "C = có mặt" in notes["Ký hiệu"]
     assert "huỷ" in notes["Buổi học được tính"]
+    assert "vắng có phép" in notes["Tỷ lệ chuyên cần"] and "Số buổi được tính" in notes["Tỷ lệ chuyên cần"]
 
 
 def test_sessions_not_yet_held_are_left_out(village_class):
     roster = workbook(cohort=village_class["cohort"])["Tổng hợp"]
-    assert len(roster[0]) == 16
+    assert len(roster[0]) == 6 + 4 + len(exports.ROSTER_TOTALS)  # four held sessions
     buffer = io.BytesIO()
     exports.export_attendance_xlsx(buffer, cohort=village_class["cohort"], as_of=datetime(2026, 11, 20, tzinfo=UTC))
     book = CalamineWorkbook.from_filelike(io.BytesIO(buffer.getvalue()))
@@ -229,7 +231,7 @@ def test_several_classes_share_a_roster_with_numbered_sessions(village_class):
     roster = workbook()["Tổng hợp"]
     assert roster[0][6:10] == ["Buổi 1", "Buổi 2", "Buổi 3", "Buổi 4"]
     lan = next(row for row in roster if row[1] == "Đỗ Thị Lan")
-    assert [blank(v) for v in lan[6:]] == ["M", None, None, None, 0, 1, 0, 0, 1, 100.0]
+    assert [blank(v) for v in lan[6:]] == ["M", None, None, None, 0, 1, 0, 0, 0, 1, 1, 100.0]
 
 
 def test_unknown_course_or_commune_is_a_clear_error(app):
@@ -242,7 +244,7 @@ def test_unknown_course_or_commune_is_a_clear_error(app):
 @pytest.mark.parametrize(("attended", "held", "percent"),
                          [(2, 3, 66.7), (1, 3, 33.3), (1, 16, 6.3), (3, 4, 75.0), (0, 4, 0.0), (0, 0, None)])
 def test_percent_attended_rounds_half_up_to_one_decimal(attended, held, percent):
-    assert exports.attended_percent(attended, held) == percent
+    assert figures.attendance_percent(attended, held) == percent
 
 
 def test_names_sort_in_vietnamese_order_by_given_name():

@@ -295,9 +295,9 @@ def test_trainees_attendance_per_class_counts_only_their_own_and_held_sessions(a
         services.record_attendance(session, binh, PRESENT, by=instructor, method=CheckInMethod.ROLL_CALL)
     (mine,) = services.attendance_of(huong)
     assert mine.cohort == cohort
-    assert (mine.tally.held, mine.tally.attended, mine.tally.excused, mine.tally.percent) == (3, 1, 1, 50)
+    assert (mine.figure.held, mine.figure.attended, mine.figure.excused, mine.figure.percent) == (3, 1, 1, 50)
     assert [line.status for line in mine.lines] == [None, PRESENT, EXCUSED, ABSENT, None]
-    assert services.attendance_of(binh)[0].tally.percent == 100
+    assert services.attendance_of(binh)[0].figure.percent == 100
 
 
 def test_todays_sessions_say_when_check_in_is_open(app):

@@ -1,0 +1,141 @@
+"""The one definition of a trainee's attendance rate, used by every screen, export and the completion rule.
+
+The rule, as RULE says it to people:
+
+- Only sessions held count: scheduled (not cancelled) and already started. Sessions still to come
+  and cancelled sessions count for nothing, whatever was recorded for them.
+- Attended = present or late.
+- Excused absences are not held against the trainee: they leave the count (the denominator) and are
+  shown as their own number. A held session with no mark counts as missed, like "absent".
+- Rate = attended ÷ (held − excused) × 100, rounded half up to one decimal. With nothing left to
+  count (no session held yet, or every one excused) there is no rate.
+- The course's attendance requirement is met when the rate, as shown, reaches the course's percentage.
+
+Withdrawn trainees are not in the class any more: class lists, roll calls and exports leave them out,
+and their own page no longer lists the class.
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+import sqlalchemy as sa
+
+from lms.attendance.models import AttendanceRecord, AttendanceStatus
+from lms.cohorts.models import ClassSession, SessionStatus
+from lms.database import utcnow
+from lms.extensions import db
+from lms.i18n import lazy_gettext as _l
+
+#: Up to this many trainees are named in the query; for a whole large class, reading all its records is cheaper.
+_IN_LIMIT = 500
+
+#: The rule in words, shown on every screen that shows a rate (and, in Vietnamese, in the workbook's notes).
+RULE = _l("Attendance rate = sessions attended (present or late) ÷ sessions held. Cancelled and upcoming "
+          "sessions are not counted. Excused absences are not held against the trainee: they are left out "
+          "of the count and shown on their own. A held session with no mark counts as missed.")
+
+
+def attendance_percent(attended: int, counted: int) -> float | None:
+    """Return attended/counted as a percentage rounded half up to one decimal (None when nothing counts)."""
+    if counted <= 0:
+        return None
+    return float((Decimal(attended * 100) / Decimal(counted)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+@dataclass(frozen=True)
+class AttendanceFigure:
+    """One trainee's attendance over the sessions held so far (see the module's rule)."""
+
+    held: int = 0
+    present: int = 0
+    late: int = 0
+    absent: int = 0
+    excused: int = 0
+
+    @classmethod
+    def from_statuses(cls, held: int, statuses: Iterable[AttendanceStatus | None]) -> "AttendanceFigure":
+        """Count the statuses of the held sessions (None or a missing one: not marked)."""
+        counts = dict.fromkeys(AttendanceStatus, 0)
+        for status in statuses:
+            if status is not None:
+                counts[AttendanceStatus(status)] += 1
+        return cls(held=held, present=counts[AttendanceStatus.PRESENT], late=counts[AttendanceStatus.LATE],
+                   absent=counts[AttendanceStatus.ABSENT], excused=counts[AttendanceStatus.EXCUSED])
+
+    @property
+    def attended(self) -> int:
+        return self.present + self.late
+
+    @property
+    def not_marked(self) -> int:
+        return self.held - self.present - self.late - self.absent - self.excused
+
+    @property
+    def missed(self) -> int:
+        """Held sessions counted against the trainee: marked absent, or not marked at all."""
+        return self.absent + self.not_marked
+
+    @property
+    def counted(self) -> int:
+        """The sessions the rate is over: held, less the excused ones."""
+        return self.held - self.excused
+
+    @property
+    def percent(self) -> float | None:
+        return attendance_percent(self.attended, self.counted)
+
+    def meets(self, required: int | None) -> bool:
+        """Whether the rate, as shown, reaches a course's required percentage (no requirement: always)."""
+        if required is None or required <= 0:
+            return True
+        return self.percent is not None and self.percent >= required
+
+
+# --- Which sessions are held ----------------------------------------------------------------
+
+
+def is_held(session: ClassSession, now: datetime | None = None) -> bool:
+    """A session counts once it has started, unless it was cancelled."""
+    return session.status == SessionStatus.SCHEDULED and session.starts_at <= (now or utcnow())
+
+
+def held_conditions(as_of: datetime) -> list:
+    """The same as is_held, as SQL conditions on ClassSession."""
+    return [ClassSession.status == SessionStatus.SCHEDULED, ClassSession.starts_at <= as_of]
+
+
+# --- Figures from the database ----------------------------------------------------------------
+
+
+def figure_of(sessions: Iterable[ClassSession], statuses: Mapping[int, AttendanceStatus],
+              now: datetime | None = None) -> AttendanceFigure:
+    """Figure one trainee's attendance: `statuses` maps session id -> their status (any session, held or not)."""
+    now = now or utcnow()
+    held = [session.id for session in sessions if is_held(session, now)]
+    return AttendanceFigure.from_statuses(len(held), (statuses.get(session_id) for session_id in held))
+
+
+def figures_of_class(cohort_id: int, user_ids: Iterable[int],
+                     now: datetime | None = None) -> dict[int, AttendanceFigure]:
+    """Return user id -> figure in one class, for the given trainees (two grouped queries, whatever their number)."""
+    user_ids = list(dict.fromkeys(user_ids))
+    if not user_ids:
+        return {}
+    conditions = [ClassSession.cohort_id == cohort_id, *held_conditions(now or utcnow())]
+    held = db.session.scalar(sa.select(sa.func.count(ClassSession.id)).where(*conditions)) or 0
+    counts: dict[int, dict[AttendanceStatus, int]] = {uid: {} for uid in user_ids}
+    if held:
+        stmt = (sa.select(AttendanceRecord.user_id, AttendanceRecord.status, sa.func.count(AttendanceRecord.id))
+                .join(ClassSession, ClassSession.id == AttendanceRecord.session_id).where(*conditions)
+                .group_by(AttendanceRecord.user_id, AttendanceRecord.status))
+        if len(user_ids) <= _IN_LIMIT:
+            stmt = stmt.where(AttendanceRecord.user_id.in_(user_ids))
+        for user_id, status, number in db.session.execute(stmt):
+            if user_id in counts:
+                counts[user_id][AttendanceStatus(status)] = number
+    return {uid: AttendanceFigure(held=held, present=c.get(AttendanceStatus.PRESENT, 0),
+                                  late=c.get(AttendanceStatus.LATE, 0), absent=c.get(AttendanceStatus.ABSENT, 0),
+                                  excused=c.get(AttendanceStatus.EXCUSED, 0))
+            for uid, c in counts.items()}
