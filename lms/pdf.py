@@ -513,9 +513,9 @@ def render_activation_slips(slips: list[dict], *, title: str) -> bytes:
     qr_size = 21 * mm
     labels = {
         "phone": nfc(_("Phone")),
-        "login": nfc(_("Log in at")),
+        "login": nfc(_("Activate at")),
         "code": nfc(_("One-time activation code")),
-        "hint": nfc(_("Log in with your phone number and this code, then choose your own password.")),
+        "hint": nfc(_("Open this address, type your phone number and this code, then choose your own password.")),
     }
 
     hint_lines = simpleSplit(labels["hint"], regular, 7.5, slip_width - 2 * pad)[:2]

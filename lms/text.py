@@ -113,3 +113,18 @@ def person_matcher(query: str | None):
         return word_start in " " + folded_name or bool(digits and phone.endswith(digits))
 
     return matches
+
+
+def normalize_code(value: str | None) -> str:
+    """Return a typed code as it was printed, without the spaces and dashes people add.
+
+    "123 456", "123-456", " 123456 " and full-width "１２３４５６" all give "123456". Any other
+    character is kept, so a code with a letter in it stays wrong instead of being guessed at.
+    """
+    text = unicodedata.normalize("NFKC", value or "")
+    kept = []
+    for ch in text:
+        if ch.isspace() or unicodedata.category(ch) == "Pd" or ch in "._":
+            continue
+        kept.append(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch)
+    return "".join(kept)

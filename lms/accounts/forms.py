@@ -11,14 +11,23 @@ from wtforms import (
     StringField,
     TelField,
 )
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    EqualTo,
+    Length,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from lms.accounts.models import Role
+from lms.accounts.passwords import ONE_TIME_CODE_DIGITS
 from lms.core.forms import FlaskForm
 from lms.i18n import lazy_gettext as _l
 from lms.places import communes_of, get_commune, provinces
-from lms.text import InvalidPhoneNumber, normalize_phone, normalize_text
+from lms.text import InvalidPhoneNumber, normalize_code, normalize_phone, normalize_text
 
 DEFAULT_PROVINCE_CODE = 1  # Hà Nội, where the first programme runs
 
@@ -151,6 +160,41 @@ class ChangePasswordForm(FlaskForm):
     confirm = PasswordField(
         _l("Repeat the new password"),
         validators=[EqualTo("new_password", _l("The two passwords are not the same."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class ActivateForm(FlaskForm):
+    """First login of an imported trainee, or after a reset: phone, the printed code, a new password."""
+
+    phone = TelField(
+        _l("Phone number"),
+        validators=[DataRequired(_l("Enter your phone number.")), valid_phone],
+        render_kw={"autocomplete": "tel", "inputmode": "tel"},
+    )
+    # A visible text field with a number pad, not a password field: the code is read off
+    # paper, and people must see what they typed. Spaces and dashes are dropped.
+    code = StringField(
+        _l("Code on your slip"),
+        filters=[normalize_code],
+        validators=[
+            DataRequired(_l("Type the code printed on your slip.")),
+            Regexp(rf"^\d{{{ONE_TIME_CODE_DIGITS}}}$",
+                   message=_l("The code has 8 digits, for example 1234 5678.")),
+        ],
+        description=_l("8 digits. Spaces and dashes do not matter."),
+        render_kw={"inputmode": "numeric", "autocomplete": "one-time-code", "autocapitalize": "off",
+                   "spellcheck": "false", "maxlength": 24, "placeholder": "1234 5678"},
+    )
+    password = PasswordField(
+        _l("Choose your own password"),
+        validators=[DataRequired(_l("Choose a password.")), Length(min=8, max=128)],
+        render_kw={"autocomplete": "new-password"},
+        description=_l("At least 8 characters."),
+    )
+    confirm = PasswordField(
+        _l("Repeat the password"),
+        validators=[EqualTo("password", _l("The two passwords are not the same."))],
         render_kw={"autocomplete": "new-password"},
     )
 

@@ -17,7 +17,7 @@ from lms.accounts.passwords import (
 from lms.database import utcnow
 from lms.extensions import db
 from lms.places import get_commune
-from lms.text import normalize_phone, normalize_text
+from lms.text import normalize_code, normalize_phone, normalize_text
 
 MIN_PASSWORD_LENGTH = 8
 
@@ -36,6 +36,14 @@ class UnknownCommune(AccountError):
 
 class WeakPassword(AccountError):
     pass
+
+
+class WrongCode(AccountError):
+    """The activation or one-time code does not match the phone number (or has expired)."""
+
+
+class AlreadyActivated(AccountError):
+    """The account has its own password already: there is no code to use."""
 
 
 def find_user_by_phone(phone: str) -> User | None:
@@ -120,10 +128,15 @@ def issue_activation_code(user: User) -> str:
     return code
 
 
-def _activate(user: User, code: str) -> bool:
+def _activation_matches(user: User, code: str) -> bool:
+    """Return True if the code, as typed, is the user's unexpired activation code."""
     if not user.activation_code_hash or not user.activation_expires_at or user.activation_expires_at < utcnow():
         return False
-    if not hmac.compare_digest(user.activation_code_hash, _activation_digest(user, code.strip())):
+    return hmac.compare_digest(user.activation_code_hash, _activation_digest(user, normalize_code(code)))
+
+
+def _activate(user: User, code: str) -> bool:
+    if not _activation_matches(user, code):
         return False
     user.activation_code_hash = user.activation_expires_at = None
     user.must_change_password = True  # they choose their own password next
@@ -142,10 +155,58 @@ def authenticate(phone: str, password: str) -> User | None:
     if user is None or not user.password_hash:
         burn_hash_time(password)
         return None
-    if not verify_password(user.password_hash, password) or not user.active:
+    if verify_password(user.password_hash, password):
+        secret = password
+    elif user.must_change_password and normalize_code(password) != password:
+        # A one-time reset code typed as printed ("1234 5678") in the password field.
+        secret = normalize_code(password)
+        if not verify_password(user.password_hash, secret):
+            return None
+    else:
+        return None
+    if not user.active:
         return None
     if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+        user.password_hash = hash_password(secret)
+    return user
+
+
+def activate_account(phone: str, code: str, new_password: str) -> User:
+    """Check a printed code (activation or password reset) and set the person's own password.
+
+    The code is accepted as printed, with spaces or dashes. Raise WrongCode when the code does
+    not belong to this phone (unknown phone included: the same words, the same time),
+    AlreadyActivated when the account has a password of its own, WeakPassword before anything
+    changes. Flush in the caller's transaction; the caller commits.
+    """
+    from lms.i18n import gettext as _
+
+    typed = normalize_code(code)
+    user = find_user_by_phone(phone)
+    matched = False
+    if user is not None and user.active:
+        if not user.password_hash:
+            matched = _activation_matches(user, typed)
+            burn_hash_time(typed)  # as slow as the reset-code path below
+        elif user.must_change_password:
+            matched = verify_password(user.password_hash, typed)
+        else:
+            raise AlreadyActivated(
+                _("This account already has its own password. Log in with it, or ask your class "
+                  "organizer for a new code if you forgot it.")
+            )
+    else:
+        burn_hash_time(typed)
+    if not matched:
+        raise WrongCode(
+            _("This code is wrong or has expired. Check the code on your slip and the phone number, "
+              "or ask your class organizer for a new code.")
+        )
+    check_password_strength(new_password, user.phone)
+    if normalize_code(new_password) == typed:
+        raise WeakPassword(_("Choose a password different from the old one."))
+    user.activation_code_hash = user.activation_expires_at = None
+    set_password(user, new_password)
     return user
 
 

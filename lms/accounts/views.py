@@ -16,6 +16,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from lms.accounts import services
 from lms.accounts.access import role_required
 from lms.accounts.forms import (
+    ActivateForm,
     ChangePasswordForm,
     ConfirmForm,
     LoginForm,
@@ -24,10 +25,11 @@ from lms.accounts.forms import (
     StaffForm,
 )
 from lms.accounts.models import Role, User
+from lms.accounts.passwords import ONE_TIME_CODE_DIGITS
 from lms.core.params import paginate
 from lms.extensions import db, limiter
 from lms.i18n import gettext as _
-from lms.text import normalize_phone
+from lms.text import normalize_code, normalize_phone
 
 bp = Blueprint("accounts", __name__)
 
@@ -46,6 +48,11 @@ def _login_account_key() -> str:
 def _login_failed(response) -> bool:
     # A successful login redirects; a re-rendered form is a failed attempt.
     return response.status_code == 200
+
+
+def _looks_like_a_code(typed: str) -> bool:
+    code = normalize_code(typed)
+    return len(code) == ONE_TIME_CODE_DIGITS and code.isascii() and code.isdigit()
 
 
 def _safe_next(target: str | None) -> str:
@@ -71,21 +78,62 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         user = services.authenticate(form.phone.data, form.password.data)
-        if user is None:
+        if user is None and _looks_like_a_code(form.password.data):
+            # Perhaps the code from a slip: say the code is wrong, and where codes go.
+            flash(_("Wrong code or password. If you typed the code from your slip, it is wrong or "
+                    "has expired: use the activation page, or ask your class organizer for a new "
+                    "code."), "error")
+        elif user is None:
             # Same words for an unknown phone and a wrong password.
             flash(_("Wrong phone number or password."), "error")
         else:
-            lang = session.get("lang")
-            session.clear()  # a fresh session at every login
-            if lang:
-                session["lang"] = lang
-            login_user(user, remember=form.remember.data)
-            services.record_login(user)
-            db.session.commit()
+            _start_session(user, remember=form.remember.data)  # a fresh session at every login
             if user.must_change_password:
                 return redirect(url_for("accounts.change_password"))
             return redirect(_safe_next(request.args.get("next")))
     return render_template("accounts/login.html", form=form)
+
+
+@bp.route("/activate", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"], deduct_when=_login_failed
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
+    key_func=_login_account_key,
+    methods=["POST"],
+    deduct_when=_login_failed,
+)
+def activate():
+    """First login with the code on a printed slip (or a reset code): choose one's own password."""
+    if current_user.is_authenticated:
+        return redirect(url_for("core.home"))
+    form = ActivateForm()
+    if form.validate_on_submit():
+        try:
+            user = services.activate_account(form.phone.data, form.code.data, form.password.data)
+        except services.WrongCode as exc:
+            form.code.errors.append(str(exc))
+        except services.AlreadyActivated as exc:
+            form.phone.errors.append(str(exc))
+        except services.WeakPassword as exc:
+            form.password.errors.append(str(exc))
+        else:
+            _start_session(user, remember=True)
+            flash(_("Welcome, %(name)s! Your account is ready.", name=user.full_name), "success")
+            return redirect(url_for("core.home"))
+    return render_template("accounts/activate.html", form=form)
+
+
+def _start_session(user: User, *, remember: bool) -> None:
+    """Log the user in on a fresh session (keeping the chosen language) and commit."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    login_user(user, remember=remember)
+    services.record_login(user)
+    db.session.commit()
 
 
 @bp.route("/logout", methods=["POST"])

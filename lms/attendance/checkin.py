@@ -16,6 +16,7 @@ from lms.cohorts.models import ClassSession
 from lms.database import utcnow
 from lms.extensions import db
 from lms.i18n import lazy_gettext as _l
+from lms.text import normalize_code
 
 TOKEN_VERSION = "v1"  # noqa: S105 - a format version, not a secret
 #: The QR token changes this often (seconds); the current and the previous one are accepted.
@@ -148,8 +149,8 @@ def match_code(code: str, sessions, at: datetime | None = None) -> tuple[ClassSe
     session's recent, expired codes, so the trainee is told "expired" rather than "wrong".
     """
     at = at or utcnow()
-    code = "".join(ch for ch in (code or "") if ch.isdigit())
-    if len(code) != CODE_DIGITS:
+    code = normalize_code(code)
+    if len(code) != CODE_DIGITS or not (code.isascii() and code.isdigit()):
         return None, False
     now = window_of(at, CODE_WINDOW_S)
     expired = None

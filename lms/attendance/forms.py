@@ -7,11 +7,7 @@ from lms.attendance.checkin import CODE_DIGITS
 from lms.attendance.models import AttendanceStatus
 from lms.core.forms import FlaskForm
 from lms.i18n import lazy_gettext as _l
-
-
-def only_digits(value: str | None) -> str:
-    """Keep the digits of a typed code: people type "123 456" or "123-456"."""
-    return "".join(ch for ch in (value or "") if ch.isdigit())
+from lms.text import normalize_code
 
 
 def strip(value: str | None) -> str:
@@ -31,7 +27,7 @@ class CodeForm(FlaskForm):
 
     code = StringField(
         _l("Code on the screen"),
-        filters=[only_digits],
+        filters=[normalize_code],  # people type "123 456" or "123-456"
         validators=[DataRequired(_l("Type the 6 digits on the instructor's screen.")),
                     Regexp(rf"^\d{{{CODE_DIGITS}}}$", message=_l("The code has 6 digits."))],
         render_kw={"inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": 11,

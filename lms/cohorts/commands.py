@@ -144,8 +144,8 @@ def _echo_report(name: str, report) -> None:
 @click.option("--cohort", "cohort_code", required=True, help="Code of the class.")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the PDF.")
-@click.option("--login-url", default="http://localhost:5000/login", show_default=True,
-              help="Login address printed on the slips.")
+@click.option("--login-url", default="http://localhost:5000/activate", show_default=True,
+              help="Activation address printed on the slips.")
 @click.option("--all", "everyone", is_flag=True, help="Also replace codes not yet used (older slips stop working).")
 @with_appcontext
 def print_slips_command(cohort_code, out_path, login_url, everyone):

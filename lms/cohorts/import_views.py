@@ -227,7 +227,7 @@ def slips(code):
         if not issued:
             flash(_("Every trainee of this class already has a code or a password: no slip to print."), "info")
             return redirect(url_for("imports.slips", code=cohort.code))
-        login_url = url_for("accounts.login", _external=True)
+        login_url = url_for("accounts.activate", _external=True)
         for slip in issued:
             slip["login_url"] = login_url
         title = _("Activation codes: %(name)s", name=cohort.name)

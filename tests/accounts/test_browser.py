@@ -1,0 +1,78 @@
+"""On phone-sized Chromium: an imported trainee activates with the code as printed on the slip; a bad
+e-mail at registration reads in Vietnamese and loses nothing typed."""
+
+import re
+
+import pytest
+
+from lms.accounts import services
+from lms.accounts.models import Role
+from lms.extensions import db
+from tests.e2e.conftest import screenshot
+from tests.factories import make_user
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def page(phone_page):
+    problems = []
+    phone_page.on("pageerror", lambda error: problems.append(str(error)))
+    phone_page.on("console", lambda message: message.type == "error" and problems.append(message.text))
+    yield phone_page
+    assert problems == []
+
+
+def test_a_trainee_activates_with_the_code_as_printed(served, page, app):
+    from playwright.sync_api import expect
+
+    trainee = make_user(Role.TRAINEE, password=None, phone="0987111222", full_name="Phạm Thị Lụa")
+    code = services.issue_activation_code(trainee)
+    db.session.commit()  # the server thread works with its own sessions from here on
+    printed = f"{code[:4]} {code[4:]}"  # as the slip prints it
+
+    page.goto(served + "/login")
+    page.get_by_role("link", name="Kích hoạt tài khoản").click()
+    expect(page).to_have_url(re.compile(r"/activate$"))
+    field = page.get_by_label("Mã trên phiếu của bạn")
+    assert field.get_attribute("type") == "text" and field.get_attribute("inputmode") == "numeric"
+
+    # A wrong code first: the code is said to be wrong, under the code field, the phone stays typed.
+    page.get_by_label("Số điện thoại").fill("0987 111 222")
+    field.fill("1111 2222" if code != "11112222" else "2222 1111")
+    page.get_by_label("Tự đặt mật khẩu của bạn").fill("khamtrai-2026")
+    page.get_by_label("Nhập lại mật khẩu").fill("khamtrai-2026")
+    page.get_by_role("button", name="Kích hoạt và đăng nhập").click()
+    error = page.locator("#code-error")
+    expect(error).to_contain_text("Mã này không đúng hoặc đã hết hạn")
+    expect(page.get_by_label("Số điện thoại")).to_have_value("0987111222")
+    screenshot(page, "accounts-activate-wrong-code")
+
+    # Then the code as printed, with its space.
+    page.get_by_label("Mã trên phiếu của bạn").fill(printed)
+    page.get_by_label("Tự đặt mật khẩu của bạn").fill("khamtrai-2026")
+    page.get_by_label("Nhập lại mật khẩu").fill("khamtrai-2026")
+    page.get_by_role("button", name="Kích hoạt và đăng nhập").click()
+    page.wait_for_load_state()
+    expect(page.locator(".flash")).to_contain_text("Chào mừng Phạm Thị Lụa")
+    assert not page.url.endswith("/activate") and "/account/password" not in page.url
+    screenshot(page, "accounts-activated")
+    # No horizontal scrolling on a phone.
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_registration_with_a_bad_email_says_so_in_vietnamese(served, page, app):
+    from playwright.sync_api import expect
+
+    page.goto(served + "/register")
+    page.get_by_label("Họ và tên").fill("Lê Thị Ngọc Ánh")
+    page.get_by_label("Số điện thoại").fill("0912 345 678")
+    page.get_by_label("Email (không bắt buộc)").fill("anh@gmail")
+    page.get_by_label("Mật khẩu", exact=True).fill("ngan")
+    page.get_by_label("Nhập lại mật khẩu").fill("ngan")
+    page.get_by_role("button", name=re.compile("Tạo tài khoản")).click()
+    page.wait_for_load_state()
+    expect(page.locator("#email-error")).to_have_text("Địa chỉ email này không hợp lệ.")
+    expect(page.locator("#password-error")).to_contain_text("Cần từ 8 đến 128 ký tự.")
+    expect(page.get_by_label("Họ và tên")).to_have_value("Lê Thị Ngọc Ánh")
+    screenshot(page, "accounts-register-bad-email")
