@@ -26,9 +26,18 @@ lms/translations/%/LC_MESSAGES/messages.mo: lms/translations/%/LC_MESSAGES/messa
 run: install
 	$(BIN)/lms db upgrade
 	$(BIN)/lms seed demo --trainees $(TRAINEES)
+	@$(MAKE) --no-print-directory serve
+
+# The web server with the worker beside it; Ctrl-C stops both. Each child stops itself on the
+# terminal's SIGINT (the worker finishes its tasks first: huey's graceful stop) and the shell waits
+# for it. The shell never signals its own group: `trap 'kill 0' TERM` re-enters its own trap until
+# the shell overflows its stack ("Segmentation fault"). A background job starts with SIGINT ignored,
+# so the worker gets the default handler back before exec.
+serve: install
 	@echo "Serving on http://$(HOST):$(PORT) with the worker beside it. Ctrl-C stops both."
-	@trap 'kill 0' INT TERM EXIT; \
-	  $(BIN)/lms worker & \
+	@(trap - INT; exec $(BIN)/lms worker) & worker=$$!; \
+	  trap 'trap - INT TERM EXIT; wait $$worker' INT; \
+	  trap 'trap - INT TERM EXIT; kill -INT $$worker 2>/dev/null; wait $$worker' TERM EXIT; \
 	  $(BIN)/lms run --host $(HOST) --port $(PORT) --no-debugger --no-reload
 
 test: install

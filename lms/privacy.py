@@ -3,15 +3,24 @@
 import logging
 import re
 
-# Any run of 9+ digits (optionally separated) looks like a phone or ID number.
-_NUMBER_LIKE = re.compile(r"(?<![\w.])\+?\d(?:[\s.\-]?\d){8,}(?![\w.])")
+# A Vietnamese phone as people write it: mobile 0[35789] + 8 digits, landline 02 + 9 digits, or
+# either after 84 / +84 / 0084 instead of the 0; single spaces, dots, dashes or a bracket between
+# digits. Only that shape is masked, so timestamps, dates, durations, ids and byte counts stay readable
+# ("2026-12-02 16:44:23" used to lose its date to "any run of 9+ digits").
+_SEP = r"(?:[ .\-]|\) ?)?"
+_NATIONAL = rf"(?:[35789](?:{_SEP}\d){{8}}|2(?:{_SEP}\d){{9}})"
+_PHONE = re.compile(
+    rf"(?<![\w+])(?<!\d[.\-])"  # not the tail of a longer number, a word or a hex id
+    rf"\(?(?:(?:\+|00)?84{_SEP}(?:\(?0\)?{_SEP})?|0{_SEP}){_NATIONAL}"
+    rf"(?![\w])(?![.\-]\d)"  # nor its head
+)
 _SECRET_FIELDS = re.compile(r"(?i)((?:password|phone|code|token)=)[^&\s\"]+")
 
 
 def redact(text: str) -> str:
     """Mask phone-like numbers and secret query values in a log line."""
     text = _SECRET_FIELDS.sub(r"\1***", text)
-    return _NUMBER_LIKE.sub("***", text)
+    return _PHONE.sub("***", text)
 
 
 def _redacted_record_factory(base_factory):

@@ -80,3 +80,30 @@ def test_one_person_search_reads_names_without_tones_and_phone_endings():
     assert not person_matcher("12")(name, "0912345678")
     assert not person_matcher("0912")(name, "0912345678")
     assert person_matcher("") is None and person_matcher("   ") is None
+
+
+@pytest.mark.parametrize("phone", [
+    "0912345678", "0912 345 678", "091.234.5678", "0912-345-678", "(091) 234.5678", "+84 912 345 678",
+    "+84912345678", "84912345678", "0084 912 345 678", "(+84) 912 345 678", "+84 (0) 912 345 678",
+    "024 3826 1234", "02438261234", "0387.654.321",
+])
+def test_redact_masks_vietnamese_phones_as_people_write_them(phone):
+    assert redact(f"login failed for {phone}, retry") == "login failed for ***, retry"
+    assert redact(f"/users/{phone}/edit") == "/users/***/edit"
+
+
+@pytest.mark.parametrize("line", [
+    "2026-12-02 16:44:23,719 huey.consumer INFO Huey consumer started with 2 thread, PID 21299 at 2026-12-02 16:44:23.718981",
+    '127.0.0.1 - - [02/Dec/2026 17:13:28] "GET /cohorts/PX-01?page=2 HTTP/1.1" 200 -',
+    "import of 02.12.2026 finished in 0.0345678912 s",
+    "sent 5368709120 bytes (1234567890 on disk) for asset 1234567890123",
+    "task ad2146be-8394-4525-bbc8-3550f3d39148 executed in 1.474s",
+    "upload a0912345678b chunk 10912345678 of 0912345678901",
+])
+def test_redact_leaves_timestamps_dates_durations_ids_and_byte_counts_alone(line):
+    assert redact(line) == line
+
+
+def test_redact_masks_a_phone_next_to_a_timestamp():
+    line = "2026-12-02 16:44:23 SMS to 0912 345 678 queued"
+    assert redact(line) == "2026-12-02 16:44:23 SMS to *** queued"

@@ -4,6 +4,7 @@ from wtforms import (
     BooleanField,
     DateField,
     EmailField,
+    HiddenField,
     PasswordField,
     SelectChoice,
     SelectField,
@@ -12,6 +13,7 @@ from wtforms import (
     TelField,
 )
 from wtforms.validators import (
+    AnyOf,
     DataRequired,
     Email,
     EqualTo,
@@ -220,3 +222,13 @@ class StaffForm(ProfileFieldsMixin, FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A form with only its CSRF token, for buttons that change something."""
+
+
+class ConfirmActionForm(FlaskForm):
+    """The form of a confirmation page: its CSRF token and ``confirm=yes``, which only that page sends.
+
+    A destructive action runs only when this validates, so a bare POST (an old button, a double
+    tap, a forged form) lands on the confirmation page instead of doing anything.
+    """
+
+    confirm = HiddenField(validators=[AnyOf(["yes"], message=_l("Confirm on the confirmation page."))])

@@ -18,7 +18,7 @@ from lms.accounts.access import role_required
 from lms.accounts.forms import (
     ActivateForm,
     ChangePasswordForm,
-    ConfirmForm,
+    ConfirmActionForm,
     LoginForm,
     ProfileForm,
     RegisterForm,
@@ -256,18 +256,24 @@ def get_user_or_404(user_id: int) -> User:
 def user_detail(user_id: int):
     """Show one account to staff."""
     user = get_user_or_404(user_id)
-    return render_template("accounts/user_detail.html", user=user, form=ConfirmForm())
+    return render_template("accounts/user_detail.html", user=user)
 
 
-@bp.route("/users/<int:user_id>/reset-password", methods=["POST"])
+@bp.route("/users/<int:user_id>/reset-password", methods=["GET", "POST"])
 @role_required(Role.ORGANIZER)
 def reset_password(user_id: int):
-    """Give a trainee a one-time code to log in with and change."""
+    """Ask, then give a trainee a one-time code to log in with and change."""
     user = get_user_or_404(user_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
     if user.is_staff and not current_user.has_role(Role.ADMIN):
         abort(403)
+    form = ConfirmActionForm()
+    if not form.validate_on_submit():
+        return render_template(
+            "core/confirm.html", form=form, action=url_for("accounts.reset_password", user_id=user.id),
+            question=_("Reset the password of %(name)s?", name=user.full_name),
+            consequences=[_("Their current password stops working and they are logged out on every device."),
+                          _("You will see a one-time code to give them; they choose a new password when they log in with it.")],
+            confirm_label=_("Yes, reset the password"), cancel_url=url_for("accounts.user_detail", user_id=user.id))
     code = services.reset_password_to_code(user)
     db.session.commit()
     return render_template("accounts/one_time_code.html", user=user, code=code)

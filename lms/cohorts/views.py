@@ -7,7 +7,7 @@ from wtforms import SelectChoice
 
 from lms.accounts import services as accounts
 from lms.accounts.access import role_required
-from lms.accounts.forms import ConfirmForm
+from lms.accounts.forms import ConfirmActionForm, ConfirmForm
 from lms.accounts.models import Role, User, UserRole
 from lms.cohorts import services
 from lms.cohorts.forms import (
@@ -177,18 +177,30 @@ def add_member(code: str):
     return redirect(url_for("cohorts.detail", code=code, _anchor="members"))
 
 
-@bp.route("/<code>/members/<int:member_id>/withdraw", methods=["POST"])
+@bp.route("/<code>/members/<int:member_id>/withdraw", methods=["GET", "POST"])
 @role_required(Role.ORGANIZER)
 def withdraw(code: str, member_id: int):
-    """Take a trainee out of the class (their record stays)."""
+    """Ask, then take a trainee out of the class (their record stays)."""
     cohort = get_cohort_or_404(code, current_user)
     member = db.session.get(CohortMember, member_id)
-    if member is None or member.cohort_id != cohort.id or not ConfirmForm().validate_on_submit():
+    if member is None or member.cohort_id != cohort.id:
         abort(404)
+    back = url_for("cohorts.detail", code=code, _anchor="members")
+    if member.withdrawn_at is not None:
+        flash(_("%(name)s is no longer in the class.", name=member.user.full_name), "info")
+        return redirect(back)
+    form = ConfirmActionForm()
+    if not form.validate_on_submit():
+        return render_template(
+            "core/confirm.html", form=form, action=url_for("cohorts.withdraw", code=code, member_id=member.id),
+            question=_("Withdraw %(name)s from class %(code)s?", name=member.user.full_name, code=cohort.code),
+            consequences=[_("Their learning progress and attendance are kept."),
+                          _("You can add them to the class again later.")],
+            confirm_label=_("Yes, withdraw %(name)s", name=member.user.full_name), cancel_url=back)
     services.withdraw_member(member)
     db.session.commit()
     flash(_("%(name)s has been withdrawn from the class.", name=member.user.full_name), "info")
-    return redirect(url_for("cohorts.detail", code=code, _anchor="members"))
+    return redirect(back)
 
 
 @bp.route("/<code>/sessions", methods=["POST"])

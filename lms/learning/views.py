@@ -9,6 +9,7 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask_login import current_user, login_required
 
 from lms.accounts.access import role_required
+from lms.accounts.forms import ConfirmActionForm
 from lms.accounts.models import Role
 from lms.api import ErrorBody, api_login_required, api_operation
 from lms.core.params import paginate
@@ -86,18 +87,25 @@ def _csrf_only_valid() -> bool:
     return ConfirmForm().validate_on_submit()
 
 
-@bp.route("/courses/<slug>/leave", methods=["POST"])
+@bp.route("/courses/<slug>/leave", methods=["GET", "POST"])
 @login_required
 def leave(slug: str):
-    """Leave a course; the history stays."""
+    """Ask, then leave a course; the history stays."""
     course = get_course_or_404(slug, for_user=current_user)
-    if not _csrf_only_valid():
-        abort(400)
     enrollment = services.get_enrollment(current_user, course)
-    if enrollment is not None:
-        services.leave_course(enrollment)
-        db.session.commit()
-        flash(_("You have left the course. Your progress is kept if you come back."), "info")
+    if enrollment is None:
+        return redirect(url_for("courses.course_detail", slug=course.slug))
+    form = ConfirmActionForm()
+    if not form.validate_on_submit():
+        return render_template(
+            "core/confirm.html", form=form, action=url_for("learning.leave", slug=course.slug),
+            question=_("Leave the course “%(title)s”?", title=course.title),
+            consequences=[_("It leaves your list of courses."),
+                          _("Your progress is kept: if you come back, you continue where you stopped.")],
+            confirm_label=_("Yes, leave the course"), cancel_url=url_for("courses.course_detail", slug=course.slug))
+    services.leave_course(enrollment)
+    db.session.commit()
+    flash(_("You have left the course. Your progress is kept if you come back."), "info")
     return redirect(url_for("learning.home"))
 
 

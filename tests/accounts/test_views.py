@@ -139,7 +139,7 @@ def test_organizer_resets_a_trainee_password_to_a_one_time_code(client, auth, ap
     trainee = make_trainee()
     auth.login(organizer.phone)
     token = csrf_token(client, f"/users/{trainee.id}")
-    response = client.post(f"/users/{trainee.id}/reset-password", data={"csrf_token": token})
+    response = client.post(f"/users/{trainee.id}/reset-password", data={"csrf_token": token, "confirm": "yes"})
     html = response.get_data(as_text=True)
     code = html.split('class="code"')[1].split(">")[1].split("<")[0].strip()
     assert code.isdigit() and len(code) == 8
