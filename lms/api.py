@@ -1,11 +1,16 @@
 """JSON API helpers: validate bodies with pydantic and describe every endpoint in one OpenAPI document."""
 
 import functools
+import json
+import re
 from dataclasses import dataclass, field
 
-from flask import jsonify, request
+from flask import current_app, jsonify, request
 from flask_login import current_user
 from pydantic import BaseModel, ValidationError
+from pydantic.json_schema import models_json_schema
+
+from lms.i18n import lazy_gettext as _l
 
 API_PREFIX = "/api/v1"
 
@@ -23,13 +28,24 @@ class Operation:
 #: Every documented operation, filled in as blueprints are imported.
 OPERATIONS: list[Operation] = []
 
+#: Answers any documented call may get, besides its own.
+COMMON_RESPONSES = {
+    400: "A malformed request, e.g. an expired CSRF token",
+    401: "Not logged in, or the session has expired: log in again, then send again",
+    404: "No such object",
+    405: "Method not allowed (the Allow header lists the right ones)",
+    413: "The body is too large",
+    429: "Too many requests",
+}
+
 
 def api_operation(path: str, method: str, *, summary: str, body: type[BaseModel] | None = None,
                   responses: dict[int, tuple[str, type[BaseModel] | None]] | None = None, tags=()):
     """Document a view in the OpenAPI document and, when `body` is given, validate the JSON body.
 
     The validated body is passed to the view as the keyword argument `payload`.
-    A body that does not validate gets 422 with every problem listed.
+    A body that does not validate gets 422 with every problem listed, in the user's language.
+    JSON is parsed strictly: "5" is not a number and a string with a NUL byte is refused.
     """
     operation = Operation(path, method.lower(), summary, body, responses or {200: ("OK", None)}, list(tags))
     OPERATIONS.append(operation)
@@ -37,20 +53,76 @@ def api_operation(path: str, method: str, *, summary: str, body: type[BaseModel]
     def decorator(view):
         @functools.wraps(view)
         def wrapped(*args, **kwargs):
+            if getattr(view, "_requires_login", False) and not current_user.is_authenticated:
+                return _unauthenticated()  # before the body: a logged-out phone must learn to log in first
             if body is not None:
+                raw = request.get_data(cache=True)
+                if _NUL.search(raw):
+                    return jsonify(error="invalid", detail=[{"field": "", "message": str(_l(
+                        "The text contains a character that cannot be saved."))}]), 422
                 try:
-                    kwargs["payload"] = body.model_validate(request.get_json(silent=True) or {})
+                    kwargs["payload"] = body.model_validate_json(raw or b"{}", strict=True)
                 except ValidationError as exc:
                     return jsonify(error="invalid", detail=_problems(exc)), 422
             return view(*args, **kwargs)
 
+        wrapped._api_operation = operation
         return wrapped
 
     return decorator
 
 
+_NUL = re.compile(rb"\\u0000", re.IGNORECASE)
+
+
+#: pydantic's error types, told in words a trainee understands (its own messages are English).
+_MESSAGES = {
+    "missing": _l("A required value is missing."),
+    "extra_forbidden": _l("This value is not expected here."),
+    "json_invalid": _l("The data sent is not valid JSON."),
+    "json_type": _l("The data sent is not valid JSON."),
+    "model_type": _l("The data sent has the wrong shape."),
+    "model_attributes_type": _l("The data sent has the wrong shape."),
+    "dict_type": _l("The data sent has the wrong shape."),
+    "list_type": _l("A list of values is expected here."),
+    "tuple_type": _l("A list of values is expected here."),
+    "int_type": _l("A whole number is expected here."),
+    "int_parsing": _l("A whole number is expected here."),
+    "int_from_float": _l("A whole number is expected here."),
+    "float_type": _l("A number (possibly with decimals) is expected here."),
+    "float_parsing": _l("A number (possibly with decimals) is expected here."),
+    "finite_number": _l("A number (possibly with decimals) is expected here."),
+    "bool_type": _l("Yes or no (true or false) is expected here."),
+    "string_type": _l("A piece of text is expected here."),
+    "string_too_long": _l("This text is longer than allowed."),
+    "string_too_short": _l("This text is shorter than allowed."),
+    "too_long": _l("The list has more items than allowed."),
+    "too_short": _l("The list has fewer items than needed."),
+    "greater_than": _l("The number is outside the allowed range."),
+    "greater_than_equal": _l("The number is outside the allowed range."),
+    "less_than": _l("The number is outside the allowed range."),
+    "less_than_equal": _l("The number is outside the allowed range."),
+    "literal_error": _l("This value is not one of the allowed ones."),
+    "enum": _l("This value is not one of the allowed ones."),
+    "uuid_type": _l("This id is not valid."),
+    "uuid_parsing": _l("This id is not valid."),
+    "datetime_type": _l("A date and time with a time zone is expected here."),
+    "datetime_parsing": _l("A date and time with a time zone is expected here."),
+    "datetime_from_date_parsing": _l("A date and time with a time zone is expected here."),
+    "timezone_aware": _l("A date and time with a time zone is expected here."),
+    "datetime_object_invalid": _l("A date and time with a time zone is expected here."),
+}
+
+
 def _problems(exc: ValidationError) -> list[dict]:
-    return [{"field": ".".join(str(p) for p in error["loc"]), "message": error["msg"]} for error in exc.errors()]
+    problems = []
+    for error in exc.errors(include_url=False, include_input=False):
+        message = _MESSAGES.get(error["type"])
+        if message is None and error["type"] in {"value_error", "assertion_error"}:
+            message = (error.get("ctx") or {}).get("error")  # our own validators raise translated messages
+        problems.append({"field": ".".join(str(p) for p in error["loc"]),
+                         "message": str(message or _l("This value cannot be accepted."))})
+    return problems
 
 
 class ErrorBody(BaseModel):
@@ -58,40 +130,90 @@ class ErrorBody(BaseModel):
     detail: str | list | None = None
 
 
+def _parameter_schema(converter) -> dict:
+    from werkzeug.routing import IntegerConverter
+
+    if isinstance(converter, IntegerConverter):
+        schema = {"type": "integer", "minimum": converter.min if converter.min is not None else 0}
+        if converter.max is not None:
+            schema["maximum"] = converter.max
+        return schema
+    return {"type": "string", "pattern": "^[^/\\x00]+$"}
+
+
+def _readable_name(qualified: str) -> str:
+    """'lms__quizzes__forms__SubmissionIn' -> 'QuizzesSubmissionIn' (pydantic's name for one of two alike)."""
+    parts = qualified.split("__")
+    return parts[1].title().replace("_", "") + parts[-1] if len(parts) > 2 else parts[-1]
+
+
 def openapi_document(title: str, version: str = "1.0.0") -> dict:
-    """Build the OpenAPI 3.1 document from the registered operations and their pydantic models."""
-    schemas: dict = {"ErrorBody": ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")}
+    """Build the OpenAPI 3.1 document from the routes that carry `api_operation` and their pydantic models."""
+    models: list[type[BaseModel]] = [ErrorBody]
+    found: list[tuple[Operation, object, object]] = []
+    for rule in current_app.url_map.iter_rules():
+        view = current_app.view_functions.get(rule.endpoint)
+        op = getattr(view, "_api_operation", None)
+        if op is not None and op.method.upper() in rule.methods:
+            found.append((op, rule, view))
+            if op.body is not None:
+                models.append(op.body)
+            models += [model for _description, model in op.responses.values() if model is not None]
+    # One pass over every model: pydantic names two models called alike (quizzes' and assignments'
+    # SubmissionIn) apart, instead of the second silently replacing the first.
+    unique = list(dict.fromkeys(models))
+    keys, defs = models_json_schema([(model, "validation") for model in unique],
+                                    ref_template="#/components/schemas/{model}")
+    schemas = defs.get("$defs", {})
+    renames = {name: _readable_name(name) for name in schemas if "__" in name}
+
+    def ref(model):
+        target = keys[(model, "validation")]["$ref"].rsplit("/", 1)[1]
+        return {"$ref": f"#/components/schemas/{renames.get(target, target)}"}
+
     paths: dict = {}
-
-    def ref(model: type[BaseModel]) -> dict:
-        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-        for name, definition in schema.pop("$defs", {}).items():
-            schemas[name] = definition
-        schemas[model.__name__] = schema
-        return {"$ref": f"#/components/schemas/{model.__name__}"}
-
-    for op in OPERATIONS:
-        entry: dict = {"summary": op.summary, "tags": op.tags, "responses": {}}
+    for op, rule, view in sorted(found, key=lambda item: item[1].rule):
+        path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
+        entry: dict = {"summary": op.summary, "tags": op.tags, "operationId": rule.endpoint.replace(".", "_"),
+                       "responses": {}}
         if op.body is not None:
             entry["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(op.body)}}}
-            op.responses.setdefault(422, ("The body does not match the schema", ErrorBody))
-        for status, (description, model) in sorted(op.responses.items()):
+        documented = dict(op.responses)
+        if op.body is not None:
+            documented.setdefault(422, ("The body does not match the schema", ErrorBody))
+        public = not getattr(view, "_requires_login", False)
+        for status, description in COMMON_RESPONSES.items():
+            if public and status == 401:
+                continue
+            documented.setdefault(status, (description, ErrorBody))
+        for status, (description, model) in sorted(documented.items()):
             response: dict = {"description": description}
             if model is not None:
                 response["content"] = {"application/json": {"schema": ref(model)}}
+            if status == 405:
+                response["headers"] = {"Allow": {"description": "The methods this address accepts",
+                                                 "schema": {"type": "string"}}}
             entry["responses"][str(status)] = response
-        parameters = [
-            {"name": part[1:-1].split(":")[-1], "in": "path", "required": True, "schema": {"type": "string"}}
-            for part in op.path.split("/") if part.startswith("{")
-        ]
+        parameters = [{"name": name, "in": "path", "required": True, "schema": _parameter_schema(converter)}
+                      for name, converter in rule._converters.items()]
         if parameters:
             entry["parameters"] = parameters
-        paths.setdefault(op.path, {})[op.method] = entry
+        if public:
+            entry["security"] = []
+        elif op.method in {"get", "head"}:
+            entry["security"] = [{"session": []}]
+        paths.setdefault(path, {})[op.method] = entry
+    if renames:
+        text = json.dumps(schemas)
+        for old, new in renames.items():
+            text = text.replace(f'"#/components/schemas/{old}"', f'"#/components/schemas/{new}"')
+        schemas = {renames.get(name, name): schema for name, schema in json.loads(text).items()}
     return {
         "openapi": "3.1.0",
         "info": {"title": title, "version": version,
                  "description": "Làng Số JSON API. Browser calls carry the session cookie and, when they change "
-                                "something, the CSRF token in an X-CSRFToken header."},
+                                "something, the CSRF token in an X-CSRFToken header. An expired session gets "
+                                "401 in JSON: log in again, then send again."},
         "paths": dict(sorted(paths.items())),
         "components": {
             "schemas": schemas,
@@ -113,9 +235,14 @@ def api_login_required(view):
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
         if not current_user.is_authenticated:
-            from lms.i18n import gettext as _
-
-            return api_error(401, "unauthenticated", _("Please log in again."))
+            return _unauthenticated()
         return view(*args, **kwargs)
 
+    wrapped._requires_login = True
     return wrapped
+
+
+def _unauthenticated():
+    from lms.i18n import gettext as _
+
+    return api_error(401, "unauthenticated", _("Please log in again."))

@@ -1,6 +1,7 @@
 """Friendly error pages in the user's language."""
 
-from flask import jsonify, render_template, request
+from flask import jsonify, make_response, render_template, request
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -15,19 +16,36 @@ MESSAGES = {
     413: (_l("The file is too large"), _l("The file is bigger than this site accepts.")),
     429: (_l("Too many attempts"), _l("Please wait a few minutes, then try again.")),
     500: (_l("Something went wrong on our side"), _l("Nothing you did caused this. Please try again in a moment.")),
+    401: (_l("Please log in first"), _l("Please log in again.")),
 }
 
 
+#: Machine-readable error names in JSON answers (the `error` of the API's ErrorBody).
+JSON_ERRORS = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
+               405: "method_not_allowed", 413: "too_large", 429: "too_many_requests", 500: "server_error"}
+
+
+def _is_api() -> bool:
+    return request.path.startswith("/api/") or request.path.endswith(".json")
+
+
 def _wants_json() -> bool:
-    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+    return _is_api() or request.accept_mimetypes.best == "application/json"
 
 
-def render_error(code: int, detail: str | None = None):
+def render_error(code: int, detail: str | None = None, headers=None, error: str | None = None):
     """Render the error page (or JSON for the API) for an HTTP status code."""
     title, text = MESSAGES.get(code, MESSAGES[500] if code >= 500 else MESSAGES[400])
     if _wants_json():
-        return jsonify(error=str(title), detail=str(detail or text)), code
-    return render_template("errors/error.html", code=code, title=title, text=detail or text), code
+        response = jsonify(error=error or JSON_ERRORS.get(code, "error"), detail=str(detail or text))
+        if request.path.startswith("/api/v1/uploads"):
+            response.headers["Tus-Resumable"] = "1.0.0"  # tus clients read errors only with it
+    else:
+        response = make_response(render_template("errors/error.html", code=code, title=title, text=detail or text))
+    response.status_code = code
+    for name, value in headers or ():
+        response.headers[name] = value
+    return response
 
 
 def register(app) -> None:
@@ -35,12 +53,19 @@ def register(app) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
-        return render_error(400)
+        if _is_api() and not current_user.is_authenticated:
+            # The session expired (and its CSRF token with it): the phone must log in again, then resend.
+            uploading = request.path.startswith("/api/v1/uploads")
+            return render_error(401, _l("Please log in again, then resume the upload.") if uploading
+                                else _l("Please log in again."))
+        return render_error(400, error="csrf")
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         if error.code in MESSAGES:
-            return render_error(error.code)
+            # Keep the exception's own headers: 405's Allow, 429's Retry-After.
+            headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
+            return render_error(error.code, headers=headers)
         return error
 
     @app.errorhandler(InternalServerError)

@@ -1,9 +1,20 @@
 """JSON bodies of the learning API (validated with pydantic, published in the OpenAPI document)."""
 
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from lms.core.params import MAX_ID
+from lms.i18n import gettext as _
+
+#: A position or stretch end, in seconds (no lesson is longer than a day).
+Seconds = Annotated[float, Field(ge=0, le=86400, allow_inf_nan=False)]
+
+#: Events from before the app existed or from far ahead are a phone's wrong clock, not progress.
+EARLIEST = datetime(2020, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 class ProgressEventIn(BaseModel):
@@ -12,13 +23,31 @@ class ProgressEventIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: UUID = Field(description="Made by the client (UUID v4); the same id is applied once.")
-    lesson_id: int = Field(gt=0)
+    lesson_id: int = Field(gt=0, le=MAX_ID)
     kind: Literal["open", "position", "complete"]
-    occurred_at: AwareDatetime = Field(description="When it happened on the phone (ISO 8601 with offset).")
-    position_s: float | None = Field(default=None, ge=0, le=86400, description="Video position to resume from.")
-    segments: list[tuple[float, float]] = Field(
+    occurred_at: AwareDatetime = Field(description="When it happened on the phone (ISO 8601 with offset), "
+                                                   "between 2020 and 2100.")
+    position_s: Seconds | None = Field(default=None, description="Video position to resume from.")
+    segments: list[tuple[Seconds, Seconds]] = Field(
         default_factory=list, max_length=500,
-        description="Stretches of video watched since the last event, [start, end] in seconds.")
+        description="Stretches of video watched since the last event, [start, end] in seconds, start <= end.")
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _plausible_time(cls, value: datetime) -> datetime:
+        try:
+            utc = value.astimezone(UTC)
+        except OverflowError:  # year 1 with a positive offset has no UTC time
+            utc = None
+        if utc is None or not EARLIEST <= utc < LATEST:
+            raise ValueError(_("The phone's clock gives an impossible date: check the date on the phone."))
+        return utc
+
+    @model_validator(mode="after")
+    def _stretches_forward(self):
+        if any(end < start for start, end in self.segments):
+            raise ValueError(_("A watched stretch ends before it starts."))
+        return self
 
 
 class ProgressBatchIn(BaseModel):

@@ -29,33 +29,67 @@
     statusLine.textContent = text || "";
   }
 
+  // Events the server refused for good (4xx on their content) are set aside here, never resent:
+  // one impossible event must not hold back the others forever.
+  const REJECTED = "lms-progress-rejected";
+  const quarantine = (events) => {
+    if (!events.length) return;
+    let kept = [];
+    try { kept = JSON.parse(localStorage.getItem(REJECTED) || "[]"); } catch { /* start again */ }
+    localStorage.setItem(REJECTED, JSON.stringify([...kept, ...events].slice(-50)));
+    const gone = new Set(events.map((e) => e.id));
+    writeOutbox(readOutbox().filter((e) => !gone.has(e.id)));
+  };
+
+  // "events.3.segments.0" -> 3: which events of the batch a 422 names.
+  const rejectedIndexes = (body) => new Set((Array.isArray(body?.detail) ? body.detail : [])
+    .map((p) => /^events\.(\d+)/.exec(p.field || "")).filter(Boolean).map((m) => Number(m[1])));
+
+  function askToLogIn() {
+    if (!statusLine) return;
+    const link = document.createElement("a");
+    link.href = `/login?next=${encodeURIComponent(location.pathname + location.search)}`;
+    link.textContent = root.dataset.msgLogin || "";
+    statusLine.replaceChildren(link);
+    statusLine.hidden = false;
+  }
+
   // Events go to the outbox first, then to the server; a failed send stays for later.
   async function flush(keepalive = false) {
     if (flushing) return;
     const events = readOutbox();
     if (!events.length || !root) return;
     flushing = true;
+    let again = false;
     try {
       const response = await fetch(root.dataset.batchUrl, {
         method: "POST", keepalive, credentials: "same-origin",
         headers: { "Content-Type": "application/json", "X-CSRFToken": csrf(), Accept: "application/json" },
         body: JSON.stringify({ events }),
       });
+      const body = await response.json().catch(() => null);
       if (response.ok) {
         const sent = new Set(events.map((e) => e.id));
         writeOutbox(readOutbox().filter((e) => !sent.has(e.id)));
-        const body = await response.json();
-        const mine = body.results.filter((r) => r.progress && r.progress.lesson_id === Number(root.dataset.lessonId)).pop();
+        const mine = (body?.results || []).filter((r) => r.progress && r.progress.lesson_id === Number(root.dataset.lessonId)).pop();
         if (mine) update(mine.progress);
         showStatus("");
-      } else if (response.status === 400 || response.status === 401) {
-        showStatus(root.dataset.msgLogin || "");
+      } else if (response.status === 401 || (response.status === 400 && body?.error === "csrf")) {
+        // Logged out (or the page outlived its session): keep everything, send it after logging in again.
+        askToLogIn();
+      } else if (response.status === 422 && events.length > 1 && rejectedIndexes(body).size) {
+        const bad = rejectedIndexes(body);
+        quarantine(events.filter((_, i) => bad.has(i)));
+        again = true;  // the rest go at once
+      } else if (response.status >= 400 && response.status < 500 && ![408, 409, 425, 429].includes(response.status)) {
+        quarantine(events);  // refused as a whole, and sending it again would be refused again
       }
     } catch {
       // Offline: keep the events; "online" triggers another try.
     } finally {
       flushing = false;
     }
+    if (again) flush(keepalive);
   }
 
   function send(kind, extra = {}) {

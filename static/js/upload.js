@@ -46,7 +46,7 @@
   const splitIds = (value) => (value || "").split(",").map((v) => v.trim()).filter(Boolean);
 
   const serverMessage = (xhr) => {
-    try { return JSON.parse(xhr.responseText).error || xhr.statusText; } catch { return xhr.statusText || String(xhr.status); }
+    try { const body = JSON.parse(xhr.responseText); return body.detail || body.error || xhr.statusText; } catch { return xhr.statusText || String(xhr.status); }
   };
 
   class Upload {
