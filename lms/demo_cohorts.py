@@ -53,10 +53,12 @@ def load_demo_cohorts(instructor, organizer, trainee, classmates: list, random_s
                                                start=time(19, 0), end=time(21, 0), count=12, topic="Buổi học")
         if index == 0:
             # One session happening right now, so the check-in screens have something to show.
+            # Kept inside today, also just after or before midnight.
             now = datetime.now(cohorts.VIETNAM)
-            cohorts.add_session(cohort, day=today, start=(now - timedelta(minutes=20)).time().replace(second=0, microsecond=0),
-                                end=(now + timedelta(minutes=100)).time().replace(second=0, microsecond=0)
-                                if (now + timedelta(minutes=100)).date() == today else time(23, 59),
+            begin, finish = now - timedelta(minutes=20), now + timedelta(minutes=100)
+            cohorts.add_session(cohort, day=today,
+                                start=begin.time().replace(second=0, microsecond=0) if begin.date() == today else time(0, 0),
+                                end=finish.time().replace(second=0, microsecond=0) if finish.date() == today else time(23, 59),
                                 topic="Buổi thực hành hôm nay")
         _attendance_for_past(sessions, people, instructor.id, rng)
     return created
