@@ -114,3 +114,22 @@ def test_demo_learning_states(app):
     for enrollment in db.session.scalars(sa.select(Enrollment).where(Enrollment.completed_at.is_not(None))):
         required = {lesson.id for lesson in learning.required_lessons(enrollment.course)}
         assert required <= learning.completed_lesson_ids(enrollment.user_id, enrollment.course_id)
+
+
+def test_demo_loads_just_after_midnight_in_vietnam(app, monkeypatch):
+    """The session "happening now" stays inside today when the clock has just passed midnight."""
+    from datetime import datetime as real_datetime
+
+    from lms import demo_cohorts
+    from lms.cohorts.models import ClassSession
+
+    class JustAfterMidnight(real_datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return real_datetime(2026, 12, 3, 0, 5, tzinfo=demo_cohorts.cohorts.VIETNAM).astimezone(tz)
+
+    monkeypatch.setattr(demo_cohorts, "datetime", JustAfterMidnight)
+    demo.load_demo(extra_trainees=0, with_media=False)
+    db.session.commit()
+    topics = [s for s in db.session.scalars(sa.select(ClassSession)) if s.topic == "Buổi thực hành hôm nay"]
+    assert len(topics) == 1 and topics[0].starts_at < topics[0].ends_at

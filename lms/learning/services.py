@@ -263,7 +263,12 @@ def _validate(event: ProgressEventData, lesson: Lesson) -> None:
 
 
 def _apply_position(progress: LessonProgress, lesson: Lesson, event: ProgressEventData, when: datetime) -> None:
-    if event.position_s is not None and (progress.position_at is None or when >= progress.position_at):
+    # A player that had not loaded the video yet reports 0 s with nothing watched (older pages
+    # still in phones' caches do): that says nothing about where the trainee is, so it never
+    # erases a saved place. Going back to the start by watching it carries segments and counts.
+    blank = event.position_s is not None and event.position_s < 1 and not event.segments
+    newer = progress.position_at is None or when >= progress.position_at
+    if event.position_s is not None and newer and not (blank and progress.position_s):
         progress.position_s, progress.position_at = event.position_s, when
     duration = _video_duration(lesson)
     if not duration or not event.segments:

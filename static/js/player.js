@@ -117,12 +117,16 @@
     let segments = [];
     let lastSent = Date.now();
     const resumeAt = Number(root.dataset.position || 0);
+    // Until the saved place is restored, currentTime is 0 for lack of metadata, not because the
+    // trainee went back: reporting it then would overwrite the saved position with 0.
+    let resumed = false, switching = false;
 
     const closeSegment = () => {
       if (segmentStart !== null && video.currentTime > segmentStart) segments.push([segmentStart, video.currentTime]);
       segmentStart = video.paused ? null : video.currentTime;
     };
     const report = (keepalive = false) => {
+      if (!resumed || switching) return;
       closeSegment();
       const position = Number.isFinite(video.currentTime) ? video.currentTime : 0;
       if (!segments.length && Math.abs(position - resumeAt) < 1 && Date.now() - lastSent < SAVE_EVERY_MS) return;
@@ -132,9 +136,12 @@
       if (keepalive) flush(true);
     };
 
-    video.addEventListener("loadedmetadata", () => {
+    const resume = () => {
+      if (resumed || !(video.duration > 0)) return;
       if (resumeAt > 3 && resumeAt < video.duration - 5 && video.currentTime < 1) video.currentTime = resumeAt;
-    }, { once: true });
+      resumed = true;
+      root.dataset.resumed = "1";
+    };
     video.addEventListener("play", () => { segmentStart = video.currentTime; });
     video.addEventListener("seeking", () => {
       // A jump ends the stretch being watched; skipping ahead is not watching.
@@ -156,9 +163,17 @@
         if (!src) return;
         const time = video.currentTime;
         const playing = !video.paused;
+        const restore = keepTime && resumed;
+        if (restore) switching = true;  // load() puts currentTime back to 0 until the new metadata
         video.querySelector("source").src = src;
         video.load();
-        if (keepTime) video.addEventListener("loadedmetadata", () => { video.currentTime = time; if (playing) video.play(); }, { once: true });
+        if (restore) {
+          video.addEventListener("loadedmetadata", () => {
+            video.currentTime = time;
+            switching = false;
+            if (playing) video.play();
+          }, { once: true });
+        }
       };
       const saved = localStorage.getItem(QUALITY);
       if (saved === "720p" && video.dataset.src720p) {
@@ -170,6 +185,12 @@
         choose(e.target.value === "720p" ? "720p" : "360p", true);
       });
     }
+
+    // The metadata may have loaded before this script ran (cached video, back button): then
+    // "loadedmetadata" has already fired and only readyState tells. A quality switch above
+    // restarts loading, so this comes after it.
+    video.addEventListener("loadedmetadata", resume);
+    if (video.readyState >= 1) resume();
   }
 
   function setupDone(form) {

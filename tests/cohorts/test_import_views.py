@@ -106,7 +106,8 @@ def test_a_file_with_errors_shows_each_error_and_cannot_be_imported(client, orga
     assert "Row 2, column C (Ngày sinh): “31/02/1990” is not a real date" in page
     assert "Row 3, column B (Số điện thoại): “12345” is not a Vietnamese phone number." in page
     assert "looks like a spreadsheet formula" in page
-    assert re.search(r"<button[^>]*disabled[^>]*>\s*Import 2 trainees", page)
+    # Both rows have errors: the (disabled) button counts only the valid rows.
+    assert re.search(r"<button[^>]*disabled[^>]*>\s*Import 0 valid trainees", page)
 
     response = client.post(f"/cohorts/PX-KT-01/import/{token}/commit", data={"csrf_token": csrf_token(client)})
     assert response.status_code == 302
@@ -118,6 +119,15 @@ def test_a_file_with_errors_shows_each_error_and_cannot_be_imported(client, orga
     assert sheet[0] == ["Họ và tên", "Số điện thoại", "Ngày sinh", "Errors"]
     assert sheet[2][0] == "=HYPERLINK(\"http://x.example\")"
     assert "Column B (Số điện thoại)" in sheet[2][3]
+
+
+def test_the_disabled_import_button_counts_only_the_valid_rows(client, organizer, cohort):
+    token = token_of(upload(client, fixtures.xlsx(GOOD + [["Lê Thị Mai", "12345", "", "Chuyên Mỹ"]])))
+    page = client.get(f"/cohorts/PX-KT-01/import/{token}").get_data(as_text=True)
+    assert re.search(r'<button[^>]*disabled data-valid-rows="2">\s*Import 2 valid trainees', page)
+    with client.session_transaction() as session:
+        session["lang"] = "vi"
+    assert "Nhập 2 học viên hợp lệ" in client.get(f"/cohorts/PX-KT-01/import/{token}").get_data(as_text=True)
 
 
 def test_a_file_that_is_not_a_spreadsheet_is_refused_on_the_form(client, organizer, cohort, app):

@@ -161,3 +161,16 @@ def test_restricted_courses_refuse_self_enrolment(app):
     course.enrollment_mode = EnrollmentMode.RESTRICTED
     with pytest.raises(services.EnrollmentClosed):
         services.self_enrol(make_trainee(), course)
+
+
+def test_a_blank_zero_position_never_erases_a_saved_place(app):
+    course = make_course(lessons=0)
+    video = add_video_lesson(course, duration_s=100)
+    trainee = make_trainee(enrolled_in=course)
+    services.record_event(trainee, event(video, minutes_ago=2, position_s=42, segments=((30, 42),)))
+    # A page that had not loaded the video yet reports 0 s and nothing watched when it is left.
+    services.record_event(trainee, event(video, minutes_ago=1, position_s=0))
+    assert services.get_progress(trainee, video).position_s == 42
+    # Watching the start again does move the place back.
+    services.record_event(trainee, event(video, position_s=0.5, segments=((0, 0.5),)))
+    assert services.get_progress(trainee, video).position_s == 0.5

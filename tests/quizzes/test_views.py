@@ -78,6 +78,10 @@ def test_a_failed_quiz_shows_the_right_answers_and_does_not_complete_the_lesson(
     assert "0%" in result and 'data-passed="no"' in result and result.count('data-correct="no"') == 3
     # Each question shows what I chose and the correct answer.
     assert result.count('class=" is-chosen"') == 3 and result.count('class="is-correct"') == 4
+    # The labels are tags of their own, not the roll call's outlined buttons (which looked like empty inputs).
+    assert result.count('class="answer-tag answer-tag-chosen"') == 3
+    assert result.count('class="answer-tag answer-tag-correct"') == 4
+    assert 'class="mark"' not in result
     assert get_progress(trainee, lesson) is None or get_progress(trainee, lesson).completed_at is None
 
 
