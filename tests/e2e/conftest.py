@@ -94,7 +94,13 @@ def demo_site(tmp_path_factory):
     """A fresh instance with the demo and 200 generated trainees, served by the real server on a free port.
 
     Its own instance, so that what other browser tests do to the demo never changes what a crawl sees.
+    LMS_E2E_DEMO_URL=http://127.0.0.1:PORT uses a demo already served there instead (and
+    LMS_E2E_DEMO_LOG its server's log), to run the crawl again without seeding again.
     """
+    if os.environ.get("LMS_E2E_DEMO_URL"):
+        yield DemoSite(base_url=os.environ["LMS_E2E_DEMO_URL"].rstrip("/"), accounts=dict(DEMO_ACCOUNTS),
+                       password=DEMO_PASSWORD, log=Path(os.environ.get("LMS_E2E_DEMO_LOG", "/nonexistent")))
+        return
     instance = tmp_path_factory.mktemp("demo-site")
     env = _demo_env(instance)
     _load_demo(env, "--trainees", "200")
