@@ -5,7 +5,8 @@ given names) and 24 weekly sessions is built in a temporary SQLite database (or 
 database given with --database-url, which must be empty). An organizer logs in through the form;
 then page 1, page 2, a name search without tones (q=huong) and a phone search (the last six
 digits of one trainee) are each asked for --runs times in the same process (Flask's test client:
-no network, so the time is the server's). The first, cold request is reported beside the median.
+no network, so the time is the server's). The first, cold request is reported beside the median,
+and the process's CPU milliseconds beside the wall ones (on a shared machine the wall time waits).
 Goals: page 1 under 100 KB of HTML and 300 ms.
 
 Run with `.venv/bin/python bench/class_page.py [--trainees 4500] [--runs 9] [--database-url URL]`.
@@ -78,17 +79,18 @@ def log_in(client, phone: str) -> None:
 
 
 def measure(client, url: str, runs: int) -> dict:
-    times, size, status = [], 0, None
+    times, cpu, size, status = [], [], 0, None
     for _ in range(runs + 1):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         response = client.get(url)
         body = response.get_data()
         times.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - started_cpu) * 1000)
         size, status = len(body), response.status_code
     found = len(re.findall(rb'<li class="card">\s*<strong>', body.split(b'id="members"', 1)[-1]))
     return {"url": url, "status": status, "html_bytes": size, "trainees_listed": found,
             "first_ms": round(times[0], 1), "median_ms": round(statistics.median(times[1:]), 1),
-            "max_ms": round(max(times[1:]), 1)}
+            "max_ms": round(max(times[1:]), 1), "median_cpu_ms": round(statistics.median(cpu[1:]), 1)}
 
 
 def main() -> None:
@@ -132,7 +134,7 @@ def main() -> None:
                          "met": first["html_bytes"] < GOAL_BYTES and first["median_ms"] < GOAL_MS}}
     for name, figures in pages.items():
         print(f"{name:22} {figures['html_bytes']:>8,} B  median {figures['median_ms']:>6} ms  "
-              f"(first {figures['first_ms']} ms, max {figures['max_ms']} ms)  {figures['trainees_listed']} listed")
+              f"(CPU {figures['median_cpu_ms']} ms, first {figures['first_ms']} ms, max {figures['max_ms']} ms)  {figures['trainees_listed']} listed")
     save("class_page", results)
     sys.exit(0 if results["goals"]["met"] else 1)
 
