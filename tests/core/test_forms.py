@@ -30,7 +30,8 @@ def _all_subclasses(cls):
 
 def _app_form_classes():
     for module in pkgutil.walk_packages(lms.__path__, "lms."):
-        importlib.import_module(module.name)
+        if module.name != "lms.wsgi":  # it builds an app at import, for the server
+            importlib.import_module(module.name)
     found = {c for c in _all_subclasses(wtforms.Form) if c.__module__.startswith("lms.")}
     return sorted((c for c in found if c.__module__ != "lms.core.forms"), key=lambda c: c.__qualname__)
 
