@@ -44,6 +44,13 @@ def attendance_percent(attended: int, counted: int) -> float | None:
     return float((Decimal(attended * 100) / Decimal(counted)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
+def format_percent(percent: float | None) -> str:
+    """Show a rate as people read it: 71.4% (71,4% in Vietnamese), 70%; "—" when there is none."""
+    from flask_babel import format_decimal
+
+    return "—" if percent is None else format_decimal(percent, format="#,##0.#") + "%"
+
+
 @dataclass(frozen=True)
 class AttendanceFigure:
     """One trainee's attendance over the sessions held so far (see the module's rule)."""

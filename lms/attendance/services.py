@@ -435,7 +435,7 @@ def attendance_rule(enrollment: Enrollment) -> learning.RuleOutcome | None:
 
 
 def describe_figure(figure: AttendanceFigure) -> str:
-    """Say a figure in words: "71.4% · attended 5 of 7 sessions counted (8 held, 1 excused)"."""
+    """Say a figure in words: "71.4% · Attended 5 of 7 sessions counted · 1 excused, not counted"."""
     from lms.i18n import gettext as _
 
     text = _("Attended %(attended)d of %(counted)d sessions counted", attended=figure.attended,
@@ -443,15 +443,8 @@ def describe_figure(figure: AttendanceFigure) -> str:
     if figure.excused:
         text += " · " + _("%(excused)d excused, not counted", excused=figure.excused)
     if figure.percent is not None:
-        text = format_percent(figure.percent) + " · " + text
+        text = figures.format_percent(figure.percent) + " · " + text
     return text
-
-
-def format_percent(percent: float | None) -> str:
-    """Show a rate as people read it: 71.4% (71,4% in Vietnamese), 70%; "—" when there is none."""
-    from flask_babel import format_decimal
-
-    return "—" if percent is None else format_decimal(percent, format="#,##0.#") + "%"
 
 
 learning.register_completion_rule("attendance", attendance_rule)

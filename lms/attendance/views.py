@@ -62,7 +62,7 @@ def get_trainee_of_session_or_404(session: ClassSession, user_id: int) -> User:
 
 @bp.app_template_filter("attendance_percent")
 def attendance_percent_filter(percent: float | None) -> str:
-    return services.format_percent(percent)
+    return figures.format_percent(percent)
 
 
 @bp.app_template_global("attendance_rule")

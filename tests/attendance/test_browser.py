@@ -102,3 +102,81 @@ def test_a_trainee_types_the_screen_code_and_the_screen_counts_them(served, phon
     # attendance.js asks for the state at least every 10 seconds.
     expect(screen.locator('[data-count="attended"]')).to_have_text("1", timeout=15_000)
     assert problems == []
+
+
+def test_instructor_takes_the_roll_and_sees_each_trainees_rate(served, new_phone_page, app):
+    """From the class page to the session, its sign-in sheet and the roll call; taps update each rate in place."""
+    from datetime import timedelta
+
+    from playwright.sync_api import expect
+
+    from lms.database import utcnow
+    from tests.attendance.helpers import add_session_at
+    from tests.e2e.conftest import screenshot
+
+    names = ["Nguyễn Thị Hường", "Trần Văn Bình", "Lê Thị An", "Phạm Văn Dũng", "Đỗ Thị Lan", "Hoàng Văn Tuấn"]
+    cohort, instructor, trainees = make_class(trainees=names)
+    before = [add_session_at(cohort, utcnow() - timedelta(days=d)) for d in (9, 2)]
+    for trainee in trainees:  # everyone came to the first session and missed the second
+        services.record_attendance(before[0], trainee, AttendanceStatus.PRESENT, by=instructor, method="roll_call")
+        services.record_attendance(before[1], trainee, AttendanceStatus.ABSENT, by=instructor, method="roll_call")
+    session = session_now(cohort)
+    db.session.commit()
+    problems = []
+    page = new_phone_page()  # 390×844, Vietnamese
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("console", lambda message: message.type == "error" and problems.append(message.text))
+    log_in(page, served, instructor)
+
+    page.goto(f"{served}/cohorts/{cohort.code}")
+    page.locator(f'a[href="/sessions/{session.id}"]').tap()
+    sheet = page.locator("[data-sign-in-sheet]")
+    expect(sheet).to_be_visible()
+    assert page.request.get(served + sheet.get_attribute("href")).status == 200
+    page.locator(f'a[href="/sessions/{session.id}/roll-call"]').tap()
+    expect(page.locator(".roll-row")).to_have_count(6)
+
+    huong, binh, an = trainees[:3]
+    rate = lambda trainee: page.locator(f"#m-{trainee.id} .att-fig")  # noqa: E731
+    expect(rate(huong)).to_contain_text("33,3% (1/3)")  # the session on now counts as held
+    for trainee, status in ((huong, "present"), (binh, "late"), (an, "excused")):
+        page.locator(f"#m-{trainee.id} button[value={status}]").tap()
+        expect(page.locator(f"#m-{trainee.id} button[value={status}]")).to_have_attribute("aria-pressed", "true")
+    expect(rate(huong)).to_contain_text("66,7% (2/3)")
+    expect(rate(binh)).to_contain_text("66,7% (2/3)")
+    expect(rate(an)).to_contain_text("50% (1/2)")
+    expect(rate(an)).to_contain_text("1 buổi vắng có phép")
+    for status, number in (("present", "1"), ("late", "1"), ("excused", "1"), ("not_marked", "3")):
+        expect(page.locator(f'[data-count="{status}"]')).to_have_text(number)
+    expect(page.locator(".att-rule")).to_contain_text("Tỷ lệ chuyên cần")
+    screenshot(page, "attendance-roll-call-journey")
+
+    page.reload()  # what the server says after the taps: the same figures
+    expect(rate(huong)).to_contain_text("66,7% (2/3)")
+    trainee_page = new_phone_page()
+    log_in(trainee_page, served, huong)
+    trainee_page.goto(f"{served}/my/attendance")
+    expect(trainee_page.locator("[data-att-percent]")).to_have_text("66,7%")
+    assert problems == []
+
+
+@pytest.mark.parametrize("viewport", [SMALL_PHONE, {"width": 390, "height": 844}])
+def test_roll_call_labels_never_break_inside_a_word(served, new_phone_page, app, viewport):
+    cohort, instructor, _ = make_class(trainees=NAMES[:3])
+    session = session_now(cohort)
+    db.session.commit()
+    page = new_phone_page(viewport=viewport)
+    log_in(page, served, instructor)
+    page.goto(f"{served}/sessions/{session.id}/roll-call")
+    # For each word of each label, the lines its letters sit on: a word broken across lines sits on two.
+    words = page.evaluate("""() => [...document.querySelectorAll('.roll-row .mark')].flatMap((button) => {
+        const node = button.firstChild, text = node.textContent; let from = 0;
+        return text.trim().split(/\\s+/).map((word) => {
+          const start = text.indexOf(word, from); from = start + word.length;
+          const range = document.createRange(); range.setStart(node, start); range.setEnd(node, from);
+          const lines = new Set([...range.getClientRects()].map((rect) => Math.round(rect.top)));
+          return [word, lines.size, button.scrollWidth <= button.clientWidth];
+        });
+      })""")
+    assert {word for word, _, _ in words} >= {"Vắng", "Có", "mặt", "phép"}
+    assert [w for w in words if w[1] != 1 or not w[2]] == []

@@ -361,3 +361,23 @@ def test_home_notice_shows_todays_class_with_a_check_in_button_while_it_is_on(cl
     with app.test_request_context():
         (notice,) = [n for n in render_home_notices(huong) if "att-today" in n]
     assert 'href="/check-in"' not in notice
+
+
+# --- The session page links what can be printed ------------------------------------------------------------
+
+
+def test_session_page_links_the_sign_in_sheet_for_organizer_and_instructor(app):
+    from tests.conftest import AuthActions
+
+    cohort, instructor, _ = make_class()
+    session = session_now(cohort)
+    organizer = make_user(Role.ORGANIZER, full_name="Phạm Tổ Chức")
+    for user, sees_csv in ((instructor, False), (organizer, True)):
+        client = app.test_client()
+        log_in(client, AuthActions(client), user)
+        html = client.get(f"/sessions/{session.id}").get_data(as_text=True)
+        link = re.search(r'href="([^"]+)" data-sign-in-sheet', html)
+        assert link and link.group(1) == f"/sessions/{session.id}/sign-in-sheet.pdf"
+        pdf = client.get(link.group(1))
+        assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
+        assert (f'href="/cohorts/{cohort.code}/attendance.csv"' in html) is sees_csv
