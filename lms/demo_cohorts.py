@@ -53,14 +53,22 @@ def load_demo_cohorts(instructor, organizer, trainee, classmates: list, random_s
                                                start=time(19, 0), end=time(21, 0), count=12, topic="Buổi học")
         if index == 0:
             # One session happening right now, so the check-in screens have something to show.
-            now = datetime.now(cohorts.VIETNAM).replace(second=0, microsecond=0, tzinfo=None)
-            # Kept inside today's date whatever the hour (just after midnight, "20 minutes ago" is yesterday).
-            midnight, last_minute = datetime.combine(today, time(0, 0)), datetime.combine(today, time(23, 59))
-            starts, ends = max(now - timedelta(minutes=20), midnight), min(now + timedelta(minutes=100), last_minute)
-            cohorts.add_session(cohort, day=today, start=starts.time(), end=ends.time(),
-                                topic="Buổi thực hành hôm nay")
+            now = datetime.now(cohorts.VIETNAM)
+            start_at, end_at = live_session_times(now)
+            cohorts.add_session(cohort, day=now.date(), start=start_at, end=end_at, topic="Buổi thực hành hôm nay")
         _attendance_for_past(sessions, people, instructor.id, rng)
     return created
+
+
+def live_session_times(now: datetime) -> tuple[time, time]:
+    """Return the demo's session happening now: from 20 minutes ago to 100 minutes ahead, kept inside today.
+
+    Just after midnight "20 minutes ago" is yesterday, and a session cannot start after it ends.
+    """
+    midnight = datetime.combine(now.date(), time.min, tzinfo=now.tzinfo)
+    start = max(now - timedelta(minutes=20), midnight)
+    end = min(now + timedelta(minutes=100), midnight + timedelta(hours=23, minutes=59))
+    return start.time().replace(second=0, microsecond=0), end.time().replace(second=0, microsecond=0)
 
 
 def _members_for(cohort: Cohort, trainee, classmates: list, rng: random.Random) -> list[int]:

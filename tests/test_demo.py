@@ -1,3 +1,4 @@
+import pytest
 import sqlalchemy as sa
 
 from lms import demo
@@ -133,3 +134,17 @@ def test_demo_loads_just_after_midnight_in_vietnam(app, monkeypatch):
     db.session.commit()
     topics = [s for s in db.session.scalars(sa.select(ClassSession)) if s.topic == "Buổi thực hành hôm nay"]
     assert len(topics) == 1 and topics[0].starts_at < topics[0].ends_at
+
+@pytest.mark.parametrize(("now", "start", "end"), [
+    ("12:00:40", "11:40", "13:40"),
+    ("00:05:00", "00:00", "01:45"),  # 20 minutes ago is yesterday: `make run` used to fail here
+    ("23:50:00", "23:30", "23:59"),
+])
+def test_the_demo_session_happening_now_stays_inside_today(now, start, end):
+    from datetime import datetime, time
+
+    from lms.cohorts.services import VIETNAM
+    from lms.demo_cohorts import live_session_times
+
+    at = datetime.combine(datetime(2026, 12, 3).date(), time.fromisoformat(now), tzinfo=VIETNAM)
+    assert live_session_times(at) == (time.fromisoformat(start), time.fromisoformat(end))

@@ -27,7 +27,10 @@ def home():
     if not current_user.is_authenticated:
         return render_template("core/welcome.html")
     if current_user.is_staff or current_user.has_role(Role.ADMIN):
-        return render_template("core/staff_home.html")
+        from lms.attendance.checkin import is_open
+        from lms.core.home import staff_home
+
+        return render_template("core/staff_home.html", home=staff_home(current_user), is_open=is_open)
     return redirect(url_for("learning.home"))
 
 
