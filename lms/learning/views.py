@@ -191,9 +191,12 @@ def _apply(event: ProgressEventIn) -> EventResultOut:
                responses={200: ("Applied, or recognised as a duplicate", EventResultOut),
                           401: ("Not logged in", ErrorBody),
                           403: ("Not enrolled in the lesson's course", EventResultOut),
-                          422: ("Impossible values, e.g. a negative position", EventResultOut)})
+                          404: ("No such lesson", EventResultOut),
+                          422: ("Impossible values, e.g. a position past the video's end", EventResultOut)})
 def record_progress(payload: ProgressEventIn):
     """Apply one event; the same id twice counts once."""
+    if db.session.get(Lesson, payload.lesson_id) is None:
+        return jsonify(EventResultOut(id=str(payload.id), status="invalid", message=_("Unknown lesson.")).model_dump()), 404
     result = _apply(payload)
     status = {"forbidden": 403, "invalid": 422}.get(result.status, 200)
     if status == 200:
