@@ -48,7 +48,9 @@
   function askToLogIn() {
     if (!statusLine) return;
     const link = document.createElement("a");
-    link.href = `/login?next=${encodeURIComponent(location.pathname + location.search)}`;
+    // This very page: opened again it asks for the login (and comes back here) or, with a remembered
+    // login, renews the session; either way it loads with a fresh token and sends the outbox.
+    link.href = location.href;
     link.textContent = root.dataset.msgLogin || "";
     statusLine.replaceChildren(link);
     statusLine.hidden = false;
