@@ -209,3 +209,10 @@ def test_a_good_batch_still_applies(trainee_api):
     response = trainee_api({"events": [_event(lesson, occurred_at=yesterday, segments=[[0, 30]], position_s=30)]})
     assert response.status_code == 200 and response.json["results"][0]["status"] == "applied"
     assert response.json["results"][0]["progress"]["watched_percent"] == 50
+
+
+def test_the_same_event_twice_in_one_batch_counts_once(trainee_api):
+    event = _event(trainee_api.video.id, segments=[[0, 6]], position_s=6)
+    response = trainee_api({"events": [event] * 3})
+    assert [r["status"] for r in response.json["results"]] == ["applied", "duplicate", "duplicate"]
+    assert db.session.scalar(sa.select(sa.func.count(ProgressEvent.id))) == 1

@@ -213,12 +213,18 @@ def record_progress(payload: ProgressEventIn):
                responses={200: ("One result per event", ProgressBatchOut), 401: ("Not logged in", ErrorBody)})
 def record_progress_batch(payload: ProgressBatchIn):
     """Apply many events; each succeeds or fails on its own."""
-    results = []
+    results, seen = [], {}
     for event in sorted(payload.events, key=lambda e: e.occurred_at):
+        if event.id in seen:  # the same event twice in one batch: answered without the database
+            first = seen[event.id]
+            status = "duplicate" if first.status in {"applied", "duplicate"} else first.status
+            results.append(first.model_copy(update={"status": status}))
+            continue
         with db.session.begin_nested() as savepoint:
             result = _apply(event)
             if result.status in {"forbidden", "invalid"}:
                 savepoint.rollback()
+        seen[event.id] = result
         results.append(result)
     db.session.commit()
     return jsonify(ProgressBatchOut(results=results).model_dump())
