@@ -154,7 +154,7 @@ def test_the_batch_answers_4xx_for_any_impossible_body(trainee_api):
         {"events": [_event(lesson, segments=[[0, 1e308]])]}, {"events": [_event(lesson, segments=[[1, 2, 3]])]},
         {"events": [{**_event(lesson), "lesson_id": str(lesson)}]}, {"events": [_event(lesson, kind=None)]},
         {"events": [_event(lesson, id="not-a-uuid")]}, {"events": [_event(lesson, position_s=True)]},
-        {"events": [_event(lesson)] * 501}, {"events": []}, {"events": "all"}, {"events": None}, [], "x", 5, None,
+        {"events": [_event(lesson)] * 101}, {"events": []}, {"events": "all"}, {"events": None}, [], "x", 5, None,
         {"events": [_event(lesson, segments=[[0, 1]] * 501)]}, {"events": [_event(lesson, extra=1)]},
     ]
     for body in bodies:

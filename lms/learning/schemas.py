@@ -66,7 +66,9 @@ class ProgressBatchIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    events: list[ProgressEventIn] = Field(min_length=1, max_length=500)
+    #: The phone sends its outbox in batches of at most this many: each event is a few queries,
+    #: and a batch must finish well inside a client's timeout on a slow server.
+    events: list[ProgressEventIn] = Field(min_length=1, max_length=100)
 
 
 class LessonProgressOut(BaseModel):
