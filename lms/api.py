@@ -21,7 +21,8 @@ class Operation:
     method: str
     summary: str
     body: type[BaseModel] | None
-    responses: dict[int, tuple[str, type[BaseModel] | None]]
+    #: status -> (description, model); the model may be a tuple of alternatives
+    responses: dict[int, tuple[str, type[BaseModel] | tuple | None]]
     tags: list[str] = field(default_factory=list)
 
 
@@ -61,7 +62,7 @@ def api_operation(path: str, method: str, *, summary: str, body: type[BaseModel]
                     return jsonify(error="invalid", detail=[{"field": "", "message": str(_l(
                         "The text contains a character that cannot be saved."))}]), 422
                 try:
-                    kwargs["payload"] = body.model_validate_json(raw or b"{}", strict=True)
+                    kwargs["payload"] = body.model_validate_json(_whole_numbers_as_ints(raw), strict=True)
                 except ValidationError as exc:
                     return jsonify(error="invalid", detail=_problems(exc)), 422
             return view(*args, **kwargs)
@@ -70,6 +71,34 @@ def api_operation(path: str, method: str, *, summary: str, body: type[BaseModel]
         return wrapped
 
     return decorator
+
+
+def _whole_numbers_as_ints(raw: bytes) -> bytes:
+    """Rewrite 394.0 as 394, as JSON Schema counts it an integer; strict pydantic would refuse it.
+
+    Anything that is not JSON, NaN and Infinity included, is passed on for pydantic to refuse.
+    """
+    def refuse(constant):
+        raise ValueError(constant)
+
+    try:
+        data = json.loads(raw or b"{}", parse_constant=refuse)
+    except (ValueError, RecursionError):
+        return raw
+    try:
+        return json.dumps(_ints(data)).encode()
+    except RecursionError:
+        return raw
+
+
+def _ints(value):
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+        return int(value)
+    if isinstance(value, list):
+        return [_ints(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _ints(v) for k, v in value.items()}
+    return value
 
 
 _NUL = re.compile(rb"\\u0000", re.IGNORECASE)
@@ -141,6 +170,13 @@ def _parameter_schema(converter) -> dict:
     return {"type": "string", "pattern": "^[^/\\x00]+$"}
 
 
+def _models(model) -> tuple:
+    """A response's models: none, one, or a tuple of alternatives."""
+    if model is None:
+        return ()
+    return model if isinstance(model, tuple) else (model,)
+
+
 def _readable_name(qualified: str) -> str:
     """'lms__quizzes__forms__SubmissionIn' -> 'QuizzesSubmissionIn' (pydantic's name for one of two alike)."""
     parts = qualified.split("__")
@@ -158,7 +194,7 @@ def openapi_document(title: str, version: str = "1.0.0") -> dict:
             found.append((op, rule, view))
             if op.body is not None:
                 models.append(op.body)
-            models += [model for _description, model in op.responses.values() if model is not None]
+            models += [model for _description, model in op.responses.values() for model in _models(model)]
     # One pass over every model: pydantic names two models called alike (quizzes' and assignments'
     # SubmissionIn) apart, instead of the second silently replacing the first.
     unique = list(dict.fromkeys(models))
@@ -180,7 +216,9 @@ def openapi_document(title: str, version: str = "1.0.0") -> dict:
             entry["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(op.body)}}}
         documented = dict(op.responses)
         if op.body is not None:
-            documented.setdefault(422, ("The body does not match the schema", ErrorBody))
+            # A body that fails the schema gets ErrorBody, whatever else the view answers with 422.
+            description, model = documented.get(422, ("The body does not match the schema", None))
+            documented[422] = (description, tuple(dict.fromkeys((*_models(model), ErrorBody))))
         public = not getattr(view, "_requires_login", False)
         for status, description in COMMON_RESPONSES.items():
             if public and status == 401:
@@ -189,7 +227,9 @@ def openapi_document(title: str, version: str = "1.0.0") -> dict:
         for status, (description, model) in sorted(documented.items()):
             response: dict = {"description": description}
             if model is not None:
-                response["content"] = {"application/json": {"schema": ref(model)}}
+                choices = [ref(m) for m in _models(model)]
+                schema = choices[0] if len(choices) == 1 else {"anyOf": choices}
+                response["content"] = {"application/json": {"schema": schema}}
             if status == 405:
                 response["headers"] = {"Allow": {"description": "The methods this address accepts",
                                                  "schema": {"type": "string"}}}

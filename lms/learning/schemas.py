@@ -4,7 +4,14 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+)
 
 from lms.core.params import MAX_ID
 from lms.i18n import gettext as _
@@ -12,9 +19,19 @@ from lms.i18n import gettext as _
 #: A position or stretch end, in seconds (no lesson is longer than a day).
 Seconds = Annotated[float, Field(ge=0, le=86400, allow_inf_nan=False)]
 
-#: Events from before the app existed or from far ahead are a phone's wrong clock, not progress.
-EARLIEST = datetime(2020, 1, 1, tzinfo=UTC)
-LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+#: Events from before the app existed or from far ahead are a phone's wrong clock, not progress:
+#: years 2020-2099 (a day's slack either side for the UTC offset).
+EARLIEST = datetime(2019, 12, 31, tzinfo=UTC)
+LATEST = datetime(2100, 1, 2, tzinfo=UTC)
+
+# The same rule in the published schema, so generated clients and fuzzers know it: an ISO 8601
+# time with an offset in 2020-2099 (29 February is left out of the pattern, not refused).
+_MONTH_DAY = r"(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)|02-(?:0[1-9]|1\d|2[0-8]))"
+OCCURRED_AT_PATTERN = (rf"^20[2-9]\d-{_MONTH_DAY}T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{{1,6}})?"
+                       r"(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$")
+PhoneTime = Annotated[AwareDatetime, WithJsonSchema({
+    "type": "string", "pattern": OCCURRED_AT_PATTERN,
+    "description": "When it happened on the phone: ISO 8601 with an offset, between 2020 and 2099."})]
 
 
 class ProgressEventIn(BaseModel):
@@ -25,12 +42,12 @@ class ProgressEventIn(BaseModel):
     id: UUID = Field(description="Made by the client (UUID v4); the same id is applied once.")
     lesson_id: int = Field(gt=0, le=MAX_ID)
     kind: Literal["open", "position", "complete"]
-    occurred_at: AwareDatetime = Field(description="When it happened on the phone (ISO 8601 with offset), "
-                                                   "between 2020 and 2100.")
+    occurred_at: PhoneTime
     position_s: Seconds | None = Field(default=None, description="Video position to resume from.")
     segments: list[tuple[Seconds, Seconds]] = Field(
         default_factory=list, max_length=500,
-        description="Stretches of video watched since the last event, [start, end] in seconds, start <= end.")
+        description="Stretches of video watched since the last event, [start, end] in seconds. A stretch that "
+                    "ends before it starts, or past the video's end, makes the event invalid (status \"invalid\").")
 
     @field_validator("occurred_at")
     @classmethod
@@ -43,19 +60,15 @@ class ProgressEventIn(BaseModel):
             raise ValueError(_("The phone's clock gives an impossible date: check the date on the phone."))
         return utc
 
-    @model_validator(mode="after")
-    def _stretches_forward(self):
-        if any(end < start for start, end in self.segments):
-            raise ValueError(_("A watched stretch ends before it starts."))
-        return self
-
 
 class ProgressBatchIn(BaseModel):
     """Events replayed after time offline, in any order."""
 
     model_config = ConfigDict(extra="forbid")
 
-    events: list[ProgressEventIn] = Field(min_length=1, max_length=500)
+    #: The phone sends its outbox in batches of at most this many: each event is a few queries,
+    #: and a batch must finish well inside a client's timeout on a slow server.
+    events: list[ProgressEventIn] = Field(min_length=1, max_length=100)
 
 
 class LessonProgressOut(BaseModel):

@@ -199,9 +199,12 @@ def _apply(event: ProgressEventIn) -> EventResultOut:
                responses={200: ("Applied, or recognised as a duplicate", EventResultOut),
                           401: ("Not logged in", ErrorBody),
                           403: ("Not enrolled in the lesson's course", EventResultOut),
-                          422: ("Impossible values, e.g. a negative position", EventResultOut)})
+                          404: ("No such lesson", EventResultOut),
+                          422: ("Impossible values, e.g. a position past the video's end", EventResultOut)})
 def record_progress(payload: ProgressEventIn):
     """Apply one event; the same id twice counts once."""
+    if db.session.get(Lesson, payload.lesson_id) is None:
+        return jsonify(EventResultOut(id=str(payload.id), status="invalid", message=_("Unknown lesson.")).model_dump()), 404
     result = _apply(payload)
     status = {"forbidden": 403, "invalid": 422}.get(result.status, 200)
     if status == 200:
@@ -218,12 +221,18 @@ def record_progress(payload: ProgressEventIn):
                responses={200: ("One result per event", ProgressBatchOut), 401: ("Not logged in", ErrorBody)})
 def record_progress_batch(payload: ProgressBatchIn):
     """Apply many events; each succeeds or fails on its own."""
-    results = []
+    results, seen = [], {}
     for event in sorted(payload.events, key=lambda e: e.occurred_at):
+        if event.id in seen:  # the same event twice in one batch: answered without the database
+            first = seen[event.id]
+            status = "duplicate" if first.status in {"applied", "duplicate"} else first.status
+            results.append(first.model_copy(update={"status": status}))
+            continue
         with db.session.begin_nested() as savepoint:
             result = _apply(event)
             if result.status in {"forbidden", "invalid"}:
                 savepoint.rollback()
+        seen[event.id] = result
         results.append(result)
     db.session.commit()
     return jsonify(ProgressBatchOut(results=results).model_dump())

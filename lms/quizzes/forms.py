@@ -3,7 +3,7 @@
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from wtforms import (
     BooleanField,
     FieldList,
@@ -19,6 +19,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 
 from lms.accounts.forms import strip_text
 from lms.core.forms import FlaskForm, Form
+from lms.core.params import MAX_ID
 from lms.i18n import lazy_gettext as _l
 from lms.quizzes.models import QuestionKind
 from lms.quizzes.services import MAX_ATTEMPTS_LIMIT, MAX_CHOICES, MAX_POINTS
@@ -88,15 +89,19 @@ class AttemptForm(FlaskForm):
 # --- JSON bodies of the API (validated with pydantic, published in the OpenAPI document) ---
 
 
+#: A question id as a JSON object key: digits only, within an id column's range.
+QuestionKey = Annotated[int, Field(ge=1, le=MAX_ID), WithJsonSchema({"type": "string", "pattern": "^[1-9][0-9]{0,8}$"})]
+
+
 class SubmissionIn(BaseModel):
     """A finished answer sheet; its id makes it safe to send again (after a lost answer, or offline)."""
 
     model_config = ConfigDict(extra="forbid")
 
     id: UUID = Field(description="Made by the client (UUID v4); the same id is graded once.")
-    attempt: int = Field(gt=0, description="The attempt's number (1, 2, 3…) as the attempt page gave it.")
-    answers: dict[int, Annotated[list[int], Field(max_length=MAX_CHOICES)]] = Field(
-        default_factory=dict, max_length=500,
+    attempt: int = Field(gt=0, le=MAX_ID, description="The attempt's number (1, 2, 3…) as the attempt page gave it.")
+    answers: dict[QuestionKey, Annotated[list[Annotated[int, Field(ge=1, le=MAX_ID)]], Field(max_length=MAX_CHOICES)]] = Field(
+        default_factory=dict, max_length=500, json_schema_extra={"additionalProperties": False},
         description="Question id -> chosen choice ids; a question left out counts as unanswered.")
 
 

@@ -48,7 +48,9 @@
   function askToLogIn() {
     if (!statusLine) return;
     const link = document.createElement("a");
-    link.href = `/login?next=${encodeURIComponent(location.pathname + location.search)}`;
+    // This very page: opened again it asks for the login (and comes back here) or, with a remembered
+    // login, renews the session; either way it loads with a fresh token and sends the outbox.
+    link.href = location.href;
     link.textContent = root.dataset.msgLogin || "";
     statusLine.replaceChildren(link);
     statusLine.hidden = false;
@@ -57,7 +59,9 @@
   // Events go to the outbox first, then to the server; a failed send stays for later.
   async function flush(keepalive = false) {
     if (flushing) return;
-    const events = readOutbox();
+    // At most 100 a time: a long offline spell must not become one request a slow link cannot finish.
+    const waiting = readOutbox();
+    const events = waiting.slice(0, 100);
     if (!events.length || !root) return;
     flushing = true;
     let again = false;
@@ -74,6 +78,7 @@
         const mine = (body?.results || []).filter((r) => r.progress && r.progress.lesson_id === Number(root.dataset.lessonId)).pop();
         if (mine) update(mine.progress);
         showStatus("");
+        again = waiting.length > events.length;
       } else if (response.status === 401 || (response.status === 400 && body?.error === "csrf")) {
         // Logged out (or the page outlived its session): keep everything, send it after logging in again.
         askToLogIn();
