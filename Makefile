@@ -46,6 +46,7 @@ test: install
 
 e2e: install
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	test -d node_modules/axe-core || npm ci --no-audit --no-fund
 	$(BIN)/pytest -m e2e -q -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: install

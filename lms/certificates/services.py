@@ -6,6 +6,7 @@ issued the moment a course's completion is first recorded.
 
 import contextlib
 import logging
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -152,6 +153,31 @@ def normalize_code(text: str | None) -> str | None:
     if len(code) != CODE_LENGTH or any(ch not in CODE_ALPHABET for ch in code):
         return None
     return code
+
+
+_SERIAL = re.compile(r"^LS\W*(\d{4})\W*(\d{1,9})$")
+
+
+def normalize_serial(text: str | None) -> str | None:
+    """Return a serial number as printed (LS-2026-000123) from how it was typed, or None."""
+    match = _SERIAL.match(normalize_text(text).upper().replace(" ", "-"))
+    return f"LS-{match[1]}-{int(match[2]):06d}" if match else None
+
+
+def certificate_by_serial(serial: str | None, holder_name: str | None) -> Certificate | None:
+    """Return the certificate with this serial number if the holder's name matches too (tones and case aside).
+
+    A serial alone is a counter anyone can count up: asking for the name as well keeps the list
+    of holders from being read off by trying LS-2026-000001, 000002, ...
+    """
+    number = normalize_serial(serial)
+    name = fold_diacritics(holder_name or "")
+    if number is None or not name:
+        return None
+    certificate = db.session.scalar(sa.select(Certificate).where(Certificate.serial == number))
+    if certificate is None or fold_diacritics(certificate.holder_name) != name:
+        return None
+    return certificate
 
 
 def certificate_by_code(text: str | None) -> Certificate | None:

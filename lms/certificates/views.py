@@ -88,6 +88,15 @@ def verify_lookup():
     if code:
         typed = services.normalize_code(code) or "".join(ch for ch in code if ch.isalnum())[:40] or "-"
         return redirect(url_for("certificates.verify", code=typed))
+    serial, name = request.args.get("serial", "")[:100], request.args.get("name", "")[:200]
+    if serial.strip() or name.strip():
+        certificate = services.certificate_by_serial(serial, name)
+        if certificate is not None:
+            return redirect(url_for("certificates.verify", code=certificate.code))
+        # One message whether the serial or the name is wrong: it tells nothing about who holds what.
+        error = (_("Write both the serial number and the holder's full name.") if not (serial.strip() and name.strip())
+                 else _("No certificate has this serial number with this name. Check both against the paper."))
+        return render_template("certificates/verify_lookup.html", serial=serial, name=name, serial_error=error), 404
     return render_template("certificates/verify_lookup.html")
 
 

@@ -225,6 +225,7 @@ def set_instructors(course: Course, users: list) -> None:
 
 
 def rename_module(module: Module, title: str) -> None:
+    """Give a part a new title (the form has refused an empty one)."""
     module.title = normalize_text(title)
 
 

@@ -175,7 +175,10 @@ def edit(slug: str):
             db.session.commit()
             flash(_("The course has been saved."), "success")
             return redirect(url_for("courses.edit", slug=course.slug))
-    return render_template("courses/course_edit.html", course=course, form=form, module_form=ModuleForm(),
+    module_form = ModuleForm()
+    # The course's own title field is "title" on the same page: ids must differ for labels to work.
+    module_form.title.id = module_form.title.label.field_id = "new-module-title"
+    return render_template("courses/course_edit.html", course=course, form=form, module_form=module_form,
                            archived=services.archived_lessons(course), move_form=MoveForm())
 
 
@@ -203,10 +206,15 @@ def update_module(slug: str, module_id: int):
     action = request.form.get("action")
     form = ModuleForm() if action == "rename" else MoveForm()
     if not form.validate_on_submit():
-        abort(400)
+        if action != "rename" or not form.title.errors:
+            abort(400)
+        # An empty or too long title: say so on the editor, keep everything else.
+        flash(form.title.errors[0], "error")
+        return redirect(url_for("courses.edit", slug=slug, _anchor=f"module-{module.id}"))
     try:
         if action == "rename":
             services.rename_module(module, form.title.data)
+            flash(_("The part has been renamed."), "success")
         elif action == "move":
             services.move_module(module, form.direction.data)
         elif action == "delete":

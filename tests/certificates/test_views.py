@@ -100,6 +100,42 @@ def test_base_url_setting_is_used_for_printed_addresses(app, client):
     assert document["id"] == f"https://langso.example.vn/verify/{certificate.code}"
 
 
+def test_the_printed_serial_with_the_holders_name_finds_the_certificate(client):
+    _trainee, certificate = issued(full_name="Nguyễn Thị Hường")
+    number = certificate.serial.rsplit("-", 1)[1]
+    # Typed as people do: lower case, spaces for dashes, no tone marks, other capitals.
+    for serial, name in [(certificate.serial, "Nguyễn Thị Hường"), (f"ls 2026 {number}".replace("2026", certificate.serial[3:7]),
+                                                                     "nguyen thi  HUONG")]:
+        response = client.get("/verify", query_string={"serial": serial, "name": name})
+        assert response.status_code == 302 and response.headers["Location"].endswith(f"/verify/{certificate.code}")
+
+
+def test_a_serial_alone_or_with_another_name_reveals_nothing(client):
+    _trainee, certificate = issued(full_name="Đặng Quốc Bảo")
+    for query in [{"serial": certificate.serial, "name": "Nguyễn Văn An"}, {"serial": certificate.serial, "name": ""},
+                  {"serial": "LS-2026-999999", "name": "Đặng Quốc Bảo"}, {"serial": "x" * 500, "name": "y" * 5000}]:
+        response = client.get("/verify", query_string=query)
+        html = response.get_data(as_text=True)
+        assert response.status_code == 404
+        assert "Đặng Quốc Bảo" not in html.replace(query["name"][:200], "") and certificate.code not in html
+        assert "số hiệu" in html  # the Vietnamese message says what to check
+
+
+def test_the_public_pages_link_the_verify_page(client):
+    assert 'href="/verify"' in client.get("/login").get_data(as_text=True)
+
+
+def test_serial_lookups_share_the_verification_rate_limit(app, client):
+    app.config["CERTIFICATE_VERIFY_LIMIT"] = "3 per minute"
+    limiter.reset()
+    _trainee, certificate = issued(full_name="Lê Văn Tám")
+    codes = [client.get("/verify", query_string={"serial": f"LS-2026-00000{n}", "name": "Lê Văn Tám"}).status_code
+             for n in range(3)]
+    codes.append(client.get(f"/verify/{certificate.code}").status_code)
+    assert codes[-1] == 429 and 429 not in codes[:-1]
+    limiter.reset()
+
+
 def test_verification_is_rate_limited_per_address(app, client):
     app.config["CERTIFICATE_VERIFY_LIMIT"] = "3 per minute"
     limiter.reset()

@@ -162,3 +162,30 @@ def test_manage_lists_only_my_courses_for_instructors(client, auth, app):
     html = client.get("/courses/manage").get_data(as_text=True)
     assert "cua-toi" in html and "cua-nguoi-khac" not in html
     assert other.id
+
+
+def test_a_part_is_renamed_from_the_editor_and_an_empty_title_is_refused_in_vietnamese(client, auth, app):
+    import re
+
+    course = make_course(lessons=1)
+    services.add_module(course, "Phần hai")
+    db.session.commit()
+    auth.login(make_user(Role.ORGANIZER).phone)
+    page = client.get("/courses/viet-bai-ban-hang/edit").get_data(as_text=True)
+    ids = re.findall(r'<input id="(module-title-\d+)" name="title"', page)
+    assert ids == [f"module-title-{m.id}" for m in course.modules]  # one field per part, each its own id
+    visible_ids = [i for i in re.findall(r'\bid="([^"]+)"', page) if i != "csrf_token"]
+    assert len(set(visible_ids)) == len(visible_ids)
+    module = course.modules[0]
+    url = f"/courses/viet-bai-ban-hang/modules/{module.id}"
+    response = post(client, url, {"action": "rename", "title": "  Chuẩn bị  trước khi viết "}, "/courses/viet-bai-ban-hang/edit")
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert module.title == "Chuẩn bị trước khi viết"
+
+    response = post(client, url, {"action": "rename", "title": "   "}, "/courses/viet-bai-ban-hang/edit")
+    assert response.status_code == 302
+    shown = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Hãy nhập tên." in shown
+    db.session.expire_all()
+    assert module.title == "Chuẩn bị trước khi viết"
