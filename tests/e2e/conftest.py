@@ -1,6 +1,7 @@
 """A live Làng Số with the demo loaded; the browser fixtures are in tests/conftest.py."""
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -36,9 +37,19 @@ class DemoSite:
     password: str
     log: Path
 
-    def server_log_tail(self, chars: int = 6000) -> str:
-        """Return the end of the server's log (tracebacks of 500s land there)."""
-        return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
+    def server_errors(self, limit: int = 20) -> str:
+        """Return the last exceptions in the server's log, each with the app's own frames above it."""
+        if not self.log.exists():
+            return "(no server log)"
+        found, frames = [], []
+        for line in self.log.read_text(errors="replace").splitlines():
+            if line.startswith("Traceback"):
+                frames = []
+            elif line.lstrip().startswith("File ") and "/lms/" in line and "site-packages" not in line:
+                frames.append(line.strip())
+            elif re.match(r"^[A-Za-z_][\w.]*(Error|Exception|Exit)\b", line):
+                found.append("\n".join([*frames[-3:], line]))
+        return "\n".join(found[-limit:]) or "(no exception in the server log)"
 
 
 def _demo_env(instance: Path) -> dict:

@@ -105,6 +105,8 @@ class Page:
     links: list[str]
     forms: list[Form]
     text: str
+    #: src of every external script, in order: what decides how the page behaves in a browser.
+    scripts: list[str] = field(default_factory=list)
 
 
 _HIDDEN_TAGS = {"script", "style", "template", "noscript"}
@@ -118,12 +120,15 @@ class _PageParser(HTMLParser):
         self.links: list[str] = []
         self.forms: list[Form] = []
         self.chunks: list[str] = []
+        self.scripts: list[str] = []
         self._form: Form | None = None
         self._select: tuple[str, list[str], list[str]] | None = None  # name, values, selected
         self._hidden_depth = 0
 
     def handle_starttag(self, tag, attrs):
         a = {k: (v if v is not None else "") for k, v in attrs}
+        if tag == "script" and a.get("src"):
+            self.scripts.append(a["src"].split("?")[0])
         if tag in _HIDDEN_TAGS:
             self._hidden_depth += 1
             return
@@ -194,7 +199,7 @@ def parse_page(html: str) -> Page:
     parser.feed(html)
     parser.close()
     text = " ".join(" ".join(parser.chunks).split())
-    return Page(links=parser.links, forms=parser.forms, text=text)
+    return Page(links=parser.links, forms=parser.forms, text=text, scripts=parser.scripts)
 
 
 def same_site_links(page_url: str, hrefs: list[str], base: str) -> list[str]:
@@ -264,6 +269,19 @@ def route_pattern(url: str) -> str:
     if not query:
         return path
     return path + "?" + "&".join(f"{k}={'<v>' if v else ''}" for k, v in query)
+
+
+def screen_pattern(url: str) -> str:
+    """Return path_pattern() with the slugs of listed things (a course, a lesson) replaced too.
+
+    A slug is a hyphenated lowercase segment right after a plural one (/courses/viet-bai-ban-hang,
+    /lessons/video-gioi-thieu); fixed words of a route (/roll-call, /my/attendance-card) stay.
+    """
+    segments = path_pattern(url).split("/")
+    for i in range(1, len(segments)):
+        if segments[i - 1].endswith("s") and "-" in segments[i] and segments[i].islower() and "." not in segments[i]:
+            segments[i] = "<slug>"
+    return "/".join(segments)
 
 
 def path_pattern(url: str) -> str:
@@ -395,8 +413,10 @@ class CrawlReport:
     broken_links: list[Finding] = field(default_factory=list)
     english: list[Finding] = field(default_factory=list)
     bad_downloads: list[Finding] = field(default_factory=list)
-    #: route pattern → first HTML page seen with it (what the browser opens).
+    #: route pattern → first HTML page seen with it.
     first_page: dict[str, str] = field(default_factory=dict)
+    #: (screen pattern, scripts) → first HTML page seen with them: what the browser opens.
+    browser_sample: dict[tuple, str] = field(default_factory=dict)
     downloads: list[str] = field(default_factory=list)
     #: route pattern → URLs fetched with it.
     patterns: Counter = field(default_factory=Counter)
@@ -481,6 +501,7 @@ def crawl(session, base: str, role: str, detector: EnglishDetector, *, start: tu
         if status >= 400:
             continue
         report.first_page.setdefault(route_pattern(final), final)
+        report.browser_sample.setdefault((screen_pattern(final), tuple(page.scripts)), final)
         found = [(u, True) for u in same_site_links(final, page.links, base)]
         for form in page.forms:
             found.extend((u, False) for u in form_submissions(final, form))

@@ -12,6 +12,7 @@ from tests.e2e.crawl import (
     path_pattern,
     route_pattern,
     same_site_links,
+    screen_pattern,
 )
 
 BASE = "http://127.0.0.1:5000"
@@ -79,6 +80,8 @@ def test_hidden_text_is_not_read_but_labels_people_hear_are():
     page = parse_page("<script>var x = 'Log in now';</script><style>p{}</style>"
                       "<img alt='Class photo'><input placeholder='Type your name'><p>Xin chào</p>")
     assert "Log in now" not in page.text
+    assert page.scripts == []
+    assert parse_page('<script src="/static/js/player.js?v=3" defer></script>').scripts == ["/static/js/player.js"]
     assert "Class photo" in page.text and "Type your name" in page.text and "Xin chào" in page.text
 
 
@@ -97,6 +100,14 @@ def test_slugs_screens_and_query_words_stay_apart():
     assert route_pattern(BASE + "/users/new") != route_pattern(BASE + "/users/17")
     assert route_pattern(BASE + "/certificates/export.csv") != route_pattern(BASE + "/certificates/export.xlsx")
     assert route_pattern(BASE + "/users?page=2&role=trainee") == route_pattern(BASE + "/users?role=trainee&page=3")
+
+
+def test_screens_collapse_slugs_of_listed_things_but_not_route_words():
+    assert screen_pattern(BASE + "/courses/viet-bai-ban-hang/lessons/video-gioi-thieu") == "/courses/<slug>/lessons/<slug>"
+    assert screen_pattern(BASE + "/courses/livestream-ban-hang/learners?page=2") == "/courses/<slug>/learners"
+    assert screen_pattern(BASE + "/sessions/4/roll-call") == "/sessions/<n>/roll-call"
+    assert screen_pattern(BASE + "/my/attendance-card") == "/my/attendance-card"
+    assert screen_pattern(BASE + "/courses/new") == "/courses/new"
 
 
 def test_filter_choices_collapse_but_given_and_empty_filters_differ():
