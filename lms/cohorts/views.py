@@ -212,7 +212,7 @@ def add_sessions(code: str):
     form = SeriesForm(prefix="series") if weekly else SessionForm(prefix="one")
     if not form.validate_on_submit():
         # Show the form again with what was typed, and the errors beside their fields.
-        return render_template("cohorts/sessions_form.html", cohort=cohort, form=form, weekly=weekly), 422
+        return render_template("cohorts/sessions_form.html", cohort=cohort, form=form, weekly=weekly)
     try:
         if weekly:
             made = services.add_weekly_sessions(cohort, first_day=form.day.data, weekdays=set(form.weekdays.data),
@@ -223,7 +223,7 @@ def add_sessions(code: str):
                                          venue=form.venue.data or "", topic=form.topic.data or "")]
     except services.CohortError as exc:
         form.end.errors.append(str(exc))
-        return render_template("cohorts/sessions_form.html", cohort=cohort, form=form, weekly=weekly), 422
+        return render_template("cohorts/sessions_form.html", cohort=cohort, form=form, weekly=weekly)
     db.session.commit()
     flash(_("%(n)d session(s) scheduled.", n=len(made)), "success")
     return redirect(url_for("cohorts.detail", code=code, _anchor="sessions"))

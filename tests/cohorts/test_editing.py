@@ -95,9 +95,12 @@ def test_history_shows_vietnam_time(client, auth, cohort, organizer):
     db.session.add(CohortChange(cohort_id=cohort.id, changed_by_id=organizer.id, field=CohortField.VENUE,
                                 old_value=None, new_value="Hội trường",
                                 changed_at=datetime(2026, 12, 1, 20, 30, tzinfo=UTC)))
+    db.session.add(CohortChange(cohort_id=cohort.id, changed_by_id=None, field=CohortField.CAPACITY,
+                                old_value="30", new_value=None))
     db.session.commit()
     auth.login(organizer.phone)
     history = client.get(f"/cohorts/{cohort.code}/history").get_data(as_text=True)
+    assert "Không giới hạn" in history and "một tài khoản đã xoá" in history
     assert "02/12/2026 03:30" in history  # 20:30 UTC is 03:30 the next day in Vietnam
 
 
