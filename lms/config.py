@@ -44,6 +44,8 @@ def settings_from_env(instance_path: Path) -> dict:
         "REDIS_URL": redis_url,
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "LMS_ORG_NAME": env.get("LMS_ORG_NAME", "Làng Số"),
+        #: Certificate look-ups (code, serial + name) allowed per client address.
+        "CERTIFICATE_VERIFY_LIMIT": env.get("LMS_VERIFY_LIMIT", "30 per minute"),
         #: Public address printed in QR codes and signed certificates, e.g. https://langso.example.vn.
         "BASE_URL": env.get("LMS_BASE_URL") or None,
         "MAX_UPLOAD_BYTES": int(env.get("LMS_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES)),

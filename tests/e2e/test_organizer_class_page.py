@@ -20,7 +20,7 @@ def trainee_list(count: int) -> bytes:
 
 
 def names_listed(page) -> list[str]:
-    return page.locator("#members .card strong").all_inner_texts()
+    return page.locator("#members .card > strong").all_inner_texts()
 
 
 def test_organizer_finds_a_trainee_without_tones_and_turns_to_page_two(live_server, phone_page, tmp_path):
