@@ -61,16 +61,17 @@ def _safe_next(target: str | None) -> str:
     return url_for("core.home")
 
 
+def _login_limited(view):
+    """Limit failed POSTs per client address and per account, as every way of logging in must."""
+    per_account = limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], key_func=_login_account_key,
+                                methods=["POST"], deduct_when=_login_failed)
+    per_address = limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"],
+                                deduct_when=_login_failed)
+    return per_address(per_account(view))
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"], deduct_when=_login_failed
-)
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
-    key_func=_login_account_key,
-    methods=["POST"],
-    deduct_when=_login_failed,
-)
+@_login_limited
 def login():
     """Log in with phone number and password."""
     if current_user.is_authenticated:
@@ -95,15 +96,7 @@ def login():
 
 
 @bp.route("/activate", methods=["GET", "POST"])
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"], deduct_when=_login_failed
-)
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
-    key_func=_login_account_key,
-    methods=["POST"],
-    deduct_when=_login_failed,
-)
+@_login_limited
 def activate():
     """First login with the code on a printed slip (or a reset code): choose one's own password."""
     if current_user.is_authenticated:

@@ -15,12 +15,7 @@ def notify(user_ids, kind: str, *, link: str | None = None, **params) -> int:
 
     The text is written when read, in the reader's language, from `kind` and `params`.
     """
-    now = utcnow()
-    rows = [{"user_id": uid, "kind": kind, "params": params, "title": "", "body": "", "link": link,
-             "created_at": now} for uid in dict.fromkeys(user_ids)]
-    for start in range(0, len(rows), CHUNK):
-        db.session.execute(sa.insert(Notification), rows[start:start + CHUNK])
-    return len(rows)
+    return notify_each((uid, kind, link, params) for uid in dict.fromkeys(user_ids))
 
 
 def notify_each(messages) -> int:
