@@ -160,16 +160,36 @@ def _ping_if_idle(dbapi_connection, connection_record, connection_proxy):
 
 @event.listens_for(Engine, "connect")
 def _tune_sqlite(dbapi_connection, connection_record):
-    """Turn on WAL and foreign keys for every SQLite connection."""
+    """Turn on WAL and foreign keys for every SQLite connection, and take over its BEGIN."""
     import sqlite3
 
     if isinstance(dbapi_connection, sqlite3.Connection):
+        # pysqlite otherwise issues no BEGIN before a SAVEPOINT, so RELEASE commits on its own: an
+        # event's id was saved without its effect. `_begin_sqlite` opens every transaction instead
+        # (SQLAlchemy's documented recipe).
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=5000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _begin_sqlite(conn):
+    """Open an SQLite transaction: as a writer up front wherever it may write.
+
+    A deferred transaction that reads, then writes after another has committed, fails at once with
+    "database is locked" (busy_timeout never applies to that upgrade); one begun IMMEDIATE waits
+    its turn for the write lock instead. Pages that only read stay DEFERRED, so readers never queue.
+    """
+    if conn.dialect.name == "sqlite":
+        from lms.database import may_write
+
+        # On the driver's own connection: BEGIN is not a statement of the unit of work (query counts,
+        # the read-only check of `_note_writes` see only what the code asked for).
+        conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if may_write() else "BEGIN")
 
 
 def register_blueprints(app: Flask) -> None:

@@ -17,6 +17,7 @@ def export_attendance_job(job_id: int) -> dict:
 
     from lms.attendance import export_jobs, exports
     from lms.attendance.models import AttendanceExportJob, ExportStatus
+    from lms.database import transactions_that_write
     from lms.i18n import gettext as _
 
     export = db.session.get(AttendanceExportJob, job_id)
@@ -36,7 +37,12 @@ def export_attendance_job(job_id: int) -> dict:
 
     key = None
     try:
-        key, size = export_jobs.write_export_file(export, on_progress=save_progress)
+        # The rows are read in a reader's transaction while `save_progress` writes beside it; a
+        # writer's would hold SQLite's write lock and `save_progress` would wait for it forever.
+        with transactions_that_write(False):
+            key, size = export_jobs.write_export_file(export, on_progress=save_progress)
+            db.session.rollback()  # end the read: the finish below writes from a fresh snapshot
+        export = db.session.get(AttendanceExportJob, job_id)
         export_jobs.finish_export_job(export, key=key, size=size, rows=written[0])
         db.session.commit()
     except Exception as exc:
