@@ -17,12 +17,14 @@ def export_attendance_job(job_id: int) -> dict:
 
     from lms.attendance import export_jobs, exports
     from lms.attendance.models import AttendanceExportJob, ExportStatus
+    from lms.core.heartbeat import Heartbeat, beat_row
+    from lms.database import utcnow
     from lms.i18n import gettext as _
 
     export = db.session.get(AttendanceExportJob, job_id)
     if export is None or export.status not in export_jobs.RUNNING:
         return {"status": "missing"}
-    export.status, export.rows_written = ExportStatus.RUNNING, 0
+    export.status, export.rows_written, export.heartbeat_at = ExportStatus.RUNNING, 0, utcnow()
     db.session.commit()
     written = [0]
 
@@ -36,7 +38,8 @@ def export_attendance_job(job_id: int) -> dict:
 
     key = None
     try:
-        key, size = export_jobs.write_export_file(export, on_progress=save_progress)
+        with Heartbeat(beat_row(AttendanceExportJob, job_id)):  # stops with the worker: the page then says so
+            key, size = export_jobs.write_export_file(export, on_progress=save_progress)
         export_jobs.finish_export_job(export, key=key, size=size, rows=written[0])
         db.session.commit()
     except Exception as exc:
