@@ -1,7 +1,7 @@
 """Run the real `lms worker`, let a job start, and kill -9 it mid-task: what a crash or the OOM killer does.
 
-`python -m tests.killed_worker MODE MARKER` is the worker command with one function of the job
-replaced by a stand-in that does the job's first part for real (a partial file written, progress
+`python -m tests.killed_worker MODE MARKER [LMS COMMAND…]` is the worker command (or the given
+`lms` command) with one function of the job replaced by a stand-in that does the job's first part for real (a partial file written, progress
 saved), creates MARKER and then hangs, so the test knows when to kill. The tests drive it with
 `killed_mid_job`.
 """
@@ -44,7 +44,18 @@ def _patch_import(marker: str) -> None:
     importing.commit_import = progress_then_hang
 
 
-PATCHES = {"export": _patch_export, "import": _patch_import}
+def _patch_cli_export(marker: str) -> None:
+    from lms.attendance import exports
+
+    def half_then_hang(fileobj, **filters):
+        fileobj.write(b"PK\x03\x04 the first rows of a workbook")
+        fileobj.flush()
+        _hang(marker)
+
+    exports.export_attendance_xlsx = half_then_hang
+
+
+PATCHES = {"export": _patch_export, "import": _patch_import, "cli-export": _patch_cli_export}
 
 
 @contextlib.contextmanager
@@ -88,8 +99,8 @@ def killed_mid_job(app, mode: str, tmp_path: Path, *, heartbeat_s: float = 0.2):
 
 
 if __name__ == "__main__":
-    mode, marker_path = sys.argv[1:3]
+    mode, marker_path, *command = sys.argv[1:]
     PATCHES[mode](marker_path)
     from lms.cli import main
 
-    main(["worker", "--workers", "1"])
+    main(command or ["worker", "--workers", "1"])
