@@ -128,8 +128,8 @@ def may_write() -> bool:
     return bool(getattr(view, "writes_database", False))
 
 
-def insert_if_absent(session, model, values: dict, *, unique: list[str]) -> None:
-    """Insert a row unless one with the same `unique` columns exists, in one statement (no race, no error).
+def insert_if_absent(session, model, values: dict, *, unique: list[str]) -> bool:
+    """Insert a row unless one with the same `unique` columns exists, in one statement; return whether it did.
 
     Two requests creating the same row at once both succeed: one inserts, the other finds it.
     """
@@ -140,4 +140,6 @@ def insert_if_absent(session, model, values: dict, *, unique: list[str]) -> None
         from sqlalchemy.dialects.sqlite import insert
     else:
         raise NotImplementedError(dialect)
-    session.execute(insert(model).values(**values).on_conflict_do_nothing(index_elements=unique))
+    statement = insert(model).values(**values).on_conflict_do_nothing(index_elements=unique)
+    key = model.__table__.primary_key.columns.values()[0]
+    return session.execute(statement.returning(key)).first() is not None

@@ -231,11 +231,9 @@ def record_event(user, event: ProgressEventData) -> EventOutcome:
     _validate(event, lesson)
     if event.kind == "complete" and lesson.kind not in MANUALLY_COMPLETED_KINDS:
         raise InvalidEvent(_("This lesson is completed by doing it, not by a button."))
-    try:
-        with db.session.begin_nested():
-            db.session.add(ProgressEvent(id=event_id, user_id=user.id, lesson_id=lesson.id, kind=event.kind,
-                                         occurred_at=when, received_at=now))
-    except sa.exc.IntegrityError:
+    if not insert_if_absent(db.session, ProgressEvent, {
+            "id": event_id, "user_id": user.id, "lesson_id": lesson.id, "kind": event.kind, "occurred_at": when,
+            "received_at": now}, unique=["id"]):
         # The same event arrived twice at the same moment (a double tap, two tabs).
         return EventOutcome(event_id, "duplicate", get_progress(user, lesson))
     progress = _progress(user, lesson, when, lock=True)
