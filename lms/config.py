@@ -8,6 +8,9 @@ DEFAULT_MAX_UPLOAD_BYTES = 2 * 1024**3
 #: About 5 s of XLSX: well inside gunicorn's 60 s timeout, and a phone on 3G still gets it.
 DEFAULT_EXPORT_INLINE_ROWS = 60_000
 DEFAULT_EXPORT_KEEP_HOURS = 24
+#: The process that opens an uploaded workbook for a trainee import: its address space and its time.
+DEFAULT_SPREADSHEET_MEMORY_MB = 1024
+DEFAULT_SPREADSHEET_SECONDS = 20
 
 
 def default_instance_path() -> Path:
@@ -66,6 +69,10 @@ def settings_from_env(instance_path: Path) -> dict:
         "ATTENDANCE_EXPORT_INLINE_ROWS": int(env.get("LMS_EXPORT_INLINE_ROWS", DEFAULT_EXPORT_INLINE_ROWS)),
         #: Hours an export made in the queue is kept for download; it holds names and phone numbers.
         "ATTENDANCE_EXPORT_KEEP_HOURS": int(env.get("LMS_EXPORT_KEEP_HOURS", DEFAULT_EXPORT_KEEP_HOURS)),
+        #: An uploaded workbook is opened in a child process with this much address space (MB) and time
+        #: (seconds); a file that needs more is refused as unreadable (lms/cohorts/workbook_child.py).
+        "SPREADSHEET_MEMORY_MB": int(env.get("LMS_SPREADSHEET_MEMORY_MB", DEFAULT_SPREADSHEET_MEMORY_MB)),
+        "SPREADSHEET_SECONDS": float(env.get("LMS_SPREADSHEET_SECONDS", DEFAULT_SPREADSHEET_SECONDS)),
     }
 
 
