@@ -11,6 +11,9 @@ DEFAULT_EXPORT_KEEP_HOURS = 24
 #: A killed worker's job is noticed within this (plus the minute of the periodic check).
 DEFAULT_JOBS_STALE_AFTER_S = 120
 DEFAULT_JOBS_HEARTBEAT_S = 15
+#: The process that opens an uploaded workbook for a trainee import: its address space and its time.
+DEFAULT_SPREADSHEET_MEMORY_MB = 1024
+DEFAULT_SPREADSHEET_SECONDS = 20
 
 
 def default_instance_path() -> Path:
@@ -73,6 +76,10 @@ def settings_from_env(instance_path: Path) -> dict:
         "JOBS_STALE_AFTER_S": int(env.get("LMS_JOBS_STALE_AFTER_S", DEFAULT_JOBS_STALE_AFTER_S)),
         #: How often a running job records that its worker is alive; well under JOBS_STALE_AFTER_S.
         "JOBS_HEARTBEAT_S": float(env.get("LMS_JOBS_HEARTBEAT_S", DEFAULT_JOBS_HEARTBEAT_S)),
+        #: An uploaded workbook is opened in a child process with this much address space (MB) and time
+        #: (seconds); a file that needs more is refused as unreadable (lms/cohorts/workbook_child.py).
+        "SPREADSHEET_MEMORY_MB": int(env.get("LMS_SPREADSHEET_MEMORY_MB", DEFAULT_SPREADSHEET_MEMORY_MB)),
+        "SPREADSHEET_SECONDS": float(env.get("LMS_SPREADSHEET_SECONDS", DEFAULT_SPREADSHEET_SECONDS)),
     }
 
 

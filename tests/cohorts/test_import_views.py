@@ -6,10 +6,11 @@ import re
 import pytest
 import python_calamine
 import sqlalchemy as sa
+from flask_babel import force_locale
 
 from lms.accounts import services as accounts
 from lms.accounts.models import Role, User
-from lms.cohorts import import_tasks
+from lms.cohorts import import_tasks, importing
 from lms.cohorts.models import CohortMember
 from lms.cohorts.services import create_cohort
 from lms.extensions import db
@@ -135,6 +136,37 @@ def test_a_file_that_is_not_a_spreadsheet_is_refused_on_the_form(client, organiz
     assert response.status_code == 200
     assert "This file is a PDF document, not a spreadsheet." in response.get_data(as_text=True)
     assert not list((import_tasks._folder()).glob("*.bin"))
+
+
+@pytest.fixture
+def aborting_file(monkeypatch):
+    """A .xls that makes calamine abort its process, let past the .xls checks as an unknown damage would be."""
+    data = fixtures.xls_wrapping_dimensions()
+    if not fixtures.calamine_aborts_on(data):
+        pytest.skip("this python-calamine no longer aborts on the wrapping DIMENSIONS record")
+    monkeypatch.setattr(importing, "check_xls_extents", lambda data: None)
+    return data
+
+
+def test_a_file_that_aborts_the_spreadsheet_reader_gets_the_import_error_on_the_form(client, organizer, cohort,
+                                                                                      aborting_file):
+    with client.session_transaction() as session:
+        session["lang"] = "vi"
+    response = upload(client, aborting_file, filename="danh-sach.xls")
+    assert response.status_code == 200
+    assert "Không đọc được tệp này như một bảng tính." in response.get_data(as_text=True)
+    assert not list((import_tasks._folder()).glob("*.bin"))
+    assert upload(client, fixtures.xlsx(GOOD)).status_code == 302  # the same worker reads the next file
+
+
+def test_the_import_job_survives_a_file_that_aborts_the_spreadsheet_reader(organizer, cohort, aborting_file):
+    token = import_tasks.save_upload(aborting_file, cohort_id=cohort.id, user_id=organizer.id, filename="ds.xls",
+                                     report={})
+    with force_locale("vi"):
+        status = import_tasks.run_import(token)
+    assert status["state"] == import_tasks.ImportState.FAILED
+    assert status["message"].startswith("Không đọc được tệp này như một bảng tính.")
+    assert count(CohortMember) == 0
 
 
 def test_a_large_file_is_imported_by_the_job_with_a_progress_page(client, organizer, cohort):
