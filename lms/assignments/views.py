@@ -9,6 +9,7 @@ from flask_babel import format_timedelta
 from flask_login import current_user, login_required
 
 from lms.accounts.access import role_required
+from lms.accounts.forms import ConfirmActionForm
 from lms.accounts.models import Role
 from lms.api import ErrorBody, api_error, api_login_required, api_operation
 from lms.assignments import services
@@ -457,13 +458,37 @@ def arrange_criterion(slug: str, lesson_slug: str, criterion_id: int):
     form = ArrangeForm()
     if not form.validate_on_submit():
         abort(400)
-    if form.action.data == "delete":
-        services.delete_criterion(criterion)
-        flash(_("The criterion has been deleted."), "info")
-    else:
-        services.move_criterion(criterion, form.action.data)
+    back = url_for("assignments.edit_assignment", slug=slug, lesson_slug=lesson_slug, _anchor="rubric")
+    if form.action.data == "delete":  # an old page's button: ask first, as the page's link does now
+        return redirect(url_for("assignments.delete_criterion", slug=slug, lesson_slug=lesson_slug,
+                                criterion_id=criterion.id))
+    services.move_criterion(criterion, form.action.data)
     db.session.commit()
-    return redirect(url_for("assignments.edit_assignment", slug=slug, lesson_slug=lesson_slug, _anchor="rubric"))
+    return redirect(back)
+
+
+@bp.route("/courses/<slug>/lessons/<lesson_slug>/assignment/criteria/<int:criterion_id>/delete",
+          methods=["GET", "POST"])
+@login_required
+def delete_criterion(slug: str, lesson_slug: str, criterion_id: int):
+    """Ask, then delete a rubric criterion (the scores given on it go with it)."""
+    _course, lesson = get_assignment_for_editing_or_404(slug, lesson_slug)
+    criterion = get_criterion_or_404(services.get_or_create_assignment(lesson), criterion_id)
+    back = url_for("assignments.edit_assignment", slug=slug, lesson_slug=lesson_slug, _anchor="rubric")
+    form = ConfirmActionForm()
+    if not form.validate_on_submit():
+        return render_template(
+            "core/confirm.html", form=form, cancel_url=back,
+            action=url_for("assignments.delete_criterion", slug=slug, lesson_slug=lesson_slug,
+                           criterion_id=criterion.id),
+            question=_("Delete the criterion “%(title)s”?", title=criterion.title),
+            consequences=[_("The points already given on it are removed from the reviews; each review's total "
+                            "score stays as it was.")],
+            confirm_label=_("Yes, delete the criterion"))
+    services.delete_criterion(criterion)
+    db.session.commit()
+    flash(_("The criterion has been deleted."), "info")
+    return redirect(back)
 
 
 # --- JSON API (the offline mode replays hand-ins made without a network) ---------------------

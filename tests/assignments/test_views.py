@@ -297,7 +297,16 @@ def test_instructor_sets_what_trainees_hand_in_and_the_rubric(client, auth, app)
     criteria = list(db.session.scalars(sa.select(RubricCriterion).order_by(RubricCriterion.position)))
     assert [c.title for c in criteria] == ["Ảnh sản phẩm", "Nội dung"]
     assert [lv.points for lv in criteria[0].levels] == [0, 2, 3]
-    client.post(f"{editor_url}/criteria/{criteria[1].id}/arrange", data={"csrf_token": token, "action": "delete"})
+    # Deleting asks first: the old button and the page's link both land on the question, nothing is gone yet.
+    delete_url = f"{editor_url}/criteria/{criteria[1].id}/delete"
+    old_button = client.post(f"{editor_url}/criteria/{criteria[1].id}/arrange",
+                             data={"csrf_token": token, "action": "delete"})
+    assert old_button.headers["Location"].endswith(delete_url)
+    question = client.get(delete_url).get_data(as_text=True)
+    assert "Xoá tiêu chí “Nội dung”?" in question and "Có, xoá tiêu chí" in question
+    assert client.post(delete_url, data={"csrf_token": token}).status_code == 200  # not confirmed: asked again
+    assert db.session.scalar(sa.select(sa.func.count(RubricCriterion.id))) == 2
+    client.post(delete_url, data={"csrf_token": token, "confirm": "yes"})
     assert db.session.scalar(sa.select(sa.func.count(RubricCriterion.id))) == 1
 
 
@@ -308,7 +317,7 @@ def test_the_editor_is_for_the_courses_editors_only(client, auth, app):
     token = log_in(client, auth, instructor_of(other_course))
     assert client.get(editor_url).status_code == 403
     criterion = assignment.criteria[0]
-    response = client.post(f"{editor_url}/criteria/{criterion.id}/arrange", data={"csrf_token": token, "action": "delete"})
+    response = client.post(f"{editor_url}/criteria/{criterion.id}/delete", data={"csrf_token": token, "confirm": "yes"})
     assert response.status_code == 403
     log_in(client, auth, make_user(Role.ORGANIZER))
     assert client.get(f"/courses/{course.slug}/lessons/bai-1/assignment").status_code == 404  # a reading lesson
