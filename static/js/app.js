@@ -27,6 +27,15 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   });
 
+  // After an action the page comes back at the part that changed (#anchor), below the top where the
+  // messages are: show them there too, where the eye is.
+  const flashes = [...document.querySelectorAll("main > .flash")];
+  const target = location.hash.length > 1 ? document.getElementById(decodeURIComponent(location.hash.slice(1))) : null;
+  if (flashes.length && target && target !== document.getElementById("main")) {
+    target.prepend(...flashes);
+    target.scrollIntoView({ block: "start" });
+  }
+
   // Close the menu when tapping outside it.
   document.addEventListener("click", (event) => {
     document.querySelectorAll("details.menu[open]").forEach((menu) => {
