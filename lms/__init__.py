@@ -212,31 +212,53 @@ def _take_writer_turn(conn) -> None:
 
     SQLite's own wait polls with sleeps of up to 100 ms and favours no one, so under a class's
     load some writers waited past busy_timeout while others came and went. Threads waiting on a
-    Python lock are woken the moment it is free; SQLite's wait is left for other processes.
+    Python lock are woken the moment it is free; SQLite's wait is left for other processes (the
+    job worker; gunicorn.conf.py runs one web process on SQLite).
     """
     import sqlite3
     import threading
 
+    record = conn.connection._connection_record
+    if _WRITER_TURN in record.info:
+        return  # this connection has the turn already
     engine = conn.engine
     lock = engine.__dict__.get("_lms_writer_lock")
     if lock is None:
         lock = engine.__dict__.setdefault("_lms_writer_lock", threading.Lock())
     if not lock.acquire(timeout=WRITER_WAIT_S):
         raise sqlite3.OperationalError("database is locked")
-    conn.connection._connection_record.info[_WRITER_TURN] = lock
+    record.info[_WRITER_TURN] = lock
 
 
 def _end_writer_turn(connection_record) -> None:
-    lock = connection_record.info.pop(_WRITER_TURN, None) if connection_record is not None else None
-    if lock is not None:
-        lock.release()
+    turn = connection_record.info.pop(_WRITER_TURN, None) if connection_record is not None else None
+    if turn is not None:
+        turn.release()
 
 
 @event.listens_for(Engine, "commit")
+def _writer_committed(conn):
+    # The event comes before SQLAlchemy's COMMIT: commit here, then pass the turn on (the driver's
+    # commit after this finds nothing to do). Passed on first, the next writer's BEGIN IMMEDIATE
+    # would meet the lock still held and sleep in SQLite's busy handler at every turn.
+    _finish_writer_turn(conn, "commit")
+
+
 @event.listens_for(Engine, "rollback")
-def _writer_done(conn):
-    if conn.dialect.name == "sqlite" and not conn.invalidated:
-        _end_writer_turn(conn.connection._connection_record)
+def _writer_rolled_back(conn):
+    _finish_writer_turn(conn, "rollback")
+
+
+def _finish_writer_turn(conn, how: str) -> None:
+    if conn.dialect.name != "sqlite" or conn.invalidated:
+        return
+    record = conn.connection._connection_record
+    if record is None or _WRITER_TURN not in record.info:
+        return
+    try:
+        getattr(conn.connection.driver_connection, how)()
+    finally:
+        _end_writer_turn(record)
 
 
 @event.listens_for(Pool, "reset")
