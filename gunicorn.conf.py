@@ -4,6 +4,11 @@ import os
 
 bind = os.environ.get("GUNICORN_BIND", f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# Threads, so that a request waiting (for a password-hashing slot, for a slow phone's upload
+# chunk) holds a thread instead of a whole worker; argon2 and I/O release the GIL. Eight per
+# worker stays inside SQLAlchemy's pool (5 + 10 overflow connections per process).
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 # Load the app once in the master: workers share its memory pages (about 40% less memory with 2 workers).
 preload_app = True
 timeout = 60
@@ -14,12 +19,16 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 
 def post_fork(server, worker):
-    """Give each worker its own database connections: none may cross a fork."""
+    """Give each worker its own database connections (none may cross a fork) and its share of the cores for hashing."""
     from lms.extensions import db
 
     app = server.app.wsgi()
     with app.app_context():
         db.engine.dispose(close=False)
+    if not os.environ.get("LMS_PASSWORD_HASH_SLOTS"):
+        # Each worker bounds its own argon2 computations: together, one per core.
+        app.config["PASSWORD_HASH_SLOTS"] = max(1, (os.cpu_count() or 1) // server.cfg.workers)
+    app.extensions.pop("lms_hashing_slots", None)
 
 
 def when_ready(server):

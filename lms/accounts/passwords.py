@@ -1,6 +1,11 @@
-"""Password hashing with argon2id, cost set by configuration."""
+"""Password hashing with argon2id: cost set by configuration, and a bounded number of hashes at a time."""
 
+import math
+import random
 import secrets
+import threading
+import time
+from contextlib import contextmanager
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -10,31 +15,130 @@ from flask import current_app
 ONE_TIME_CODE_DIGITS = 8
 
 
+class HashingBusy(Exception):
+    """Every hashing slot stayed taken for the bounded wait: ask the client to come back later."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(f"password hashing is busy; retry after {retry_after} s")
+        #: Whole seconds, for the Retry-After header and the message people read.
+        self.retry_after = retry_after
+
+
 def _hasher() -> PasswordHasher:
+    config = current_app.config
     return PasswordHasher(
-        time_cost=current_app.config["PASSWORD_HASH_TIME_COST"],
-        memory_cost=current_app.config["PASSWORD_HASH_MEMORY_KIB"],
+        time_cost=config["PASSWORD_HASH_TIME_COST"],
+        memory_cost=config["PASSWORD_HASH_MEMORY_KIB"],
+        parallelism=config["PASSWORD_HASH_PARALLELISM"],
     )
+
+
+class HashingSlots:
+    """A bounded number of argon2 computations at a time in this process, each waiting a bounded time.
+
+    Every login costs one hash (tens of milliseconds of one core and its memory cost in RAM);
+    a class logging in together must queue for the cores instead of all hashing at once, and a
+    request that cannot get a slot soon is better answered "come back in N seconds" than left to
+    time out on the phone while its hash still runs. Reentrant per thread, so a login's verify
+    and its rehash share one slot.
+    """
+
+    def __init__(self, slots: int, wait_s: float):
+        self.slots = max(1, int(slots))
+        self.wait_s = wait_s
+        self._semaphore = threading.BoundedSemaphore(self.slots)
+        self._held = threading.local()
+        self._lock = threading.Lock()
+        self._waiting = 0
+        #: Moving average of one hold of a slot, seconds; starts at a guess for OWASP-level argon2.
+        self._mean_hold_s = 0.05
+
+    @contextmanager
+    def hold(self):
+        """Hold one slot for the block; raise HashingBusy if none comes free within wait_s."""
+        depth = getattr(self._held, "depth", 0)
+        if depth:
+            self._held.depth = depth + 1
+            try:
+                yield
+            finally:
+                self._held.depth = depth
+            return
+        with self._lock:
+            self._waiting += 1
+        try:
+            acquired = self._semaphore.acquire(timeout=self.wait_s)
+        finally:
+            with self._lock:
+                self._waiting -= 1
+                waiting = self._waiting
+        if not acquired:
+            raise HashingBusy(self.retry_after(waiting))
+        self._held.depth = 1
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self._held.depth = 0
+            held = time.perf_counter() - started
+            with self._lock:
+                self._mean_hold_s = 0.8 * self._mean_hold_s + 0.2 * held
+            self._semaphore.release()
+
+    def retry_after(self, waiting: int) -> int:
+        """Return the seconds the queue in front needs to drain, plus a random spread of as much again.
+
+        The spread keeps a class that was turned away together from coming back together.
+        """
+        drain = waiting * self._mean_hold_s / self.slots
+        base = max(2, math.ceil(drain))
+        return min(60, base + random.randint(0, base))  # noqa: S311 - spreading retries, not a secret
+
+
+def hashing_slots() -> HashingSlots:
+    """Return this process's hashing slots, made on first use from the app's settings."""
+    slots = current_app.extensions.get("lms_hashing_slots")
+    if slots is None:
+        with _SLOTS_LOCK:
+            slots = current_app.extensions.get("lms_hashing_slots")
+            if slots is None:
+                config = current_app.config
+                slots = current_app.extensions["lms_hashing_slots"] = HashingSlots(
+                    config["PASSWORD_HASH_SLOTS"], config["PASSWORD_HASH_WAIT_S"])
+    return slots
+
+
+_SLOTS_LOCK = threading.Lock()
+
+
+def password_hashing():
+    """Hold a hashing slot for a block that hashes once or more (raise HashingBusy when none comes free)."""
+    return hashing_slots().hold()
 
 
 def hash_password(password: str) -> str:
     """Return an argon2id hash of the password."""
-    return _hasher().hash(password)
+    with password_hashing():
+        return _hasher().hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
-    """Return True if the password matches the hash."""
+    """Return True if the password matches the hash (made with any cost: the hash says which)."""
     if not password_hash:
         return False
-    try:
-        return _hasher().verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
+    with password_hashing():
+        try:
+            return _hasher().verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
 
 
 def needs_rehash(password_hash: str) -> bool:
-    """Return True if the hash was made with weaker settings than today's."""
-    return _hasher().check_needs_rehash(password_hash)
+    """Return True if the hash was made with other settings than today's (an older, costlier default too)."""
+    try:
+        return _hasher().check_needs_rehash(password_hash)
+    except InvalidHashError:
+        return True
 
 
 def burn_hash_time(password: str) -> None:
@@ -46,7 +150,8 @@ _DUMMY: dict[tuple, str] = {}
 
 
 def _dummy_hash() -> str:
-    key = (current_app.config["PASSWORD_HASH_TIME_COST"], current_app.config["PASSWORD_HASH_MEMORY_KIB"])
+    config = current_app.config
+    key = (config["PASSWORD_HASH_TIME_COST"], config["PASSWORD_HASH_MEMORY_KIB"], config["PASSWORD_HASH_PARALLELISM"])
     if key not in _DUMMY:
         _DUMMY[key] = hash_password(secrets.token_hex(16))
     return _DUMMY[key]

@@ -17,12 +17,14 @@ MESSAGES = {
     429: (_l("Too many attempts"), _l("Please wait a few minutes, then try again.")),
     500: (_l("Something went wrong on our side"), _l("Nothing you did caused this. Please try again in a moment.")),
     401: (_l("Please log in first"), _l("Please log in again.")),
+    503: (_l("Many people are using the site right now"), _l("Please try again in a moment.")),
 }
 
 
 #: Machine-readable error names in JSON answers (the `error` of the API's ErrorBody).
 JSON_ERRORS = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
-               405: "method_not_allowed", 413: "too_large", 429: "too_many_requests", 500: "server_error"}
+               405: "method_not_allowed", 413: "too_large", 429: "too_many_requests", 500: "server_error",
+               503: "busy"}
 
 
 def _is_api() -> bool:
