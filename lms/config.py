@@ -59,6 +59,10 @@ def settings_from_env(instance_path: Path) -> dict:
         "PASSWORD_HASH_SLOTS": int(env.get("LMS_PASSWORD_HASH_SLOTS") or os.cpu_count() or 1),
         #: Seconds a login waits for a free hashing slot before it is answered 503 with Retry-After.
         "PASSWORD_HASH_WAIT_S": float(env.get("LMS_PASSWORD_HASH_WAIT_S", DEFAULT_PASSWORD_HASH_WAIT_S)),
+        #: Logins allowed to wait for a slot at once per process (more are answered 503 at once);
+        #: unset: four per slot. gunicorn.conf.py keeps it below each worker's threads.
+        "PASSWORD_HASH_MAX_WAITING": int(env["LMS_PASSWORD_HASH_MAX_WAITING"])
+        if env.get("LMS_PASSWORD_HASH_MAX_WAITING") else None,
         "STORAGE_BACKEND": env.get("LMS_STORAGE", "local"),
         "MEDIA_ROOT": str(instance_path / "media"),
         "UPLOAD_TEMP_DIR": str(instance_path / "uploads"),

@@ -5,6 +5,7 @@ import random
 import secrets
 import threading
 import time
+from collections import deque
 from contextlib import contextmanager
 
 from argon2 import PasswordHasher
@@ -34,28 +35,35 @@ def _hasher() -> PasswordHasher:
 
 
 class HashingSlots:
-    """A bounded number of argon2 computations at a time in this process, each waiting a bounded time.
+    """A bounded number of argon2 computations at a time in this process, and a bounded queue for them.
 
-    Every login costs one hash (tens of milliseconds of one core and its memory cost in RAM);
-    a class logging in together must queue for the cores instead of all hashing at once, and a
-    request that cannot get a slot soon is better answered "come back in N seconds" than left to
-    time out on the phone while its hash still runs. Reentrant per thread, so a login's verify
-    and its rehash share one slot.
+    Every login costs one hash (tens of milliseconds of one core, and its memory cost in RAM);
+    a class logging in together must queue for the cores instead of all hashing at once. A login
+    that finds every slot taken waits at most wait_s; one that finds max_waiting logins already
+    waiting does not wait at all, so that logins never hold every thread of a worker and the
+    rest of the site keeps answering. Either is answered "come back in N seconds" rather than
+    left to time out on the phone while its hash still runs. Reentrant per thread, so a login's
+    verify and its rehash share one slot.
     """
 
-    def __init__(self, slots: int, wait_s: float):
+    #: Seconds over which logins turned away count as the crowd that will come back.
+    RECENT_S = 10.0
+
+    def __init__(self, slots: int, wait_s: float, max_waiting: int | None = None):
         self.slots = max(1, int(slots))
         self.wait_s = wait_s
+        self.max_waiting = self.slots * 4 if max_waiting is None else max(0, int(max_waiting))
         self._semaphore = threading.BoundedSemaphore(self.slots)
         self._held = threading.local()
         self._lock = threading.Lock()
         self._waiting = 0
+        self._turned_away: deque[float] = deque(maxlen=100_000)
         #: Moving average of one hold of a slot, seconds; starts at a guess for OWASP-level argon2.
         self._mean_hold_s = 0.05
 
     @contextmanager
     def hold(self):
-        """Hold one slot for the block; raise HashingBusy if none comes free within wait_s."""
+        """Hold one slot for the block; raise HashingBusy if none comes free in time."""
         depth = getattr(self._held, "depth", 0)
         if depth:
             self._held.depth = depth + 1
@@ -64,16 +72,20 @@ class HashingSlots:
             finally:
                 self._held.depth = depth
             return
-        with self._lock:
-            self._waiting += 1
-        try:
-            acquired = self._semaphore.acquire(timeout=self.wait_s)
-        finally:
+        if not self._semaphore.acquire(blocking=False):
             with self._lock:
-                self._waiting -= 1
-                waiting = self._waiting
-        if not acquired:
-            raise HashingBusy(self.retry_after(waiting))
+                full = self._waiting >= self.max_waiting
+                if not full:
+                    self._waiting += 1
+            if full:
+                raise self._busy()
+            try:
+                acquired = self._semaphore.acquire(timeout=self.wait_s)
+            finally:
+                with self._lock:
+                    self._waiting -= 1
+            if not acquired:
+                raise self._busy()
         self._held.depth = 1
         started = time.perf_counter()
         try:
@@ -85,14 +97,24 @@ class HashingSlots:
                 self._mean_hold_s = 0.8 * self._mean_hold_s + 0.2 * held
             self._semaphore.release()
 
-    def retry_after(self, waiting: int) -> int:
-        """Return the seconds the queue in front needs to drain, plus a random spread of as much again.
+    def _busy(self) -> HashingBusy:
+        now = time.monotonic()
+        with self._lock:
+            self._turned_away.append(now)
+            while self._turned_away[0] < now - self.RECENT_S:
+                self._turned_away.popleft()
+            crowd = self._waiting + len(self._turned_away)
+        return HashingBusy(self.retry_after(crowd))
 
-        The spread keeps a class that was turned away together from coming back together.
+    def retry_after(self, crowd: int) -> int:
+        """Return the seconds this crowd (waiting, and recently turned away) needs, plus a random spread.
+
+        The spread, up to half as much again, keeps a class that was turned away together from
+        coming back together. At most 30 s: longer, and people stop waiting for the page.
         """
-        drain = waiting * self._mean_hold_s / self.slots
-        base = max(2, math.ceil(drain))
-        return min(60, base + random.randint(0, base))  # noqa: S311 - spreading retries, not a secret
+        drain = crowd * self._mean_hold_s / self.slots
+        base = min(30, max(2, math.ceil(drain)))
+        return base + random.randint(0, max(1, base // 2))  # noqa: S311 - spreading retries, not a secret
 
 
 def hashing_slots() -> HashingSlots:
@@ -104,7 +126,7 @@ def hashing_slots() -> HashingSlots:
             if slots is None:
                 config = current_app.config
                 slots = current_app.extensions["lms_hashing_slots"] = HashingSlots(
-                    config["PASSWORD_HASH_SLOTS"], config["PASSWORD_HASH_WAIT_S"])
+                    config["PASSWORD_HASH_SLOTS"], config["PASSWORD_HASH_WAIT_S"], config["PASSWORD_HASH_MAX_WAITING"])
     return slots
 
 

@@ -86,7 +86,7 @@ def test_a_busy_server_is_waited_out_and_the_login_goes_through_by_itself(served
     from tests.conftest import wait_until_logged_in
     from tests.factories import DEFAULT_PASSWORD
 
-    trainee = make_user(Role.TRAINEE, phone="0987111333", full_name="Phạm Thị Lụa")
+    make_user(Role.TRAINEE, phone="0987111333", full_name="Phạm Thị Lụa")
     app.config.update(PASSWORD_HASH_WAIT_S=0.2)
     page = phone_page
     problems = []  # Chromium's own line about the 503 is expected; nothing else

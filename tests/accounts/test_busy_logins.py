@@ -75,7 +75,7 @@ def test_a_hash_made_at_the_old_cost_still_logs_in_and_is_rehashed(client, app):
 
 
 def test_no_more_hashes_run_at_once_than_there_are_slots():
-    slots = HashingSlots(2, wait_s=10)
+    slots = HashingSlots(2, wait_s=10, max_waiting=100)
     running, most = [0], [0]
     lock = threading.Lock()
 
@@ -107,8 +107,37 @@ def test_a_slot_not_free_within_the_wait_raises_busy_with_a_spread_retry_after()
             thread.join(5)
         assert time.perf_counter() - started < 3  # bounded: 20 × 0.05 s, not a queue without end
     assert len(failures) == 20
-    assert all(2 <= seconds <= 60 for seconds in failures)
+    assert all(2 <= seconds <= 45 for seconds in failures)
     assert len(set(failures)) > 1  # spread, so a class turned away together does not return together
+
+
+def test_a_login_finding_the_queue_full_is_turned_away_at_once():
+    """Logins waiting for a slot never hold every thread: past max_waiting the answer is immediate."""
+    slots = HashingSlots(1, wait_s=5, max_waiting=2)
+    release = threading.Event()
+    failures = []
+
+    def wait_in_line():
+        try:
+            with slots.hold():
+                release.wait(5)
+        except HashingBusy:  # pragma: no cover - the two in line get their turn
+            failures.append("in line")
+
+    with slots.hold():
+        line = [threading.Thread(target=wait_in_line) for _ in range(2)]
+        for thread in line:
+            thread.start()
+        time.sleep(0.2)
+        started = time.perf_counter()
+        third = threading.Thread(target=_try, args=(slots, failures))
+        third.start()
+        third.join(5)
+        assert time.perf_counter() - started < 0.5 and len(failures) == 1  # not the 5 s wait
+    release.set()
+    for thread in line:
+        thread.join(5)
+    assert len(failures) == 1
 
 
 def _try(slots, failures):
