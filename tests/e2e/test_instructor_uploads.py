@@ -55,9 +55,10 @@ def test_pdf_upload_survives_a_dropped_connection_and_a_reload(live_server, phon
     screenshot(page, "10-upload-offline")
     assert page.locator("[data-upload-numbers]").first.inner_text().endswith("%")
 
-    # The instructor reloads the page and picks the same file: it continues from 5 MB.
-    page.unroute(re.compile(r"/api/v1/uploads/[0-9a-f]+$"))
+    # The instructor reloads the page and picks the same file: it continues from 5 MB. (The network
+    # comes back only after the reload: before it, the old page's next automatic try would get through.)
     page.reload()
+    page.unroute(re.compile(r"/api/v1/uploads/[0-9a-f]+$"))
     offsets = []
     page.on("request", lambda r: offsets.append(r.headers.get("upload-offset")) if r.method == "PATCH" else None)
     page.locator("[data-upload-input]").first.set_input_files(str(pdf))
