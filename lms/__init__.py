@@ -160,16 +160,95 @@ def _ping_if_idle(dbapi_connection, connection_record, connection_proxy):
 
 @event.listens_for(Engine, "connect")
 def _tune_sqlite(dbapi_connection, connection_record):
-    """Turn on WAL and foreign keys for every SQLite connection."""
+    """Turn on WAL and foreign keys for every SQLite connection, and take over its BEGIN."""
     import sqlite3
 
     if isinstance(dbapi_connection, sqlite3.Connection):
+        # pysqlite otherwise issues no BEGIN before a SAVEPOINT, so RELEASE commits on its own: an
+        # event's id was saved without its effect. `_begin_sqlite` opens every transaction instead
+        # (SQLAlchemy's documented recipe).
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=5000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _begin_sqlite(conn):
+    """Open an SQLite transaction: as a writer up front wherever it may write.
+
+    A deferred transaction that reads, then writes after another has committed, fails at once with
+    "database is locked" (busy_timeout never applies to that upgrade); one begun IMMEDIATE waits
+    its turn for the write lock instead. Pages that only read stay DEFERRED, so readers never queue.
+    """
+    if conn.dialect.name != "sqlite":
+        return
+    from lms.database import may_write
+
+    # On the driver's own connection: BEGIN is not a statement of the unit of work (query counts,
+    # the read-only check of `_note_writes` see only what the code asked for).
+    driver = conn.connection.driver_connection
+    if not may_write():
+        driver.execute("BEGIN")
+        return
+    _take_writer_turn(conn)
+    try:
+        driver.execute("BEGIN IMMEDIATE")
+    except Exception:
+        _end_writer_turn(conn.connection._connection_record)
+        raise
+
+
+#: How long a writer waits for its turn among this process's threads before giving up (503).
+WRITER_WAIT_S = 20.0
+_WRITER_TURN = "lms_writer_turn"
+
+
+def _take_writer_turn(conn) -> None:
+    """Queue this process's SQLite writers on one lock before they ask SQLite for its write lock.
+
+    SQLite's own wait polls with sleeps of up to 100 ms and favours no one, so under a class's
+    load some writers waited past busy_timeout while others came and went. Threads waiting on a
+    Python lock are woken the moment it is free; SQLite's wait is left for other processes.
+    """
+    import sqlite3
+    import threading
+
+    engine = conn.engine
+    lock = engine.__dict__.get("_lms_writer_lock")
+    if lock is None:
+        lock = engine.__dict__.setdefault("_lms_writer_lock", threading.Lock())
+    if not lock.acquire(timeout=WRITER_WAIT_S):
+        raise sqlite3.OperationalError("database is locked")
+    conn.connection._connection_record.info[_WRITER_TURN] = lock
+
+
+def _end_writer_turn(connection_record) -> None:
+    lock = connection_record.info.pop(_WRITER_TURN, None) if connection_record is not None else None
+    if lock is not None:
+        lock.release()
+
+
+@event.listens_for(Engine, "commit")
+@event.listens_for(Engine, "rollback")
+def _writer_done(conn):
+    if conn.dialect.name == "sqlite" and not conn.invalidated:
+        _end_writer_turn(conn.connection._connection_record)
+
+
+@event.listens_for(Pool, "reset")
+def _writer_reset(dbapi_connection, connection_record, reset_state=None):
+    # A connection handed back to the pool without COMMIT or ROLLBACK through SQLAlchemy.
+    _end_writer_turn(connection_record)
+
+
+@event.listens_for(Pool, "invalidate")
+@event.listens_for(Pool, "close")
+def _writer_gone(dbapi_connection, connection_record, *args):
+    _end_writer_turn(connection_record)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -8,6 +8,9 @@ DEFAULT_MAX_UPLOAD_BYTES = 2 * 1024**3
 #: About 5 s of XLSX: well inside gunicorn's 60 s timeout, and a phone on 3G still gets it.
 DEFAULT_EXPORT_INLINE_ROWS = 60_000
 DEFAULT_EXPORT_KEEP_HOURS = 24
+#: A killed worker's job is noticed within this (plus the minute of the periodic check).
+DEFAULT_JOBS_STALE_AFTER_S = 120
+DEFAULT_JOBS_HEARTBEAT_S = 15
 #: Long enough to ride out a burst (about 40 logins per slot per second at OWASP cost), short
 #: enough that a phone hears "try again in N seconds" long before its own 30 s timeout.
 DEFAULT_PASSWORD_HASH_WAIT_S = 3.0
@@ -77,6 +80,10 @@ def settings_from_env(instance_path: Path) -> dict:
         "ATTENDANCE_EXPORT_INLINE_ROWS": int(env.get("LMS_EXPORT_INLINE_ROWS", DEFAULT_EXPORT_INLINE_ROWS)),
         #: Hours an export made in the queue is kept for download; it holds names and phone numbers.
         "ATTENDANCE_EXPORT_KEEP_HOURS": int(env.get("LMS_EXPORT_KEEP_HOURS", DEFAULT_EXPORT_KEEP_HOURS)),
+        #: A running job not heard from for this many seconds lost its worker (lms.core.heartbeat).
+        "JOBS_STALE_AFTER_S": int(env.get("LMS_JOBS_STALE_AFTER_S", DEFAULT_JOBS_STALE_AFTER_S)),
+        #: How often a running job records that its worker is alive; well under JOBS_STALE_AFTER_S.
+        "JOBS_HEARTBEAT_S": float(env.get("LMS_JOBS_HEARTBEAT_S", DEFAULT_JOBS_HEARTBEAT_S)),
     }
 
 

@@ -1,6 +1,8 @@
 """Column types and helpers shared by every domain's models."""
 
 import enum
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -79,3 +81,65 @@ def move_in_order(items: list, item, direction: str) -> bool:
     for position, each in enumerate(items):
         each.position = position
     return True
+
+
+#: Requests with these methods only read, unless their view is marked with `writes_database`.
+READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+#: What the current unit of work said it will do (True: write, False: only read); None: judge by the request.
+_WRITE_INTENT: ContextVar[bool | None] = ContextVar("lms_write_intent", default=None)
+
+
+def writes_database(view):
+    """Mark a GET view that writes (opening a lesson records it), so SQLite begins its transaction as a writer.
+
+    Put it right under the route decorator: the attribute must sit on the function the route holds.
+    """
+    view.writes_database = True
+    return view
+
+
+@contextmanager
+def transactions_that_write(write: bool = True):
+    """Begin the transactions opened inside as writers (a job) or as readers (a long read beside writes)."""
+    token = _WRITE_INTENT.set(write)
+    try:
+        yield
+    finally:
+        _WRITE_INTENT.reset(token)
+
+
+def may_write() -> bool:
+    """Tell whether the transaction about to begin may write: in a job, or in a request that is not a plain read.
+
+    Outside both (the shell, a test's own queries, a CLI command) it begins as a reader, as SQLite
+    does by default; commands that write beside a running site say so with `transactions_that_write`.
+    """
+    from flask import current_app, has_request_context, request
+
+    intent = _WRITE_INTENT.get()
+    if intent is not None:
+        return intent
+    if not has_request_context():
+        return False
+    if request.method not in READING_METHODS:
+        return True
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    return bool(getattr(view, "writes_database", False))
+
+
+def insert_if_absent(session, model, values: dict, *, unique: list[str]) -> bool:
+    """Insert a row unless one with the same `unique` columns exists, in one statement; return whether it did.
+
+    Two requests creating the same row at once both succeed: one inserts, the other finds it.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:
+        raise NotImplementedError(dialect)
+    statement = insert(model).values(**values).on_conflict_do_nothing(index_elements=unique)
+    key = model.__table__.primary_key.columns.values()[0]
+    return session.execute(statement.returning(key)).first() is not None

@@ -73,6 +73,9 @@ def _samples(course: Course, folder: Path) -> dict:
 
 def finish_lesson(user, lesson: Lesson, when) -> None:
     """Complete one lesson the way a trainee would: read it, watch it, pass it."""
+    enrollment = learning.get_enrollment(user, lesson.course)
+    if enrollment is not None and enrollment.enrolled_at is not None and enrollment.enrolled_at > when:
+        enrollment.enrolled_at = when  # a made-up past: they joined before doing the work
     if lesson.kind in learning.MANUALLY_COMPLETED_KINDS:
         learning.record_event(user, learning.ProgressEventData(str(uuid.uuid4()), lesson.id, "complete", when))
     elif lesson.kind == LessonKind.VIDEO and lesson.media and lesson.media.duration_s:

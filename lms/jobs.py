@@ -1,7 +1,6 @@
 """The job queue: huey on SQLite by default, on Redis when REDIS_URL is set."""
 
 import functools
-import importlib
 import os
 import sys
 from pathlib import Path
@@ -32,8 +31,16 @@ def _import_huey():
 def _redis_storage_class():
     import huey.storage
 
-    if huey.storage.Redis is None:  # left out at import time: load the module again, with redis
-        importlib.reload(huey.storage)
+    if huey.storage.Redis is None:
+        # Left out at import time: give the module the names its own import of redis would have.
+        # Not importlib.reload: that makes new storage classes, and huey.api's MemoryStorage (the
+        # immediate mode's) would then fail its super() call.
+        from redis import ConnectionPool, Redis
+        from redis.exceptions import ConnectionError, TimeoutError
+
+        huey.storage.ConnectionPool, huey.storage.Redis = ConnectionPool, Redis
+        huey.storage.ConnectionError, huey.storage.TimeoutError = ConnectionError, TimeoutError
+        huey.storage.RedisStorage.redis_client = Redis  # bound when the class was made
     return huey.storage.RedisStorage
 
 
@@ -69,11 +76,16 @@ def _in_app_context(fn):
     def wrapper(*args, **kwargs):
         from flask import has_app_context
 
+        from lms.database import transactions_that_write
+
+        # A job reads, then writes, beside the site's requests: on SQLite its transactions begin as
+        # writers, or the write after another's commit fails at once with "database is locked".
         if has_app_context():
-            return fn(*args, **kwargs)
+            with transactions_that_write():
+                return fn(*args, **kwargs)
         from lms.extensions import db
 
-        with (_app or _create_worker_app()).app_context():
+        with (_app or _create_worker_app()).app_context(), transactions_that_write():
             try:
                 return fn(*args, **kwargs)
             finally:

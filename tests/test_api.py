@@ -185,15 +185,25 @@ def test_batch_problems_are_told_in_vietnamese_and_name_the_event(trainee_api):
         assert not any(word in message for word in ("Field", "required", "Input", "should", "Value error")), message
 
 
-def test_rules_a_schema_cannot_state_are_judged_per_event(trainee_api):
-    """A stretch that ends before it starts is schema-valid JSON: the batch is taken, that event is refused."""
+def test_a_stretch_that_ends_before_it_starts_refuses_the_batch_naming_the_event(trainee_api):
+    """A reversed stretch is malformed, like a negative one: 422 naming it, so the outbox sets only it aside."""
     lesson = trainee_api.video.id
     reversed_stretch, good = _event(lesson, segments=[[30, 10]]), _event(lesson, segments=[[0, 6]], position_s=6)
-    response = trainee_api({"events": [reversed_stretch, good, _event(lesson, position_s=4000)]})
+    response = trainee_api({"events": [good, reversed_stretch]})
+    assert response.status_code == 422
+    problems = {p["field"]: p["message"] for p in response.json["detail"]}
+    assert problems == {"events.1.segments": "Đoạn đã xem có điểm kết thúc nằm trước điểm bắt đầu."}
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ProgressEvent)) == 0
+
+
+def test_rules_a_schema_cannot_state_are_judged_per_event(trainee_api):
+    """A position past the video's end needs the video's length: the batch is taken, that event is refused."""
+    lesson = trainee_api.video.id
+    good = _event(lesson, segments=[[0, 6]], position_s=6)
+    response = trainee_api({"events": [good, _event(lesson, position_s=4000)]})
     assert response.status_code == 200
     results = response.json["results"]
-    assert [r["status"] for r in results] == ["invalid", "applied", "invalid"]
-    assert results[0]["message"] == "Đoạn đã xem có điểm kết thúc nằm trước điểm bắt đầu."
+    assert [r["status"] for r in results] == ["applied", "invalid"]
 
 
 def test_whole_numbers_written_with_a_decimal_point_are_integers(trainee_api):

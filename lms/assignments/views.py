@@ -31,7 +31,7 @@ from lms.courses.views import (
     get_course_or_404,
     get_lesson_or_404,
 )
-from lms.database import utcnow
+from lms.database import utcnow, writes_database
 from lms.extensions import db
 from lms.i18n import gettext as _
 from lms.learning.panels import register_home_notice, register_lesson_panel
@@ -273,6 +273,7 @@ def _render_hand_in(lesson: Lesson, form: SubmissionForm | None = None):
 
 
 @bp.route("/courses/<slug>/lessons/<lesson_slug>/submissions/<int:number>")
+@writes_database
 @login_required
 def my_submission(slug: str, lesson_slug: str, number: int):
     """Show one of my hand-ins with its review; opening it marks the review as read."""

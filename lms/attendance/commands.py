@@ -1,7 +1,12 @@
 """CLI commands for attendance."""
 
+import contextlib
+import glob
 import os
+import re
+import signal
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -47,11 +52,14 @@ def export_command(cohort_code, all_cohorts, file_format, output, course_slug, c
                "date_from": date_from.date() if date_from else None, "date_to": date_to.date() if date_to else None}
 
     started = time.perf_counter()
-    # Written beside the target and renamed at the end: a failed export never leaves half a file.
+    # Written beside the target and renamed at the end: a failed or interrupted export never leaves
+    # half a file. The partial file's name holds this process's id, so the next run can tell a killed
+    # run's leftover (kill -9 runs no clean-up) from another export still writing.
     output.parent.mkdir(parents=True, exist_ok=True)
-    fd, partial = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".part")
+    remove_stale_partials(output)
+    fd, partial = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.{os.getpid()}.", suffix=".part")
     try:
-        with os.fdopen(fd, "wb") as fh:
+        with _signals_raise(), os.fdopen(fd, "wb") as fh:
             if file_format == "xlsx":
                 counts = exports.export_attendance_xlsx(fh, **filters)
             else:
@@ -59,8 +67,56 @@ def export_command(cohort_code, all_cohorts, file_format, output, course_slug, c
         os.replace(partial, output)
     except exports.ExportError as exc:
         raise click.ClickException(str(exc)) from None
-    finally:
+    finally:  # any exception, Ctrl-C, and SIGTERM/SIGHUP (turned into SystemExit below)
         if os.path.exists(partial):
             os.unlink(partial)
     summary = ", ".join(f"{name}: {n} rows" for name, n in counts.items())
     click.echo(f"Wrote {output} in {time.perf_counter() - started:.1f} s ({summary}).")
+
+
+_PARTIAL = re.compile(r"\.(?P<pid>\d+)\.[^.]+\.part$")
+
+
+def remove_stale_partials(output: Path) -> list[Path]:
+    """Delete the partial files an earlier export to this file left when it was killed; return them."""
+    removed = []
+    for path in output.parent.glob(f".{glob.escape(output.name)}.*.part"):
+        match = _PARTIAL.search(path.name[len(output.name) + 1:])
+        if match and _is_running(int(match["pid"])):
+            continue  # another export to the same file, still writing
+        path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
+
+
+def _is_running(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # a leftover of a killed process whose id this one now has
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def _signals_raise():
+    """Turn SIGTERM and SIGHUP into SystemExit while the export writes, so its clean-up runs.
+
+    Python's default for them ends the process at once, leaving the partial file behind.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)

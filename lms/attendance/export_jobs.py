@@ -10,9 +10,7 @@ ATTENDANCE_EXPORT_KEEP_HOURS after they are made.
 These functions never commit; the view, the job or the periodic job does.
 """
 
-import os
 import secrets
-import tempfile
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
@@ -23,13 +21,15 @@ from flask import current_app
 from lms.accounts.models import Role
 from lms.attendance import exports
 from lms.attendance.models import AttendanceExportJob, ExportStatus
+from lms.core import heartbeat
 from lms.database import utcnow
 from lms.extensions import db
 from lms.i18n import gettext as _
 
 MIMETYPES = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "csv": "text/csv"}
 KEY_PREFIX = "exports/attendance"
-#: An export still waiting or running after this long lost its worker; it is marked failed so nobody waits forever.
+#: An export still waiting after this long will not be made (its queue was lost); it is marked failed so nobody
+#: waits forever. A running one is failed much sooner, when its heartbeat stops (lms.core.heartbeat).
 STALE_AFTER = timedelta(hours=6)
 RUNNING = (ExportStatus.QUEUED, ExportStatus.RUNNING)
 
@@ -87,6 +87,7 @@ def start_export_job(stored_filters: dict, *, file_format: str, filename: str, t
     or a reload does not make the file twice.
     """
     user_id = getattr(by, "id", None)
+    recover_stale_exports()  # a dead worker's export is not "the same export still running"
     waiting = db.session.scalars(sa.select(AttendanceExportJob).where(
         AttendanceExportJob.requested_by_id == user_id, AttendanceExportJob.file_format == file_format,
         AttendanceExportJob.status.in_(RUNNING), AttendanceExportJob.created_at > utcnow() - STALE_AFTER))
@@ -106,6 +107,7 @@ def get_export_job(public_id: str, *, for_user) -> AttendanceExportJob | None:
     job = db.session.scalar(sa.select(AttendanceExportJob).where(AttendanceExportJob.public_id == public_id))
     if job is None or not for_user.is_authenticated:
         return None
+    recover_stale_export(job)
     if for_user.has_role(Role.ADMIN):
         return job
     if for_user.has_role(Role.ORGANIZER) and job.requested_by_id == for_user.id:
@@ -130,19 +132,31 @@ def write_export_file(job: AttendanceExportJob, *, on_progress: Callable[[int], 
     from lms.media.services import get_storage
 
     f = filter_from_json(job.filters or {}, as_of=job.created_at)
-    key = f"{KEY_PREFIX}/{job.public_id}.{job.file_format}"
-    fd, temporary = tempfile.mkstemp(prefix="lms-export-", suffix=f".{job.file_format}")
+    key = stored_key(job)
+    temporary = partial_path(job)
     try:
-        with os.fdopen(fd, "w+b") as fh:
+        with open(temporary, "w+b") as fh:
             if job.file_format == "xlsx":
                 exports.write_attendance_xlsx(fh, f, on_progress=on_progress)
             else:
                 for chunk in exports.iter_attendance_csv(f, on_progress=on_progress):
                     fh.write(chunk)
-        size = get_storage().save_file(key, Path(temporary), MIMETYPES[job.file_format])
+        size = get_storage().save_file(key, temporary, MIMETYPES[job.file_format])
     finally:
-        os.unlink(temporary)
+        temporary.unlink(missing_ok=True)
     return key, size
+
+
+def stored_key(job: AttendanceExportJob) -> str:
+    """Return where an export's file is kept in the media storage, named by its random id."""
+    return f"{KEY_PREFIX}/{job.public_id}.{job.file_format}"
+
+
+def partial_path(job: AttendanceExportJob) -> Path:
+    """Return the file an export is written to before it is stored: a known name, so a dead worker's can be found."""
+    folder = Path(current_app.instance_path) / "exports-partial"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return folder / f"{job.public_id}.{job.file_format}.part"
 
 
 def finish_export_job(job: AttendanceExportJob, *, key: str, size: int, rows: int) -> None:
@@ -166,6 +180,30 @@ def delete_export_file(job: AttendanceExportJob) -> None:
     if job.file_key:
         get_storage().delete(job.file_key)
         job.file_key = None
+
+
+def worker_lost_message() -> str:
+    return _("The background worker stopped while making the file, and no file was kept. Press Try again.")
+
+
+def recover_stale_export(job: AttendanceExportJob, now=None) -> bool:
+    """Fail a running export whose worker is gone, removing its partial file; return whether it was."""
+    if job.status != ExportStatus.RUNNING or not heartbeat.is_stale(job.heartbeat_at or job.created_at, now):
+        return False
+    partial_path(job).unlink(missing_ok=True)
+    job.file_key = stored_key(job)  # stored just before the worker died, perhaps: fail_export_job deletes it
+    fail_export_job(job, worker_lost_message())
+    return True
+
+
+@heartbeat.recoverer("attendance exports")
+def recover_stale_exports(now=None) -> int:
+    """Fail every running export whose worker is gone; return how many."""
+    running = db.session.scalars(sa.select(AttendanceExportJob).where(
+        AttendanceExportJob.status == ExportStatus.RUNNING,
+        sa.func.coalesce(AttendanceExportJob.heartbeat_at, AttendanceExportJob.created_at)
+        <= heartbeat.stale_cutoff(now))).all()
+    return sum(recover_stale_export(job, now) for job in running)
 
 
 def expire_export_jobs(now=None) -> int:

@@ -17,12 +17,14 @@ def export_attendance_job(job_id: int) -> dict:
 
     from lms.attendance import export_jobs, exports
     from lms.attendance.models import AttendanceExportJob, ExportStatus
+    from lms.core.heartbeat import Heartbeat, beat_row
+    from lms.database import transactions_that_write, utcnow
     from lms.i18n import gettext as _
 
     export = db.session.get(AttendanceExportJob, job_id)
     if export is None or export.status not in export_jobs.RUNNING:
         return {"status": "missing"}
-    export.status, export.rows_written = ExportStatus.RUNNING, 0
+    export.status, export.rows_written, export.heartbeat_at = ExportStatus.RUNNING, 0, utcnow()
     db.session.commit()
     written = [0]
 
@@ -36,7 +38,12 @@ def export_attendance_job(job_id: int) -> dict:
 
     key = None
     try:
-        key, size = export_jobs.write_export_file(export, on_progress=save_progress)
+        # The rows are read in a reader's transaction while `save_progress` and the heartbeat write
+        # beside it; a writer's would hold SQLite's write lock and they would wait for it forever.
+        with Heartbeat(beat_row(AttendanceExportJob, job_id)), transactions_that_write(False):
+            key, size = export_jobs.write_export_file(export, on_progress=save_progress)
+            db.session.rollback()  # end the read: the finish below writes from a fresh snapshot
+        export = db.session.get(AttendanceExportJob, job_id)
         export_jobs.finish_export_job(export, key=key, size=size, rows=written[0])
         db.session.commit()
     except Exception as exc:

@@ -96,6 +96,8 @@ def attendance_report():
                    "commune_code": int(form.commune.data) if form.commune.data else None,
                    "date_from": form.date_from.data, "date_to": form.date_to.data}
         return _download(form.file_format.data, filters)
+    export_jobs.recover_stale_exports()  # the list below shows no dead worker's export as still running
+    db.session.commit()
     return render_template("attendance_exports/report.html", form=form,
                            recent_jobs=export_jobs.recent_export_jobs(current_user))
 
@@ -124,6 +126,7 @@ def queue_export():
 def export_job(public_id: str):
     """Show how far a large export has gone (the page refreshes itself), then its download button."""
     job = _get_export_job_or_404(public_id)
+    db.session.commit()  # an export whose worker died was just marked failed: keep it so
     return render_template("attendance_exports/job.html", job=job, status=job.effective_status(),
                            facts=_export_facts(job), keep_hours=current_app.config["ATTENDANCE_EXPORT_KEEP_HOURS"],
                            waiting_s=(utcnow() - job.created_at).total_seconds())

@@ -24,7 +24,7 @@ from lms.attendance.forms import CardScanForm, CodeForm, MarkForm
 from lms.attendance.models import ATTENDED, AttendanceStatus, CheckInMethod
 from lms.cohorts.models import ClassSession
 from lms.cohorts.services import get_member
-from lms.database import utcnow
+from lms.database import utcnow, writes_database
 from lms.extensions import db, limiter
 from lms.i18n import gettext as _
 from lms.learning.panels import register_home_notice
@@ -221,6 +221,7 @@ def _refused(exc: checkin.CheckInRefused):
 
 
 @bp.route("/check-in/<token>")
+@writes_database
 def check_in_link(token: str):
     """Check in with the class's QR code: the phone's camera opens this address."""
     if not current_user.is_authenticated:
@@ -274,6 +275,7 @@ def check_in():
 
 
 @bp.route("/my/attendance-card", methods=["GET", "POST"])
+@writes_database
 @login_required
 def my_card():
     """Show the trainee's own QR card (made on first view); POST replaces a lost card."""

@@ -28,6 +28,7 @@ from lms.certificates.models import (
     CertificateTemplate,
 )
 from lms.cohorts.models import Cohort, CohortMember, MemberStatus
+from lms.core import heartbeat
 from lms.courses.models import Course
 from lms.database import utcnow
 from lms.extensions import db
@@ -391,6 +392,7 @@ def start_cohort_batch(cohort: Cohort, *, by) -> tuple[CertificateBatch, bool]:
     tap does not queue the work twice.
     """
     recent = utcnow() - timedelta(hours=1)
+    recover_stale_batches()  # a dead worker's batch is not "the one still running"
     active = db.session.scalar(sa.select(CertificateBatch).where(
         CertificateBatch.cohort_id == cohort.id, CertificateBatch.created_at > recent,
         CertificateBatch.status.in_([BatchStatus.QUEUED, BatchStatus.RUNNING])))
@@ -403,6 +405,33 @@ def start_cohort_batch(cohort: Cohort, *, by) -> tuple[CertificateBatch, bool]:
     db.session.add(batch)
     db.session.flush()
     return batch, True
+
+
+def worker_lost_message() -> str:
+    from lms.i18n import gettext as _
+
+    return _("The background worker stopped while issuing. The certificates already issued are kept: "
+             "press Try again to issue the rest.")
+
+
+def recover_stale_batch(batch: CertificateBatch, now=None) -> bool:
+    """Fail a running batch whose worker is gone, so it may be tried again; return whether it was.
+
+    Certificates of the chunks committed before it died are real and kept; trying again skips their holders.
+    """
+    if batch.status != BatchStatus.RUNNING or not heartbeat.is_stale(batch.heartbeat_at or batch.created_at, now):
+        return False
+    batch.status, batch.error, batch.finished_at = BatchStatus.FAILED, worker_lost_message(), utcnow()
+    return True
+
+
+@heartbeat.recoverer("certificate batches")
+def recover_stale_batches(now=None) -> int:
+    """Fail every running batch whose worker is gone; return how many."""
+    running = db.session.scalars(sa.select(CertificateBatch).where(
+        CertificateBatch.status == BatchStatus.RUNNING,
+        sa.func.coalesce(CertificateBatch.heartbeat_at, CertificateBatch.created_at) <= heartbeat.stale_cutoff(now)))
+    return sum(recover_stale_batch(batch, now) for batch in running.all())
 
 
 def recent_batches(cohort: Cohort, limit: int = 5) -> list[CertificateBatch]:

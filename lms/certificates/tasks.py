@@ -13,13 +13,14 @@ def issue_cohort_certificates_job(batch_id: int) -> dict:
     """Issue a class's certificates in the worker, saving progress after every chunk for the organizer's page."""
     from lms.certificates import services
     from lms.certificates.models import BatchStatus, CertificateBatch
+    from lms.core.heartbeat import Heartbeat, beat_row
     from lms.database import utcnow
     from lms.i18n import gettext as _
 
     batch = db.session.get(CertificateBatch, batch_id)
     if batch is None or batch.status not in {BatchStatus.QUEUED, BatchStatus.RUNNING}:
         return {"status": "missing"}
-    batch.status = BatchStatus.RUNNING
+    batch.status, batch.heartbeat_at = BatchStatus.RUNNING, utcnow()
     db.session.commit()
 
     def save_progress(summary: services.IssueSummary) -> None:
@@ -31,8 +32,9 @@ def issue_cohort_certificates_job(batch_id: int) -> dict:
     try:
         if batch.cohort is None:
             raise services.CertificateError(_("The class no longer exists."))
-        summary = services.issue_for_cohort(batch.cohort, by=batch.requested_by_id and _user(batch.requested_by_id),
-                                            on_progress=save_progress)
+        with Heartbeat(beat_row(CertificateBatch, batch_id)):  # stops with the worker: the page then says so
+            summary = services.issue_for_cohort(batch.cohort, by=batch.requested_by_id and _user(batch.requested_by_id),
+                                                on_progress=save_progress)
     except Exception as exc:
         db.session.rollback()
         batch = db.session.get(CertificateBatch, batch_id)

@@ -420,6 +420,8 @@ def _batch_or_404(cohort: Cohort, batch_id: str) -> CertificateBatch:
     batch = db.session.scalar(sa.select(CertificateBatch).where(CertificateBatch.public_id == batch_id))
     if batch is None or batch.cohort_id != cohort.id:
         abort(404)
+    if services.recover_stale_batch(batch):  # its worker died: the page says so and offers a retry
+        db.session.commit()
     return batch
 
 
@@ -429,7 +431,7 @@ def batch(code: str, batch_id: str):
     """Show how far issuing to a class has gone (the page refreshes itself until done)."""
     cohort = _cohort_or_404(code)
     batch = _batch_or_404(cohort, batch_id)
-    return render_template("certificates/batch.html", cohort=cohort, batch=batch,
+    return render_template("certificates/batch.html", cohort=cohort, batch=batch, form=ConfirmForm(),
                            running=batch.status in {BatchStatus.QUEUED, BatchStatus.RUNNING},
                            status_url=url_for("certificates.batch_status", code=cohort.code, batch_id=batch.public_id))
 

@@ -2,21 +2,24 @@
 
 An upload is stored in the instance folder under a random token (never under its own name):
 ``<token>.bin`` holds the file, ``<token>.json`` who uploaded it for which class and the dry run's
-report, ``<token>.status.json`` the progress of the import, which the progress page polls. Files
-hold personal data: the upload is deleted once imported, and everything after KEEP_FOR.
+report, ``<token>.status.json`` the progress of the import, which the progress page polls, and
+``<token>.beat`` (its time) the heartbeat of the process importing it. Files hold personal data:
+the upload is deleted once imported, and everything after KEEP_FOR.
 """
 
+import contextlib
 import json
 import logging
 import os
 import re
 import secrets
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
 
+from lms.core import heartbeat
 from lms.database import utcnow
 from lms.extensions import db
 from lms.jobs import job
@@ -25,12 +28,15 @@ logger = logging.getLogger(__name__)
 
 TOKEN_RULE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 KEEP_FOR = timedelta(days=7)
-#: A queued or running import not heard of for this long is taken as dead (its worker stopped).
+#: A queued import not started after this long is taken as lost (its queue was). A running one is taken as
+#: dead much sooner, when its heartbeat stops (lms.core.heartbeat): its transaction rolled back whole.
 STALE_AFTER = timedelta(minutes=15)
 #: Files with more rows than this are imported by the background worker.
 INLINE_ROW_LIMIT = 1_000
 #: Shown when the import broke for a reason that is not the file's fault.
 INTERNAL_FAILURE = "internal"
+#: Shown when the process importing the file stopped (killed, restarted) before it finished.
+WORKER_LOST = "worker_lost"
 
 
 class ImportState:
@@ -103,12 +109,58 @@ def read_upload_data(token: str) -> bytes | None:
 
 
 def read_status(token: str) -> dict | None:
-    return _read_json(_path(token, ".status.json"))
+    """Return an import's status; one whose worker died is failed first, so every page says so and allows a retry."""
+    status = _read_json(_path(token, ".status.json"))
+    if status is not None and status.get("state") == ImportState.RUNNING and _worker_gone(token, status):
+        status = _fail_lost_import(token)
+    return status
+
+
+def _worker_gone(token: str, status: dict) -> bool:
+    beats = [_beat_time(token)]
+    with contextlib.suppress(KeyError, TypeError, ValueError):
+        beats.append(datetime.fromisoformat(status["updated_at"]))
+    return heartbeat.is_stale(max((beat for beat in beats if beat is not None), default=None))
+
+
+def _beat_time(token: str) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(_path(token, ".beat").stat().st_mtime, tz=UTC)
+    except OSError:
+        return None
+
+
+def _beat(token: str) -> None:
+    _path(token, ".beat").touch()
+
+
+def _fail_lost_import(token: str) -> dict:
+    # Nothing to undo in the database (the import's one transaction died with its process): only
+    # the heartbeat and any status file the process was writing remain.
+    for partial in _folder().glob(f".{token}.status.json.*"):
+        partial.unlink(missing_ok=True)
+    logger.warning("the import of upload %s lost its worker; marked failed for a retry", token)
+    return write_status(token, ImportState.FAILED, message=WORKER_LOST)
+
+
+@heartbeat.recoverer("trainee imports")
+def recover_stale_imports() -> int:
+    """Fail every running import whose worker is gone; return how many."""
+    recovered = 0
+    for path in _folder().glob("*.status.json"):
+        token = path.name.removesuffix(".status.json")
+        before = _read_json(path)
+        if before is not None and before.get("state") == ImportState.RUNNING:
+            after = read_status(token)
+            recovered += after is not None and after.get("state") == ImportState.FAILED
+    return recovered
 
 
 def write_status(token: str, state: str, **fields) -> dict:
     status = {"state": state, "progress": 0.0, "updated_at": utcnow().isoformat(), **fields}
     _write_json(_path(token, ".status.json"), status)
+    if state in ImportState.FINISHED:
+        _path(token, ".beat").unlink(missing_ok=True)
     return status
 
 
@@ -171,8 +223,9 @@ def run_import(token: str) -> dict:
             last_saved[0] = time.monotonic()
 
     try:
-        report = commit_import(cohort, data, on_progress=save_progress)
-        db.session.commit()
+        with heartbeat.Heartbeat(lambda: _beat(token)):  # stops with the process: the pages then say so
+            report = commit_import(cohort, data, on_progress=save_progress)
+            db.session.commit()
     except ImportBlocked as blocked:
         db.session.rollback()
         save_report(token, blocked.report.to_dict())

@@ -196,6 +196,7 @@ def progress(code, token):
     waiting_s = (utcnow() - datetime.fromisoformat(status["updated_at"])).total_seconds()
     return render_template("imports/progress.html", cohort=cohort, meta=meta, report=report, status=status,
                            finished=status["state"] in ImportState.FINISHED, waiting_s=waiting_s,
+                           worker_lost=status.get("message") == store.WORKER_LOST and worker_lost_message(),
                            slips_form=SlipsForm(), Outcome=importing.Outcome)
 
 
@@ -209,9 +210,15 @@ def status(code, token):
     message = current.get("message")
     if message == store.INTERNAL_FAILURE:
         message = _("The server could not finish the import. Nothing was imported; try again.")
+    elif message == store.WORKER_LOST:
+        message = worker_lost_message()
     return jsonify(state=current["state"], progress=current.get("progress", 0.0), message=message,
                    counts=current.get("counts"), joining=current.get("joining"),
                    url=url_for("imports.progress", code=cohort.code, token=token))
+
+
+def worker_lost_message() -> str:
+    return _("The background worker stopped while importing. Nothing was imported: press Try again.")
 
 
 @bp.route("/cohorts/<code>/activation-slips", methods=["GET", "POST"])

@@ -3,6 +3,7 @@
 from flask import jsonify, make_response, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from lms.extensions import db
@@ -17,7 +18,7 @@ MESSAGES = {
     429: (_l("Too many attempts"), _l("Please wait a few minutes, then try again.")),
     500: (_l("Something went wrong on our side"), _l("Nothing you did caused this. Please try again in a moment.")),
     401: (_l("Please log in first"), _l("Please log in again.")),
-    503: (_l("Many people are using the site right now"), _l("Please try again in a moment.")),
+    503: (_l("The site is busy"), _l("Many people are using it right now. Please try again in a few seconds.")),
 }
 
 
@@ -69,6 +70,17 @@ def register(app) -> None:
             headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
             return render_error(error.code, headers=headers)
         return error
+
+    @app.errorhandler(OperationalError)
+    def database_error(error: OperationalError):
+        db.session.rollback()
+        if "database is locked" in str(error.orig):
+            # SQLite's one writer was busy past every wait: nothing was saved, so the phone's
+            # outbox (or the person) sends it again.
+            app.logger.warning("database busy: answered 503 to %s %s", request.method, request.endpoint)
+            return render_error(503, headers=[("Retry-After", "5")])
+        app.logger.exception("database error")
+        return render_error(500)
 
     @app.errorhandler(InternalServerError)
     def server_error(error):

@@ -62,7 +62,7 @@ def register(app) -> None:
         masked_phone=mask_phone,
     )
 
-    from lms.media.presenters import failure_text, format_bytes, image_srcset
+    from lms.media.presenters import failure_text, format_bytes, image_srcset, processing_note
     from lms.media.services import max_upload_bytes
     from lms.places import get_commune
 
@@ -72,6 +72,7 @@ def register(app) -> None:
         get_commune=get_commune,
         format_bytes=format_bytes,
         failure_text=failure_text,
+        processing_note=processing_note,
         image_srcset=image_srcset,
         max_upload_bytes=max_upload_bytes,
     )

@@ -46,8 +46,16 @@ class ProgressEventIn(BaseModel):
     position_s: Seconds | None = Field(default=None, description="Video position to resume from.")
     segments: list[tuple[Seconds, Seconds]] = Field(
         default_factory=list, max_length=500,
-        description="Stretches of video watched since the last event, [start, end] in seconds. A stretch that "
-                    "ends before it starts, or past the video's end, makes the event invalid (status \"invalid\").")
+        description="Stretches of video watched since the last event, [start, end] in seconds, each ending "
+                    "at or after its start (else 422). A stretch past the video's end makes the event invalid "
+                    "(status \"invalid\"): only the server knows the video's length.")
+
+    @field_validator("segments")
+    @classmethod
+    def _forward_stretches(cls, value: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        if any(end < start for start, end in value):
+            raise ValueError(_("A watched stretch ends before it starts."))
+        return value
 
     @field_validator("occurred_at")
     @classmethod

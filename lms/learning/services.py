@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from lms.courses.models import Course, CourseStatus, EnrollmentMode, Lesson, LessonKind
-from lms.database import utcnow
+from lms.database import insert_if_absent, utcnow
 from lms.extensions import db
 from lms.learning.models import (
     Enrollment,
@@ -19,8 +19,6 @@ from lms.learning.models import (
     ProgressEvent,
 )
 
-#: A phone clock this far ahead of the server's is wrong, not in the future.
-CLOCK_SKEW = timedelta(minutes=5)
 #: Positions may run past the known duration by this much (players round differently).
 DURATION_SLACK_S = 2.0
 MANUALLY_COMPLETED_KINDS = {LessonKind.TEXT, LessonKind.DOCUMENT}
@@ -140,18 +138,22 @@ def enrollments_of(user) -> list[Enrollment]:
 # --- Lesson progress -------------------------------------------------------------------
 
 
-def get_progress(user, lesson: Lesson) -> LessonProgress | None:
-    return db.session.scalar(
-        sa.select(LessonProgress).where(LessonProgress.user_id == user.id, LessonProgress.lesson_id == lesson.id)
-    )
+def get_progress(user, lesson: Lesson, *, lock: bool = False) -> LessonProgress | None:
+    """Return the user's progress on the lesson; `lock` holds its row until commit (PostgreSQL)."""
+    query = sa.select(LessonProgress).where(LessonProgress.user_id == user.id, LessonProgress.lesson_id == lesson.id)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return db.session.scalar(query)
 
 
-def _progress(user, lesson: Lesson, when: datetime) -> LessonProgress:
-    progress = get_progress(user, lesson)
+def _progress(user, lesson: Lesson, when: datetime, *, lock: bool = False) -> LessonProgress:
+    progress = get_progress(user, lesson, lock=lock)
     if progress is None:
-        progress = LessonProgress(user_id=user.id, lesson_id=lesson.id, course_id=lesson.course_id,
-                                  first_opened_at=when, coverage=b"", position_s=0.0, watched_fraction=0.0)
-        db.session.add(progress)
+        # Two first events at once (two tabs, a replay beside a live send) both get the one row.
+        insert_if_absent(db.session, LessonProgress, {
+            "user_id": user.id, "lesson_id": lesson.id, "course_id": lesson.course_id, "first_opened_at": when,
+            "coverage": b"", "position_s": 0.0, "watched_fraction": 0.0}, unique=["user_id", "lesson_id"])
+        progress = get_progress(user, lesson, lock=lock)
     return progress
 
 
@@ -207,7 +209,11 @@ class EventOutcome:
 
 
 def record_event(user, event: ProgressEventData) -> EventOutcome:
-    """Apply one progress event, once: replays, late and out-of-order events never lower progress."""
+    """Apply one progress event, once: replays, late, concurrent and out-of-order events never lower progress.
+
+    The event's id and its effect are saved in the caller's one transaction, so an event refused or
+    lost to a crash leaves no id behind and its retry is applied.
+    """
     from lms.i18n import gettext as _
 
     try:
@@ -217,29 +223,62 @@ def record_event(user, event: ProgressEventData) -> EventOutcome:
     lesson = db.session.get(Lesson, event.lesson_id)
     if lesson is None:
         raise InvalidEvent(_("Unknown lesson."))
-    enrollment = _require_enrollment(user, lesson)
+    enrollment = _lock_enrollment(_require_enrollment(user, lesson))
     if db.session.get(ProgressEvent, event_id) is not None:
         return EventOutcome(event_id, "duplicate", get_progress(user, lesson))
     now = utcnow()
-    when = min(event.occurred_at, now + CLOCK_SKEW) if event.occurred_at.tzinfo else now
+    when = _event_time(event, enrollment, now)
     _validate(event, lesson)
-    try:
-        with db.session.begin_nested():
-            db.session.add(ProgressEvent(id=event_id, user_id=user.id, lesson_id=lesson.id, kind=event.kind,
-                                         occurred_at=when, received_at=now))
-    except sa.exc.IntegrityError:
+    if event.kind == "complete" and lesson.kind not in MANUALLY_COMPLETED_KINDS:
+        raise InvalidEvent(_("This lesson is completed by doing it, not by a button."))
+    if not insert_if_absent(db.session, ProgressEvent, {
+            "id": event_id, "user_id": user.id, "lesson_id": lesson.id, "kind": event.kind, "occurred_at": when,
+            "received_at": now}, unique=["id"]):
         # The same event arrived twice at the same moment (a double tap, two tabs).
         return EventOutcome(event_id, "duplicate", get_progress(user, lesson))
-    progress = _progress(user, lesson, when)
+    progress = _progress(user, lesson, when, lock=True)
     _touch(enrollment, lesson, when)
     if event.kind in {"position", "open"}:
         _apply_position(progress, lesson, event, when)
     if event.kind == "complete":
-        if lesson.kind not in MANUALLY_COMPLETED_KINDS:
-            raise InvalidEvent(_("This lesson is completed by doing it, not by a button."))
-        complete_lesson(user, lesson, by="marked", when=when)
+        complete_lesson_progress(progress, lesson, by="marked", when=when)
     db.session.flush()
     return EventOutcome(event_id, "applied", progress)
+
+
+def _lock_enrollment(enrollment: Enrollment) -> Enrollment:
+    """Hold the enrolment's row until commit, so one trainee's events in a course apply one after another.
+
+    Without it, two events at once each read the other's lesson as unfinished and neither completes
+    the course, or both merge watched seconds into a stale copy. SQLite needs no row lock: its
+    writing transactions begin IMMEDIATE and so already run one at a time.
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
+        return enrollment
+    return db.session.scalar(sa.select(Enrollment).where(Enrollment.id == enrollment.id)
+                             .with_for_update().execution_options(populate_existing=True))
+
+
+#: An event this much older than the enrolment is a phone's wrong clock, not progress.
+BEFORE_ENROLMENT_SLACK = timedelta(days=1)
+
+
+def _event_time(event: ProgressEventData, enrollment: Enrollment, now: datetime) -> datetime:
+    """Return when the event counts as having happened: the phone's time, within what can be true.
+
+    A time ahead of the server's is taken as now (a phone set to 2099 would otherwise hold back
+    every newer position for as long as the slack allowed). A time long before enrolling is a wrong
+    clock and refused; one shortly before (a phone a few hours off) keeps its order among the
+    trainee's events, and a completion it brings is dated no earlier than the enrolment.
+    """
+    from lms.i18n import gettext as _
+
+    if not event.occurred_at.tzinfo:
+        return now
+    when = min(event.occurred_at, now)
+    if enrollment.enrolled_at is not None and when < enrollment.enrolled_at - BEFORE_ENROLMENT_SLACK:
+        raise InvalidEvent(_("The event is dated before you joined the course: check the date on the phone."))
+    return when
 
 
 def _video_duration(lesson: Lesson) -> float | None:
@@ -296,14 +335,18 @@ def complete_lesson(user, lesson: Lesson, *, by: str, when: datetime | None = No
 
 
 def complete_lesson_progress(progress: LessonProgress, lesson: Lesson, *, by: str, when: datetime) -> None:
-    if progress.completed_at is None:
-        # The lesson's date is when the trainee did it (a replayed offline event keeps its
-        # time); the course's date is when the server first saw every rule met.
-        progress.completed_at, progress.completed_by = min(when, utcnow()), by
-    db.session.flush()
     enrollment = db.session.scalar(
         sa.select(Enrollment).where(Enrollment.user_id == progress.user_id, Enrollment.course_id == lesson.course_id)
     )
+    if progress.completed_at is None:
+        # The lesson's date is when the trainee did it (a replayed offline event keeps its
+        # time), never before joining the course; the course's date is when the server first
+        # saw every rule met.
+        done_at = min(when, utcnow())
+        if enrollment is not None and enrollment.enrolled_at is not None:
+            done_at = max(done_at, enrollment.enrolled_at)
+        progress.completed_at, progress.completed_by = done_at, by
+    db.session.flush()
     if enrollment is not None:
         refresh_course_completion(enrollment)
 

@@ -22,7 +22,7 @@ from lms.courses.views import (
     get_lesson_or_404,
     visible_course_or_404,
 )
-from lms.database import utcnow
+from lms.database import utcnow, writes_database
 from lms.extensions import db
 from lms.i18n import gettext as _
 from lms.learning import panels, services
@@ -110,6 +110,7 @@ def leave(slug: str):
 
 
 @bp.route("/courses/<slug>/lessons/<lesson_slug>")
+@writes_database
 @login_required
 def lesson(slug: str, lesson_slug: str):
     """The lesson player: text, video, document, or a quiz or practical work."""

@@ -16,6 +16,9 @@ KNOWN_FAILURES = {
     "the video file is damaged or incomplete": _l("The video file is damaged or incomplete. Upload it again from the phone."),
     "the file has no video track": _l("The file has no picture (no video track)."),
     "the server could not finish processing; try uploading again": _l("The server could not finish processing. Please upload the file again."),
+    "the worker stopped while processing the file": _l(
+        "The background worker stopped while processing the file, even after a restart. Upload it again; if this "
+        "happens again, tell the administrator."),
 }
 
 
@@ -27,7 +30,14 @@ def failure_text(reason: str) -> str:
     return _("The file could not be processed: %(reason)s", reason=reason)
 
 
-__all__ = ["failure_text", "format_bytes", "image_srcset", "responsive_images"]
+def processing_note(asset) -> str | None:
+    """Say that processing was started again after its worker died, while it is under way once more."""
+    if asset.restarts and asset.status.value in ("queued", "processing"):
+        return _("The background worker stopped while processing the file; it was restarted.")
+    return None
+
+
+__all__ = ["failure_text", "format_bytes", "image_srcset", "processing_note", "responsive_images"]
 
 
 _MEDIA_IMG = re.compile(r'<img src="/media/([A-Za-z0-9_-]{10,40})/original"([^>]*)>')

@@ -4,7 +4,6 @@ import fcntl
 import os
 import re
 import shutil
-import tempfile
 import unicodedata
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -16,6 +15,7 @@ from typing import BinaryIO
 import sqlalchemy as sa
 from flask import current_app
 
+from lms.core import heartbeat
 from lms.courses.access import can_edit_course, can_view_course
 from lms.database import utcnow
 from lms.extensions import db
@@ -367,8 +367,10 @@ def process_asset(asset: MediaAsset, *, on_progress=None) -> None:
 
     storage = get_storage()
     asset.status, asset.failure_reason, asset.progress = AssetStatus.PROCESSING, None, 0.0
-    with tempfile.TemporaryDirectory(prefix="lms-media-") as tmp:
-        work = Path(tmp)
+    work = work_dir(asset)
+    shutil.rmtree(work, ignore_errors=True)  # an earlier attempt's, if its worker died
+    work.mkdir(mode=0o700, parents=True)
+    try:
         try:
             source = storage.local_path(asset.storage_key)
             if source is None:
@@ -380,10 +382,55 @@ def process_asset(asset: MediaAsset, *, on_progress=None) -> None:
                 _process_image(asset, source, work, storage)
         except MediaProcessingError as exc:
             asset.status, asset.failure_reason = AssetStatus.FAILED, str(exc)[:300]
-            storage.delete_prefix(f"media/{asset.public_id}/derived")
-            asset.variants = []
+            delete_derived_files(asset)
             return
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     asset.status, asset.progress, asset.processed_at = AssetStatus.READY, 1.0, utcnow()
+
+
+def work_dir(asset: MediaAsset) -> Path:
+    """Return the folder an asset's processing works in: named by the asset, so a dead worker's is found again."""
+    return Path(current_app.instance_path) / "media-work" / asset.public_id
+
+
+def delete_derived_files(asset: MediaAsset) -> None:
+    """Remove an asset's renditions, poster and image widths, stored and recorded."""
+    get_storage().delete_prefix(f"media/{asset.public_id}/derived")
+    asset.variants = []
+
+
+#: A video whose worker died is processed again this many times; after that it fails (it may be what kills the worker).
+MAX_PROCESSING_RESTARTS = 1
+WORKER_LOST = "the worker stopped while processing the file"
+
+
+def recover_stale_asset(asset: MediaAsset, now=None) -> bool:
+    """Mark for processing again (or, past MAX_PROCESSING_RESTARTS, fail) an asset whose worker died.
+
+    Its partial renditions and its working folder are removed first. Return whether it was stale;
+    the caller commits, then hands a QUEUED one to queue_processing (the worker must see the commit).
+    """
+    if asset.status != AssetStatus.PROCESSING or not heartbeat.is_stale(asset.heartbeat_at or asset.created_at, now):
+        return False
+    shutil.rmtree(work_dir(asset), ignore_errors=True)
+    delete_derived_files(asset)
+    asset.progress, asset.heartbeat_at = 0.0, None
+    if asset.restarts >= MAX_PROCESSING_RESTARTS:
+        asset.status, asset.failure_reason = AssetStatus.FAILED, WORKER_LOST
+        db.session.flush()
+        return True
+    asset.status, asset.restarts = AssetStatus.QUEUED, asset.restarts + 1
+    db.session.flush()
+    return True
+
+
+def recover_stale_assets(now=None) -> list[MediaAsset]:
+    """Recover every asset whose processing lost its worker; return them (queue the QUEUED ones after the commit)."""
+    processing = db.session.scalars(sa.select(MediaAsset).where(
+        MediaAsset.status == AssetStatus.PROCESSING,
+        sa.func.coalesce(MediaAsset.heartbeat_at, MediaAsset.created_at) <= heartbeat.stale_cutoff(now))).all()
+    return [asset for asset in processing if recover_stale_asset(asset, now)]
 
 
 def _replace_variant(asset: MediaAsset, label: str, key: str, mime: str, width, height, size: int) -> None:

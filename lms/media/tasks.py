@@ -5,6 +5,9 @@ import time
 
 from huey import crontab
 
+from lms.core import heartbeat
+from lms.core.heartbeat import Heartbeat, beat_row
+from lms.database import utcnow
 from lms.extensions import db
 from lms.jobs import job, periodic_job
 from lms.media.models import AssetStatus
@@ -12,7 +15,6 @@ from lms.media.models import AssetStatus
 logger = logging.getLogger(__name__)
 #: Shown when processing broke for a reason that is not the file's fault.
 INTERNAL_FAILURE = "the server could not finish processing; try uploading again"
-STUCK_AFTER_HOURS = 6
 
 
 @job(retries=1, retry_delay=30)
@@ -24,6 +26,10 @@ def process_asset_job(asset_id: int) -> str:
     asset = db.session.get(MediaAsset, asset_id)
     if asset is None:
         return "missing"
+    # Seen at once as processing, with a heartbeat: should this worker die, the page and the
+    # periodic job know within minutes (recover_stale_asset) instead of hours.
+    asset.status, asset.heartbeat_at = AssetStatus.PROCESSING, utcnow()
+    db.session.commit()
     last_saved = [0.0]
 
     def save_progress(fraction: float) -> None:
@@ -34,7 +40,8 @@ def process_asset_job(asset_id: int) -> str:
             last_saved[0] = time.monotonic()
 
     try:
-        process_asset(asset, on_progress=save_progress)
+        with Heartbeat(beat_row(MediaAsset, asset_id)):
+            process_asset(asset, on_progress=save_progress)
     except Exception:
         # Never leave an asset "processing" forever: record the failure, then let huey retry.
         db.session.rollback()
@@ -47,23 +54,27 @@ def process_asset_job(asset_id: int) -> str:
     return asset.status.value
 
 
+@heartbeat.recoverer("media processing")
+def recover_stale_media() -> int:
+    """Queue again (or fail) the assets whose worker died, after the commit the worker must see; return how many."""
+    from lms.media.services import queue_processing, recover_stale_assets
+
+    recovered = recover_stale_assets()
+    db.session.commit()
+    for asset in recovered:
+        if asset.status == AssetStatus.QUEUED:  # not those that failed, past their restarts
+            queue_processing(asset)
+    return len(recovered)
+
+
 @periodic_job(crontab(minute="*/15"))
-def recover_stuck_assets_job() -> int:
-    """Mark assets stuck in processing (a killed worker) as failed, so nobody waits forever."""
-    from datetime import timedelta
+def expire_uploads_job() -> int:
+    """Delete uploads left unfinished past their time; assets whose worker died are recovered each minute.
 
-    import sqlalchemy as sa
-
-    from lms.database import utcnow
-    from lms.media.models import MediaAsset
+    (lms.core.tasks.recover_stale_jobs_job runs lms.media.services.recover_stale_assets.)
+    """
     from lms.media.services import expire_uploads
 
-    cutoff = utcnow() - timedelta(hours=STUCK_AFTER_HOURS)
-    stuck = db.session.scalars(
-        sa.select(MediaAsset).where(MediaAsset.status == AssetStatus.PROCESSING, MediaAsset.created_at < cutoff)
-    ).all()
-    for asset in stuck:
-        asset.status, asset.failure_reason = AssetStatus.FAILED, INTERNAL_FAILURE
-    expire_uploads()
+    expired = expire_uploads()
     db.session.commit()
-    return len(stuck)
+    return expired

@@ -24,7 +24,7 @@ from lms.courses.access import can_edit_course
 from lms.courses.models import Course
 from lms.extensions import db
 from lms.media import services
-from lms.media.models import MediaAsset, Upload
+from lms.media.models import AssetStatus, MediaAsset, Upload
 
 bp = Blueprint("media", __name__)
 
@@ -228,6 +228,7 @@ def upload_status(upload_id: str):
     upload = get_upload_or_error(upload_id)
     body = {"offset": upload.offset, "length": upload.length, "complete": upload.completed_at is not None}
     if upload.asset is not None:
+        _recover_if_stale(upload.asset)
         body["media"] = asset_json(upload.asset)
     return jsonify(body)
 
@@ -240,11 +241,21 @@ def media_status(public_id: str):
     is_owner = current_user.is_authenticated and asset.owner_id == current_user.id
     if not is_owner and not (course and can_edit_course(current_user, course)):
         abort(403)
+    _recover_if_stale(asset)
     return jsonify(asset_json(asset))
 
 
+def _recover_if_stale(asset: MediaAsset) -> None:
+    # The page asks every few seconds: it learns of a dead worker even when that worker was the one
+    # that would have run the periodic check.
+    if services.recover_stale_asset(asset):
+        db.session.commit()
+        if asset.status == AssetStatus.QUEUED:
+            services.queue_processing(asset)
+
+
 def asset_json(asset: MediaAsset) -> dict:
-    from lms.media.presenters import failure_text
+    from lms.media.presenters import failure_text, processing_note
 
     return {
         "id": asset.public_id,
@@ -253,6 +264,7 @@ def asset_json(asset: MediaAsset) -> dict:
         "status_label": asset.status.label,
         "progress": asset.progress,
         "failure": failure_text(asset.failure_reason) if asset.failure_reason else None,
+        "note": processing_note(asset),
         "filename": asset.original_filename,
         "url": url_for("media.serve", public_id=asset.public_id, variant="original"),
     }

@@ -19,6 +19,7 @@ from lms.courses.views import (
     get_course_or_404,
     get_lesson_or_404,
 )
+from lms.database import writes_database
 from lms.extensions import db
 from lms.i18n import gettext as _
 from lms.learning.panels import register_lesson_panel
@@ -85,6 +86,7 @@ def lesson_url(course: Course, lesson: Lesson) -> str:
 
 
 @bp.route("/courses/<slug>/lessons/<lesson_slug>/quiz/attempt", methods=["GET", "POST"])
+@writes_database
 @login_required
 def take_quiz(slug: str, lesson_slug: str):
     """Show the open attempt's questions on one page; grade them when sent."""

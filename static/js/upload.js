@@ -406,7 +406,7 @@
             if (media.status === "ready") return report(`${media.filename} · ${this.d.msgReady}`);
             if (media.status === "failed") return report(`${media.filename} · ${media.status_label}: ${media.failure}`, true);
             const pct = media.status === "processing" ? ` ${Math.round(media.progress * 100)}%` : "";
-            report(`${media.filename} · ${media.status_label}${pct}`);
+            report(`${media.filename} · ${media.status_label}${pct}${media.note ? ` · ${media.note}` : ""}`);
           }
         } catch { /* offline for a moment: keep polling */ }
         await new Promise((r) => setTimeout(r, 3000));
@@ -418,7 +418,10 @@
     document.querySelectorAll("[data-upload]").forEach((root) => {
       if (root.dataset.uploadReady) return;  // the script may be on a page twice
       root.dataset.uploadReady = "1";
-      uploads.push(new Upload(root));
+      const upload = new Upload(root);
+      uploads.push(upload);
+      // A file still being processed when the page opened: follow it (a restart after a dead worker shows too).
+      if (root.dataset.poll) upload.poll(root.dataset.poll);
     });
     document.querySelectorAll("form[data-wait-uploads]").forEach((form) => {
       if (form.dataset.waitReady) return;

@@ -240,7 +240,7 @@ def test_a_failed_export_says_so_in_vietnamese_keeps_no_file_and_can_be_tried_ag
     assert job.status == ExportStatus.FAILED and job.file_key is None and job.finished_at is not None
     assert job.error == "Máy chủ không hoàn thành được tệp. Hãy thử lại; nếu vẫn lỗi, hãy báo quản trị viên."
     assert get_storage().usage_bytes("exports") == 0
-    assert not list(tmp_path.glob("lms-export-*"))
+    assert not list((tmp_path / "instance" / "exports-partial").iterdir())
     page = client.get(page_url).get_data(as_text=True)
     assert "Không tạo được tệp" in page and job.error in page and "Làm lại" in page
     assert "the database went away" not in page

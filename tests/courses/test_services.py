@@ -76,6 +76,7 @@ def test_lesson_outline_is_reread_when_another_process_changed_the_course(app):
     with db.engine.begin() as other:
         other.execute(sa.text("UPDATE lessons SET title = 'Đổi tên' WHERE slug = 'bai-2'"))
         other.execute(sa.text("UPDATE courses SET updated_at = :now"), {"now": _a_moment_later()})
+    db.session.rollback()  # the next request: a new transaction sees what others committed
     db.session.expire_all()
     assert services.lesson_outline(course)[1].title == "Đổi tên"
 

@@ -174,3 +174,28 @@ def test_a_blank_zero_position_never_erases_a_saved_place(app):
     # Watching the start again does move the place back.
     services.record_event(trainee, event(video, position_s=0.5, segments=((0, 0.5),)))
     assert services.get_progress(trainee, video).position_s == 0.5
+
+
+def test_an_event_from_a_phone_set_in_the_future_does_not_hold_back_newer_positions(app):
+    """A phone clock at 2099 counts as now: the next real event still moves the position."""
+    course = make_course(lessons=0)
+    video = add_video_lesson(course)
+    trainee = make_trainee(enrolled_in=course)
+    future = dataclasses.replace(event(video, position_s=40), occurred_at=utcnow().replace(year=2099))
+    services.record_event(trainee, future)
+    assert services.get_progress(trainee, video).position_at <= utcnow()
+    services.record_event(trainee, event(video, position_s=70))
+    assert services.get_progress(trainee, video).position_s == 70
+
+
+def test_events_long_before_the_enrolment_are_refused_and_none_dates_a_lesson_before_it(app):
+    course = make_course(lessons=0)
+    video = add_video_lesson(course, duration_s=60)
+    trainee = make_trainee(enrolled_in=course)
+    enrolled_at = services.get_enrollment(trainee, course).enrolled_at
+    with pytest.raises(services.InvalidEvent, match="trước khi bạn vào khoá học"):
+        services.record_event(trainee, event(video, minutes_ago=3 * 24 * 60, segments=((0, 60),)))
+    assert services.get_progress(trainee, video) is None
+    # A phone a few hours behind: the work counts, dated no earlier than joining.
+    services.record_event(trainee, event(video, minutes_ago=5 * 60, position_s=60, segments=((0, 60),)))
+    assert services.get_progress(trainee, video).completed_at >= enrolled_at
