@@ -169,6 +169,7 @@ def test_tuspy_resumes_after_the_server_was_killed_in_the_middle_of_a_patch(app,
             str(path), chunk_size=1024 * 1024, url=uploader.url)
         assert again.get_offset() == written
         again.upload()
+        db.session.rollback()  # end this test's read transaction: the server process wrote since
         asset = db.session.scalar(sa.select(MediaAsset))
         assert asset is not None and asset.status == AssetStatus.READY
         assert session.get(f"{base}/media/{asset.public_id}/original").content == data
