@@ -151,7 +151,16 @@ def authenticate(phone: str, password: str) -> User | None:
     rehash of a hash made at an older cost) holds one hashing slot: raise HashingBusy when none
     came free in time.
     """
-    user = find_user_by_phone(phone)
+    return authenticate_user(find_user_by_phone(phone), password)
+
+
+def authenticate_user(user: User | None, password: str) -> User | None:
+    """Check the password (or activation code) of a user already looked up by phone; None when it fails.
+
+    For a caller that ends its database transaction before the hashing: on SQLite a login's
+    transaction writes, and a writer's lock held through argon2 would let one login at a time
+    through on the whole machine. Flush nothing; the caller commits.
+    """
     with password_hashing():
         return _authenticate(user, password)
 
@@ -188,10 +197,13 @@ def activate_account(phone: str, code: str, new_password: str) -> User:
     changes. Raise HashingBusy when no hashing slot came free in time. Flush in the caller's
     transaction; the caller commits.
     """
-    typed = normalize_code(code)
-    user = find_user_by_phone(phone)
+    return activate_user(find_user_by_phone(phone), code, new_password)
+
+
+def activate_user(user: User | None, code: str, new_password: str) -> User:
+    """activate_account for a user already looked up by phone (see authenticate_user for why)."""
     with password_hashing():  # the code's check and the new password's hash: one slot
-        return _activate_account(user, typed, new_password)
+        return _activate_account(user, normalize_code(code), new_password)
 
 
 def _activate_account(user: User | None, typed: str, new_password: str) -> User:

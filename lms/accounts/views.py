@@ -29,6 +29,7 @@ from lms.accounts.models import Role, User
 from lms.accounts.passwords import ONE_TIME_CODE_DIGITS, HashingBusy, password_hashing
 from lms.core.connection import client_disconnected
 from lms.core.params import paginate
+from lms.database import transactions_that_write
 from lms.extensions import db, limiter
 from lms.i18n import gettext as _
 from lms.text import normalize_code, normalize_phone
@@ -69,6 +70,19 @@ def _keep_retry_after() -> None:
     hashing queue's, a few seconds; without a current limit the hook leaves the headers alone.
     """
     limiter.context.view_rate_limit = None
+
+
+def _look_up(phone: str) -> User | None:
+    """Find the account in a reading transaction, ended before the password is hashed.
+
+    A POST's transaction begins as a writer (on SQLite, holding the one write lock): held through
+    argon2, it would let one login at a time through on the whole machine. The user's row stays
+    loaded after the commit; writing the login (a rehash, the time) opens a short transaction of its own.
+    """
+    with transactions_that_write(False):
+        user = services.find_user_by_phone(phone)
+        db.session.commit()
+    return user
 
 
 def _abandoned():
@@ -112,7 +126,7 @@ def login():
             with password_hashing():
                 if client_disconnected():  # the phone gave up while this login waited its turn
                     return _abandoned()
-                user = services.authenticate(form.phone.data, form.password.data)
+                user = services.authenticate_user(_look_up(form.phone.data), form.password.data)
         except HashingBusy as exc:
             return _busy("accounts/login.html", form, exc)
         if user is None and _looks_like_a_code(form.password.data):
@@ -145,7 +159,7 @@ def activate():
             with password_hashing():
                 if client_disconnected():
                     return _abandoned()
-                user = services.activate_account(form.phone.data, form.code.data, form.password.data)
+                user = services.activate_user(_look_up(form.phone.data), form.code.data, form.password.data)
         except HashingBusy as exc:
             return _busy("accounts/activate.html", form, exc)
         except services.WrongCode as exc:

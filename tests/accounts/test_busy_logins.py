@@ -187,8 +187,8 @@ def test_a_login_whose_phone_gave_up_spends_no_hash(served, app, monkeypatch):
     trainee = make_trainee()
     db.session.commit()
     checked = []
-    real = services.authenticate
-    monkeypatch.setattr(services, "authenticate", lambda *a, **k: checked.append(1) or real(*a, **k))
+    real = services.authenticate_user
+    monkeypatch.setattr(services, "authenticate_user", lambda *a, **k: checked.append(1) or real(*a, **k))
     app.config.update(PASSWORD_HASH_WAIT_S=5)
     session = requests.Session()
     token = re.search(r'csrf-token" content="([^"]+)"', session.get(served + "/login").text).group(1)
@@ -211,3 +211,13 @@ def log_in_over_http(base, phone):
     answer = session.post(base + "/login", data={"phone": phone, "password": DEFAULT_PASSWORD, "csrf_token": token})
     assert "/login" not in answer.url, answer.url
     return answer.status_code
+
+
+def test_a_login_hashes_outside_any_database_transaction(client, app, monkeypatch):
+    """On SQLite a POST's transaction holds the one write lock: argon2 must not run inside it."""
+    trainee = make_trainee()
+    seen = []
+    real = services._authenticate
+    monkeypatch.setattr(services, "_authenticate", lambda *a: seen.append(db.session().in_transaction()) or real(*a))
+    assert log_in(client, trainee.phone).status_code == 302
+    assert seen == [False]
