@@ -4,6 +4,14 @@ import os
 
 bind = os.environ.get("GUNICORN_BIND", f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# Threads, so that a request waiting (for a password-hashing slot, for a slow phone's upload
+# chunk) holds a thread instead of a whole worker; argon2 and I/O release the GIL. A login
+# waits for its slot before it touches the database, so sixteen threads share SQLAlchemy's pool
+# (5 + 10 overflow connections per process) only with requests doing work. With 8 threads, a
+# class's first login after the argon2 upgrade (old hashes, 0.2 s each) had p50 15 s, p95 50 s;
+# with 16, p50 1.1 s, p95 14 s (bench/login_burst.py).
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "16"))
 # Load the app once in the master: workers share its memory pages (about 40% less memory with 2 workers).
 preload_app = True
 timeout = 60
@@ -14,12 +22,19 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 
 def post_fork(server, worker):
-    """Give each worker its own database connections: none may cross a fork."""
+    """Give each worker its own database connections (none may cross a fork) and its share of the cores for hashing."""
     from lms.extensions import db
 
     app = server.app.wsgi()
     with app.app_context():
         db.engine.dispose(close=False)
+    if not os.environ.get("LMS_PASSWORD_HASH_SLOTS"):
+        # Each worker bounds its own argon2 computations: together, one per core.
+        app.config["PASSWORD_HASH_SLOTS"] = max(1, (os.cpu_count() or 1) // server.cfg.workers)
+    if not os.environ.get("LMS_PASSWORD_HASH_MAX_WAITING"):
+        # Logins waiting for a slot never take every thread: two stay free for the rest of the site.
+        app.config["PASSWORD_HASH_MAX_WAITING"] = max(0, server.cfg.threads - app.config["PASSWORD_HASH_SLOTS"] - 2)
+    app.extensions.pop("lms_hashing_slots", None)
 
 
 def when_ready(server):

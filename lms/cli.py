@@ -32,9 +32,10 @@ def users_group():
 def create_user_command(roles, phone, full_name, password):
     """Create an account with one or more roles."""
     from lms.accounts import services
+    from lms.accounts.forms import foreign_phone_text
     from lms.accounts.models import Role
     from lms.extensions import db
-    from lms.text import InvalidPhoneNumber
+    from lms.text import ForeignPhoneNumber, InvalidPhoneNumber
 
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
@@ -42,6 +43,8 @@ def create_user_command(roles, phone, full_name, password):
         user = services.create_user(
             full_name=full_name, phone=phone, roles={Role(r) for r in roles}, password=password
         )
+    except ForeignPhoneNumber as exc:
+        raise click.ClickException(f"{phone}: {foreign_phone_text(exc)}") from None
     except InvalidPhoneNumber:
         raise click.ClickException(f"Not a Vietnamese phone number: {phone}") from None
     except services.AccountError as exc:

@@ -1,6 +1,7 @@
 """One place that normalises, matches and sorts Vietnamese text, and phone numbers."""
 
 import functools
+import re
 import unicodedata
 
 import phonenumbers
@@ -10,11 +11,39 @@ class InvalidPhoneNumber(ValueError):
     """The text is not a Vietnamese phone number."""
 
 
+class ForeignPhoneNumber(InvalidPhoneNumber):
+    """The text is a phone number of another country (00 or + and a country code other than 84)."""
+
+    def __init__(self, raw: str, country_code: int):
+        super().__init__(raw)
+        self.raw = raw
+        #: The country calling code as written, e.g. 33 for France.
+        self.country_code = country_code
+
+
+#: Characters that show nothing yet change what is shown: zero-width space and joiners, word
+#: joiner, byte order mark, soft hyphen, and the bidirectional controls (embeddings and overrides
+#: U+202A–U+202E, isolates U+2066–U+2069, the marks LRM U+200E, RLM U+200F and ALM U+061C).
+#: A name pasted with U+202E shows reversed on every list and certificate; phones copied from a
+#: contact app often arrive wrapped in U+202A … U+202C.
+INVISIBLE_CHARACTERS = (
+    "\u200b\u200c\u200d\u2060\ufeff\u00ad"
+    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+)
+_INVISIBLE_TABLE = dict.fromkeys(map(ord, INVISIBLE_CHARACTERS), None)
+_HAS_INVISIBLE = re.compile(f"[{INVISIBLE_CHARACTERS}]")
+
+
+def strip_invisible(value: str) -> str:
+    """Return the text without the characters of INVISIBLE_CHARACTERS (spacing is left alone)."""
+    return value.translate(_INVISIBLE_TABLE) if _HAS_INVISIBLE.search(value) else value
+
+
 def normalize_text(value: str | None) -> str:
-    """Return the text in NFC with surrounding and repeated spaces removed."""
+    """Return the text in NFC, without invisible characters, surrounding and repeated spaces removed."""
     if value is None:
         return ""
-    return " ".join(unicodedata.normalize("NFC", value).split())
+    return " ".join(unicodedata.normalize("NFC", strip_invisible(value)).split())
 
 
 def fold_diacritics(value: str) -> str:
@@ -60,28 +89,50 @@ def name_order(full_name: str) -> tuple:
 def normalize_phone(value: str | None) -> str:
     """Return the canonical national form (0912345678) of a Vietnamese phone number.
 
-    Accepts the forms people write: ``0912 345 678``, ``+84912345678``,
-    ``84-912-345-678``, ``(091) 234.5678``.
+    Accepts the forms people write: ``0912 345 678``, ``+84912345678``, ``0084 912 345 678``,
+    ``84-912-345-678``, ``(091) 234.5678``, ``+84 0912 345 678``. Raise ForeignPhoneNumber for
+    another country's number (``+33 6 12 34 56 78``, ``0033612345678``): the programme reaches
+    its trainees by Vietnamese numbers only, and 00 + a country code must never be read as a
+    Vietnamese number that happens to start with 0. Raise InvalidPhoneNumber for anything else.
     """
     raw = normalize_text(value)
     digits = "".join(ch for ch in raw if ch.isdigit())
     if not digits or any(ch not in "0123456789+-. ()" for ch in raw):
         raise InvalidPhoneNumber(raw)
-    if raw.startswith("+") and not digits.startswith("84"):
+    international = raw.startswith("+") or digits.startswith("00")
+    if international:
+        written = digits[2:] if digits.startswith("00") else digits
+        if not written.startswith("84"):
+            country_code = _country_code(written)
+            if country_code is None:
+                raise InvalidPhoneNumber(raw)  # "+0912…": no country at all
+            raise ForeignPhoneNumber(raw, country_code)
+        national = written[2:]
+    elif digits.startswith("84") and len(digits) >= 11:
+        national = digits[2:]
+    elif digits.startswith("0"):
+        national = digits[1:]
+    else:
         raise InvalidPhoneNumber(raw)
-    if digits.startswith("84") and len(digits) >= 11:
-        digits = "0" + digits[2:]
-    elif digits.startswith("0084"):
-        digits = "0" + digits[4:]
-    if not digits.startswith("0"):
-        raise InvalidPhoneNumber(raw)
+    # "+84 0912 345 678": the trunk 0 written after the country code as well.
+    if international or not digits.startswith("0"):
+        national = national.removeprefix("0")
     try:
-        parsed = phonenumbers.parse(digits, "VN")
+        parsed = phonenumbers.parse("0" + national, "VN")
     except phonenumbers.NumberParseException as exc:
         raise InvalidPhoneNumber(raw) from exc
-    if not phonenumbers.is_valid_number(parsed):
+    # "0" + "0…" would be read as an international call again: only +84 numbers are ours.
+    if parsed.country_code != 84 or not phonenumbers.is_valid_number(parsed):
         raise InvalidPhoneNumber(raw)
     return "0" + str(parsed.national_number)
+
+
+def _country_code(digits: str) -> int | None:
+    """Return the calling code that international digits start with (33 for 33612345678), or None."""
+    try:
+        return phonenumbers.parse("+" + digits, None).country_code or None
+    except phonenumbers.NumberParseException:
+        return None
 
 
 def mask_phone(phone: str) -> str:

@@ -5,6 +5,7 @@ import re
 import threading
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -194,6 +195,16 @@ def new_phone_page(browser):
 @pytest.fixture
 def phone_page(new_phone_page):
     return new_phone_page()
+
+
+def wait_until_logged_in(page) -> None:
+    """Wait until a login or activation form has opened the next page.
+
+    static/js/login.js sends these forms in the background (so that a busy server's 503 can be
+    waited out without losing the typed password) and then opens the next page itself: a click
+    alone no longer waits for that navigation.
+    """
+    page.wait_for_url(lambda url: urlsplit(url).path not in ("/login", "/activate"))
 
 
 @pytest.fixture

@@ -35,3 +35,11 @@ def test_seed_demo_prints_the_demo_accounts(runner, app):
     assert result.exit_code == 0, result.output
     assert "0900000004" in result.output and "25 trainees generated" in result.output
     assert db.session.scalar(sa.select(sa.func.count(User.id))) == 4 + 6 + 25  # demo accounts, classmates, generated
+
+
+def test_users_create_refuses_a_foreign_phone_in_vietnamese(runner, app):
+    refused = runner.invoke(args=["users", "create", "--role", "admin", "--phone", "0033612345678", "--name", "X",
+                                  "--password", "abcdefgh12"])
+    assert refused.exit_code != 0
+    assert "số nước ngoài (mã quốc gia +33)" in refused.output
+    assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0

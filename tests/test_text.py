@@ -4,21 +4,38 @@ import pytest
 
 from lms.privacy import redact
 from lms.text import (
+    ForeignPhoneNumber,
     InvalidPhoneNumber,
     fold_diacritics,
     name_order,
     normalize_phone,
     normalize_text,
+    strip_invisible,
     vietnamese_key,
 )
 
 
 @pytest.mark.parametrize(
     "written",
-    ["0912 345 678", "+84912345678", "84-912-345-678", "(091) 234.5678", "0084 912 345 678", " 0912345678 "],
+    ["0912 345 678", "+84912345678", "84-912-345-678", "(091) 234.5678", "0084 912 345 678", " 0912345678 ",
+     "+84 0912 345 678", "0084 0912345678", "84912345678",
+     "\u202a+84 912 345 678\u202c"],  # as a phone's contact app copies it: wrapped in bidi controls
 )
 def test_common_phone_forms_normalise_to_one(written):
     assert normalize_phone(written) == "0912345678"
+
+
+@pytest.mark.parametrize(
+    ("written", "country"),
+    [("0033612345678", 33), ("0049612345678", 49), ("00 33 6 12 34 56 78", 33), ("+33 6 12 34 56 78", 33),
+     ("+1 650 253 0000", 1), ("001 650 253 0000", 1), ("0086 139 1234 5678", 86)],
+)
+def test_foreign_numbers_are_refused_as_foreign_not_read_as_vietnamese(written, country):
+    # 0033612345678 once became 0612345678, someone else's (invalid) Vietnamese number.
+    with pytest.raises(ForeignPhoneNumber) as refused:
+        normalize_phone(written)
+    assert refused.value.country_code == country
+    assert isinstance(refused.value, InvalidPhoneNumber)  # every caller that refuses bad numbers refuses these
 
 
 @pytest.mark.parametrize(
@@ -27,6 +44,16 @@ def test_common_phone_forms_normalise_to_one(written):
 def test_malformed_phone_numbers_are_rejected(bad):
     with pytest.raises(InvalidPhoneNumber):
         normalize_phone(bad)
+
+
+def test_bidi_controls_and_other_invisible_characters_are_stripped_from_text():
+    # "Nguyễn Văn A" typed with a right-to-left override shows reversed on lists and certificates.
+    for control in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c":
+        assert normalize_text(f"Nguyễn {control}Văn A{control}") == "Nguyễn Văn A", hex(ord(control))
+    assert normalize_text("\u202eNguyễn\u200b Thị\u00ad Hường\ufeff") == "Nguyễn Thị Hường"
+    assert normalize_text("Lê \u2067 Văn") == "Lê Văn"  # a lone control between words leaves one space
+    assert strip_invisible("a\u202eb\u200fc") == "abc"
+    assert strip_invisible("Hà Nội") == "Hà Nội"
 
 
 def test_text_is_nfc_with_spaces_folded():

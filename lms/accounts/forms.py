@@ -29,19 +29,43 @@ from lms.accounts.passwords import ONE_TIME_CODE_DIGITS
 from lms.core.forms import FlaskForm
 from lms.i18n import lazy_gettext as _l
 from lms.places import communes_of, get_commune, provinces
-from lms.text import InvalidPhoneNumber, normalize_code, normalize_phone, normalize_text
+from lms.text import (
+    ForeignPhoneNumber,
+    InvalidPhoneNumber,
+    normalize_code,
+    normalize_phone,
+    normalize_text,
+)
 
 DEFAULT_PROVINCE_CODE = 1  # Hà Nội, where the first programme runs
 
 
+def foreign_phone_text(exc: ForeignPhoneNumber) -> str:
+    """Return what to say under a phone field holding another country's number."""
+    return _l("This is a foreign number (country code +%(code)d). Only Vietnamese phone numbers can be "
+              "used: enter one, for example 0912 345 678.", code=exc.country_code)
+
+
 def valid_phone(form, field):
-    """Accept any common way of writing a Vietnamese phone number."""
+    """Accept any common way of writing a Vietnamese phone number; refuse foreign ones by name."""
     try:
         field.data = normalize_phone(field.data)
+    except ForeignPhoneNumber as exc:
+        raise ValidationError(foreign_phone_text(exc)) from None
     except InvalidPhoneNumber:
         raise ValidationError(
             _l("Enter a Vietnamese phone number, for example 0912 345 678.")
         ) from None
+
+
+def not_a_foreign_phone(form, field):
+    """Refuse another country's number at login with its own words; any other typo stays 'wrong phone or password'."""
+    try:
+        normalize_phone(field.data)
+    except ForeignPhoneNumber as exc:
+        raise ValidationError(foreign_phone_text(exc)) from None
+    except InvalidPhoneNumber:
+        pass
 
 
 def strip_text(value):
@@ -51,7 +75,7 @@ def strip_text(value):
 class LoginForm(FlaskForm):
     phone = TelField(
         _l("Phone number"),
-        validators=[DataRequired(_l("Enter your phone number."))],
+        validators=[DataRequired(_l("Enter your phone number.")), not_a_foreign_phone],
         render_kw={"autocomplete": "tel", "inputmode": "tel"},
     )
     password = PasswordField(

@@ -12,6 +12,7 @@ from lms.accounts.passwords import (
     hash_password,
     make_one_time_code,
     needs_rehash,
+    password_hashing,
     verify_password,
 )
 from lms.database import utcnow
@@ -146,9 +147,25 @@ def _activate(user: User, code: str) -> bool:
 def authenticate(phone: str, password: str) -> User | None:
     """Return the active user with this phone and password (or activation code), or None.
 
-    Takes the same time whether or not the phone is known.
+    Takes the same time whether or not the phone is known. Its hashing (the check, and the
+    rehash of a hash made at an older cost) holds one hashing slot: raise HashingBusy when none
+    came free in time.
     """
-    user = find_user_by_phone(phone)
+    return authenticate_user(find_user_by_phone(phone), password)
+
+
+def authenticate_user(user: User | None, password: str) -> User | None:
+    """Check the password (or activation code) of a user already looked up by phone; None when it fails.
+
+    For a caller that ends its database transaction before the hashing: on SQLite a login's
+    transaction writes, and a writer's lock held through argon2 would let one login at a time
+    through on the whole machine. Flush nothing; the caller commits.
+    """
+    with password_hashing():
+        return _authenticate(user, password)
+
+
+def _authenticate(user: User | None, password: str) -> User | None:
     if user is not None and not user.password_hash and user.active and _activate(user, password):
         burn_hash_time(password)
         return user
@@ -177,12 +194,21 @@ def activate_account(phone: str, code: str, new_password: str) -> User:
     The code is accepted as printed, with spaces or dashes. Raise WrongCode when the code does
     not belong to this phone (unknown phone included: the same words, the same time),
     AlreadyActivated when the account has a password of its own, WeakPassword before anything
-    changes. Flush in the caller's transaction; the caller commits.
+    changes. Raise HashingBusy when no hashing slot came free in time. Flush in the caller's
+    transaction; the caller commits.
     """
+    return activate_user(find_user_by_phone(phone), code, new_password)
+
+
+def activate_user(user: User | None, code: str, new_password: str) -> User:
+    """activate_account for a user already looked up by phone (see authenticate_user for why)."""
+    with password_hashing():  # the code's check and the new password's hash: one slot
+        return _activate_account(user, normalize_code(code), new_password)
+
+
+def _activate_account(user: User | None, typed: str, new_password: str) -> User:
     from lms.i18n import gettext as _
 
-    typed = normalize_code(code)
-    user = find_user_by_phone(phone)
     matched = False
     if user is not None and user.active:
         if not user.password_hash:

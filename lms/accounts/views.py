@@ -5,6 +5,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -25,8 +26,10 @@ from lms.accounts.forms import (
     StaffForm,
 )
 from lms.accounts.models import Role, User
-from lms.accounts.passwords import ONE_TIME_CODE_DIGITS
+from lms.accounts.passwords import ONE_TIME_CODE_DIGITS, HashingBusy, password_hashing
+from lms.core.connection import client_disconnected
 from lms.core.params import paginate
+from lms.database import transactions_that_write
 from lms.extensions import db, limiter
 from lms.i18n import gettext as _
 from lms.text import normalize_code, normalize_phone
@@ -46,8 +49,46 @@ def _login_account_key() -> str:
 
 
 def _login_failed(response) -> bool:
-    # A successful login redirects; a re-rendered form is a failed attempt.
+    # A successful login redirects; a re-rendered form is a failed attempt. A 503 ("busy, come
+    # back in N seconds") tested no password, so it counts against nobody.
     return response.status_code == 200
+
+
+def _busy(template: str, form, exc: HashingBusy):
+    """Answer 503 with Retry-After: the form again, its phone kept, saying when to try again."""
+    response = make_response(render_template(template, form=form, busy_retry_after=exc.retry_after), 503)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    _keep_retry_after()
+    return response
+
+
+def _keep_retry_after() -> None:
+    """Stop Flask-Limiter rewriting this answer's Retry-After.
+
+    Its after-request hook sets Retry-After on every answer of a limited view to the reset of
+    its own window: up to 15 minutes after one wrong password. A busy answer's wait is the
+    hashing queue's, a few seconds; without a current limit the hook leaves the headers alone.
+    """
+    limiter.context.view_rate_limit = None
+
+
+def _look_up(phone: str) -> User | None:
+    """Find the account in a reading transaction, ended before the password is hashed.
+
+    A POST's transaction begins as a writer (on SQLite, holding the one write lock): held through
+    argon2, it would let one login at a time through on the whole machine. The user's row stays
+    loaded after the commit; writing the login (a rehash, the time) opens a short transaction of its own.
+    """
+    with transactions_that_write(False):
+        user = services.find_user_by_phone(phone)
+        db.session.commit()
+    return user
+
+
+def _abandoned():
+    """Answer a login whose phone has already given up, without spending a hash on it."""
+    current_app.logger.info("login dropped: the client closed the connection while it waited")
+    return make_response("", 499)
 
 
 def _looks_like_a_code(typed: str) -> bool:
@@ -78,7 +119,16 @@ def login():
         return redirect(url_for("core.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = services.authenticate(form.phone.data, form.password.data)
+        if client_disconnected():
+            return _abandoned()
+        try:
+            # The slot first, then the database: a queue of logins waits holding no connection.
+            with password_hashing():
+                if client_disconnected():  # the phone gave up while this login waited its turn
+                    return _abandoned()
+                user = services.authenticate_user(_look_up(form.phone.data), form.password.data)
+        except HashingBusy as exc:
+            return _busy("accounts/login.html", form, exc)
         if user is None and _looks_like_a_code(form.password.data):
             # Perhaps the code from a slip: say the code is wrong, and where codes go.
             flash(_("Wrong code or password. If you typed the code from your slip, it is wrong or "
@@ -103,8 +153,15 @@ def activate():
         return redirect(url_for("core.home"))
     form = ActivateForm()
     if form.validate_on_submit():
+        if client_disconnected():
+            return _abandoned()
         try:
-            user = services.activate_account(form.phone.data, form.code.data, form.password.data)
+            with password_hashing():
+                if client_disconnected():
+                    return _abandoned()
+                user = services.activate_user(_look_up(form.phone.data), form.code.data, form.password.data)
+        except HashingBusy as exc:
+            return _busy("accounts/activate.html", form, exc)
         except services.WrongCode as exc:
             form.code.errors.append(str(exc))
         except services.AlreadyActivated as exc:
@@ -297,6 +354,17 @@ def create_staff():
             db.session.commit()
             return render_template("accounts/one_time_code.html", user=user, code=code)
     return render_template("accounts/staff_form.html", form=form)
+
+
+@bp.app_errorhandler(HashingBusy)
+def hashing_busy(exc: HashingBusy):
+    """Answer any other page that hashes a password (registration, a new password) 503 with Retry-After."""
+    from lms.core.errors import render_error
+
+    db.session.rollback()
+    _keep_retry_after()
+    return render_error(503, _("Many people are logging in. Try again in %(seconds)s seconds.", seconds=exc.retry_after),
+                        headers=[("Retry-After", str(exc.retry_after))], error="busy")
 
 
 @bp.before_app_request

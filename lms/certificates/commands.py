@@ -40,10 +40,11 @@ def issue_command(cohort_code: str, by_phone: str | None):
 @with_appcontext
 def list_command(cohort_code: str | None, phone: str | None, output: str):
     """List certificates: serial, verification code, holder, course, status."""
+    from lms.accounts.forms import foreign_phone_text
     from lms.certificates import services
     from lms.cohorts.services import get_cohort_by_code
     from lms.extensions import db
-    from lms.text import InvalidPhoneNumber, normalize_phone
+    from lms.text import ForeignPhoneNumber, InvalidPhoneNumber, normalize_phone
 
     filters = services.RegisterFilters()
     if cohort_code:
@@ -53,6 +54,8 @@ def list_command(cohort_code: str | None, phone: str | None, output: str):
     if phone:
         try:
             filters.phone = normalize_phone(phone)
+        except ForeignPhoneNumber as exc:
+            raise click.ClickException(f"{phone}: {foreign_phone_text(exc)}") from None
         except InvalidPhoneNumber:
             raise click.ClickException(f"Not a Vietnamese phone number: {phone}") from None
     rows = [{"serial": c.serial, "code": c.display_code, "holder": c.holder_name, "course": c.course_title,

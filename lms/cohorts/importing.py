@@ -56,11 +56,13 @@ from lms.i18n import lazy_gettext as _l
 from lms.learning.models import Enrollment, EnrollmentSource, EnrollmentStatus
 from lms.places import Commune, MatchStatus, communes_of, match_commune
 from lms.text import (
+    ForeignPhoneNumber,
     InvalidPhoneNumber,
     fold_diacritics,
     name_order,
     normalize_phone,
     normalize_text,
+    strip_invisible,
     vietnamese_key,
 )
 
@@ -896,8 +898,6 @@ def _biff_records(stream: bytes, offset: int) -> Iterable[tuple[int, int, int]]:
 
 # --- Cell values ------------------------------------------------------------------------------
 
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
-_HAS_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 _FORMULA_START = ("=", "+", "-", "@")
 _PLACEHOLDER = re.compile(r"^[-_./\\…x]{1,3}$|^(?:n/?a|không|khong|không có|khong co)$", re.IGNORECASE)
 
@@ -916,7 +916,7 @@ def cell_text(value) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
-        return normalize_text(value.translate(_INVISIBLE) if _HAS_INVISIBLE.search(value) else value)
+        return normalize_text(value)  # which drops zero-width and bidi characters too
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, float):
@@ -961,6 +961,9 @@ def parse_phone(value) -> str:
         raise CellProblem(_("The phone number is missing."))
     try:
         return normalize_phone(text)
+    except ForeignPhoneNumber as exc:
+        raise CellProblem(_("“%(value)s” is a foreign number (country code +%(code)d): only Vietnamese phone "
+                            "numbers can be imported.", value=text, code=exc.country_code)) from None
     except InvalidPhoneNumber:
         pass
     digits = "".join(ch for ch in text if ch.isdigit())
@@ -1612,7 +1615,7 @@ def _expire_loaded(cohort: Cohort, user_ids: set[int]) -> None:
 
 
 def _safe_text(value) -> str:
-    return cell_text(value) if not isinstance(value, str) else value.translate(_INVISIBLE)
+    return cell_text(value) if not isinstance(value, str) else strip_invisible(value)
 
 
 def errors_workbook(data: bytes, report: ImportReport) -> bytes:

@@ -79,7 +79,15 @@ class UploadTooLarge(MediaError):
 
 
 class OffsetMismatch(MediaError):
-    pass
+    """The client's offset is not the number of bytes stored; `offset` is the right one."""
+
+    def __init__(self, message: str, offset: int):
+        super().__init__(message)
+        self.offset = offset
+
+
+class UploadBeingFinished(MediaError):
+    """Every byte arrived and another request is turning the upload into an asset right now."""
 
 
 class FileTypeRejected(MediaError):
@@ -156,31 +164,84 @@ def create_upload(*, owner, course, length: int, filename: str, purpose: str = "
 
 
 @contextmanager
-def _locked(path: Path):
-    with path.open("ab") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+def _locked(upload: Upload, *, wait: bool = True):
+    """Open an upload's received bytes for appending, under an exclusive lock; yield the file or None.
+
+    With wait=False, yield None when another request holds the lock (a PATCH still writing).
+    Raise UploadIncomplete when the file is gone (expired or discarded), and UploadBeingFinished
+    when it went while we waited for the lock: a request that held it has just finished it.
+    """
+    from lms.i18n import gettext as _
+
+    path = upload_path(upload)
+    try:
+        # No O_CREAT: a file deleted under us must not come back empty and restart the upload.
+        fh = os.fdopen(os.open(path, os.O_WRONLY | os.O_APPEND), "ab")
+    except FileNotFoundError:
+        raise UploadIncomplete(_("This upload has expired. Please start again.")) from None
+    with fh:
         try:
+            fcntl.flock(fh, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield None
+            return
+        try:
+            if os.fstat(fh.fileno()).st_nlink == 0:
+                raise UploadBeingFinished(_("The file has arrived and is being saved. Please wait a moment."))
             yield fh
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _settle(upload: Upload, fh) -> int:
+    """Make the upload's offset the file's real size (under its lock) and return it.
+
+    The file, not the database row, is the truth: a worker killed in the middle of a PATCH
+    (kill -9, out of memory, a deploy) leaves on disk every byte it wrote, a prefix of what the
+    client sent, yet never commits the new offset; a database restored from a backup can be
+    ahead of the file. Bytes past the declared length cannot belong to the file: cut them off.
+    """
+    size = os.fstat(fh.fileno()).st_size
+    if size > upload.length:
+        fh.truncate(upload.length)
+        os.fsync(fh.fileno())
+        size = upload.length
+    upload.offset = size
+    return size
+
+
+def received_bytes(upload: Upload) -> int:
+    """Return how many bytes of an upload the server holds (what HEAD reports), the database set to agree.
+
+    While a PATCH is writing, its file's growing size is reported and nothing is changed. Raise
+    UploadIncomplete when the bytes are gone. Flush nothing; the caller commits.
+    """
+    from lms.i18n import gettext as _
+
+    if upload.completed_at is not None:
+        return upload.length
+    with _locked(upload, wait=False) as fh:
+        if fh is not None:
+            return _settle(upload, fh)
+    try:
+        return upload_path(upload).stat().st_size
+    except FileNotFoundError:
+        raise UploadBeingFinished(_("The file has arrived and is being saved. Please wait a moment.")) from None
 
 
 def append_chunk(upload: Upload, offset: int, stream: BinaryIO) -> int:
     """Append the bytes of one PATCH at `offset`; return the new offset.
 
     Bytes that arrived before a dropped connection are kept, so the client
-    resumes from there. A wrong offset changes nothing.
+    resumes from there. A wrong offset changes nothing but the database's offset,
+    set to what the file holds (the number HEAD reports too).
     """
     from lms.i18n import gettext as _
 
-    path = upload_path(upload)
-    if not path.exists():
-        raise UploadIncomplete(_("This upload has expired. Please start again."))
-    with _locked(path) as fh:
-        # The file, not the database row, is the truth: it survives a crash mid-request.
-        current = path.stat().st_size
+    with _locked(upload) as fh:
+        current = _settle(upload, fh)
         if offset != current:
-            raise OffsetMismatch(_("The upload continues from byte %(offset)d.", offset=current))
+            raise OffsetMismatch(_("The upload continues from byte %(offset)d.", offset=current), current)
         remaining = upload.length - current
         try:
             while remaining > 0:
@@ -192,7 +253,7 @@ def append_chunk(upload: Upload, offset: int, stream: BinaryIO) -> int:
         finally:
             fh.flush()
             os.fsync(fh.fileno())
-            upload.offset = path.stat().st_size
+            upload.offset = os.fstat(fh.fileno()).st_size
     if upload.offset >= min(upload.length, SNIFF_BYTES) and upload.completed_at is None:
         check_upload_type(upload)
     return upload.offset
@@ -231,13 +292,14 @@ def finish_upload(upload: Upload) -> MediaAsset:
     """Turn a complete upload into a stored asset and queue its processing."""
     from lms.i18n import gettext as _
 
-    if upload.offset < upload.length:
-        raise UploadIncomplete(_("The upload is not complete yet."))
     if upload.asset is not None:
         return upload.asset
-    path = upload_path(upload)
-    asset = ingest_file(path, owner_id=upload.owner_id, course_id=upload.course_id,
-                        filename=upload.filename, purpose=upload.purpose, move=True)
+    if upload.offset < upload.length:
+        raise UploadIncomplete(_("The upload is not complete yet."))
+    # Under the file's lock: a HEAD and a last PATCH arriving together make one asset, not two.
+    with _locked(upload):
+        asset = ingest_file(upload_path(upload), owner_id=upload.owner_id, course_id=upload.course_id,
+                            filename=upload.filename, purpose=upload.purpose, move=True)
     upload.asset = asset
     upload.completed_at = utcnow()
     return asset

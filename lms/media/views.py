@@ -121,15 +121,42 @@ def tus_create():
 
 @bp.route("/api/v1/uploads/<upload_id>", methods=["HEAD"])
 def tus_upload(upload_id: str):
-    """Tell the client how many bytes arrived, so it resumes from there."""
+    """Tell the client how many bytes arrived, so it resumes from there.
+
+    The number is what the stored file holds, the same one PATCH checks offsets against; the
+    database is set to agree (after a crash in the middle of a PATCH they differ). An upload
+    whose every byte arrived but that a crash left unfinished is finished here, so a client that
+    stops asking once the offset reaches the length still gets its file (Lms-Media-Id).
+    """
+    from lms.i18n import gettext as _
+
     upload = get_upload_or_error(upload_id)
-    return tus_headers(make_response("", 200), Upload_Offset=upload.offset, Upload_Length=upload.length,
-                       Upload_Expires=_http_date(upload.expires_at))
+    try:
+        offset = services.received_bytes(upload)
+        if offset >= upload.length and upload.asset is None:
+            asset = services.finish_upload(upload)
+            db.session.commit()
+            services.queue_processing(asset)
+    except services.UploadBeingFinished:
+        db.session.rollback()
+        return tus_error(423, _("The file has arrived and is being saved. Please wait a moment."), Retry_After=2)
+    except services.UploadIncomplete as exc:
+        services.discard_upload(upload)
+        db.session.commit()
+        return tus_error(410, str(exc))
+    except services.FileTypeRejected as exc:
+        services.discard_upload(upload)
+        db.session.commit()
+        return tus_error(415, str(exc))
+    db.session.commit()
+    extra = {"Lms_Media_Id": upload.asset.public_id} if upload.asset is not None else {}
+    return tus_headers(make_response("", 200), Upload_Offset=offset, Upload_Length=upload.length,
+                       Upload_Expires=_http_date(upload.expires_at), **extra)
 
 
 @bp.route("/api/v1/uploads/<upload_id>", methods=["PATCH"])
 def tus_patch(upload_id: str):
-    """Receive one chunk at the offset the client claims."""
+    """Receive one chunk at the offset the client claims (an empty one at the end finishes the file)."""
     from lms.i18n import gettext as _
 
     upload = get_upload_or_error(upload_id)
@@ -144,22 +171,34 @@ def tus_patch(upload_id: str):
     declared = request.content_length
     if declared is not None and offset + declared > upload.length:
         return tus_error(413, _("This chunk goes past the end of the file."))
+    if upload.asset is not None:
+        # Finished already (its 204 was lost on the way): say so again, as tus asks of a complete upload.
+        if offset != upload.length:
+            return tus_error(409, _("The upload continues from byte %(offset)d.", offset=upload.length),
+                             Upload_Offset=upload.length)
+        return tus_headers(make_response("", 204), Upload_Offset=upload.length, Lms_Media_Id=upload.asset.public_id)
     # Let go of the database while bytes stream in: a slow phone must not hold a lock.
     db.session.commit()
     try:
         new_offset = services.append_chunk(upload, offset, request.stream)
     except services.OffsetMismatch as exc:
-        db.session.rollback()
-        return tus_error(409, str(exc), Upload_Offset=services.upload_path(upload).stat().st_size)
+        db.session.commit()  # the offset the file proves, for the status page too
+        return tus_error(409, str(exc), Upload_Offset=exc.offset)
     except services.FileTypeRejected as exc:
         db.session.commit()
         return tus_error(415, str(exc))
+    except services.UploadBeingFinished as exc:
+        db.session.rollback()
+        return tus_error(423, str(exc), Retry_After=2)
     except services.UploadIncomplete as exc:
         return tus_error(410, str(exc))
     asset = None
     if new_offset >= upload.length:
         try:
             asset = services.finish_upload(upload)
+        except services.UploadBeingFinished as exc:
+            db.session.commit()
+            return tus_error(423, str(exc), Retry_After=2)
         except services.FileTypeRejected as exc:
             services.discard_upload(upload)
             db.session.commit()

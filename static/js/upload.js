@@ -1,7 +1,9 @@
 // Làng Số resumable uploads: a small tus 1.0 client (creation, PATCH, HEAD, termination).
-// Survives dropped connections (retries with back-off, resumes on "online") and page
-// reloads (the upload address is remembered per file, so picking the same file again
-// continues from the server's offset).
+// Survives dropped connections and page reloads (the upload address is remembered per file,
+// so picking the same file again continues from the server's offset). A failed request is
+// tried again after an exponential, jittered pause (1 s, 2 s, 4 s … at most 30 s), a bounded
+// number of times (`data-retry-max`, 8 by default); then the upload stops with a message and
+// the Continue button starts a fresh round of tries (so does the network coming back).
 //
 // Multiple mode (`data-multiple` on the widget or on its target input): several files are
 // picked at once and uploaded one after the other; each finished file's media id is added
@@ -14,6 +16,11 @@
 (() => {
   const CHUNK = 5 * 1024 * 1024;
   const TUS = "1.0.0";
+  const RETRY_MAX = 8;
+  const RETRY_BASE_MS = 1000;
+  const RETRY_CAP_MS = 30000;
+  // Answers worth asking again after a pause: the server restarting, busy, or finishing the file.
+  const TRANSIENT = new Set([408, 423, 425, 429, 500, 502, 503, 504]);
   const csrf = () => document.querySelector('meta[name="csrf-token"]')?.content || "";
 
   const b64 = (text) => btoa(String.fromCharCode(...new TextEncoder().encode(text)));
@@ -71,7 +78,7 @@
       this.pauseButton.addEventListener("click", () => this.pause());
       this.resumeButton.addEventListener("click", () => this.resume());
       this.cancelButton.addEventListener("click", () => this.cancel());
-      window.addEventListener("online", () => this.waiting && this.resume());
+      window.addEventListener("online", () => (this.waiting || this.stalled) && this.resume());
       window.addEventListener("beforeunload", (e) => { if (this.running) { e.preventDefault(); e.returnValue = ""; } });
     }
 
@@ -215,9 +222,13 @@
           const head = await request("HEAD", this.url);
           if (head.status === 200) {
             this.offset = Number(head.getResponseHeader("Upload-Offset"));
+            const finished = head.getResponseHeader("Lms-Media-Id");
+            if (finished) return this.done(finished);
             if (this.offset > 0) this.say(fill(this.d.msgResumed, { percent: `${Math.floor((100 * this.offset) / this.file.size)}%` }));
-          } else if ([401].includes(head.status)) {
+          } else if (head.status === 401) {
             return this.fail(serverMessage(head));
+          } else if (TRANSIENT.has(head.status)) {
+            return this.retryLater(head);
           } else {
             this.url = null;  // expired or gone: start over
           }
@@ -226,12 +237,14 @@
           const meta = [["filename", this.file.name], ["filetype", this.file.type || ""], ["course", this.d.course], ["purpose", this.d.purpose]]
             .map(([k, v]) => `${k} ${b64(v)}`).join(",");
           const created = await request("POST", this.d.endpoint, { "Upload-Length": String(this.file.size), "Upload-Metadata": meta });
+          if (TRANSIENT.has(created.status)) return this.retryLater(created);
           if (created.status !== 201) return this.fail(serverMessage(created));
           this.url = new URL(created.getResponseHeader("Location"), location.href).href;
           localStorage.setItem(this.key(this.file), this.url);
           this.offset = 0;
         }
-        while (this.offset < this.file.size) {
+        // Until the server names the stored file; at the end an empty PATCH asks it to finish.
+        for (;;) {
           if (this.paused) { this.running = false; return; }
           const end = Math.min(this.offset + CHUNK, this.file.size);
           const base = this.offset;
@@ -240,13 +253,20 @@
             this.file.slice(base, end), (loaded) => this.show(base + loaded));
           if (patch.status === 204) {
             this.offset = Number(patch.getResponseHeader("Upload-Offset"));
-            this.attempt = 0;
             this.show(this.offset);
             const mediaId = patch.getResponseHeader("Lms-Media-Id");
             if (mediaId) return this.done(mediaId);
+            if (this.offset <= base) return this.retryLater(patch);  // nothing was taken: pause, then ask again
+            this.attempt = 0;
           } else if (patch.status === 409) {
-            const head = await request("HEAD", this.url);
-            this.offset = Number(head.getResponseHeader("Upload-Offset"));
+            // The server says where its file ends: carry on from there. Saying it again and
+            // again without progress counts as a failed try, so this can never spin.
+            const told = patch.getResponseHeader("Upload-Offset");
+            if (told === null || Number(told) === base) return this.retryLater(patch);
+            this.offset = Number(told);
+            if (this.attempt++ >= this.retryMax()) return this.giveUp();
+          } else if (TRANSIENT.has(patch.status)) {
+            return this.retryLater(patch);
           } else {
             return this.fail(serverMessage(patch));
           }
@@ -258,25 +278,49 @@
       }
     }
 
-    retryLater() {
-      this.waiting = true;
-      this.say(this.d.msgOffline, true);
-      const delay = Math.min(30000, 1000 * 2 ** this.attempt++);
-      clearTimeout(this.timer);
-      this.timer = setTimeout(() => this.resume(), delay);
+    retryMax() {
+      return Number(this.d.retryMax || RETRY_MAX);
     }
 
-    resume() {
+    // Wait, then try again: exponential with jitter (half the step fixed, half random), or the
+    // server's Retry-After if longer. After retryMax() failed tries in a row, stop.
+    retryLater(response = null) {
+      if (this.attempt >= this.retryMax()) return this.giveUp();
+      this.attempt += 1;
+      this.waiting = true;
+      this.say(response ? this.d.msgRetrying : this.d.msgOffline, true);
+      const step = Math.min(RETRY_CAP_MS, Number(this.d.retryBaseMs || RETRY_BASE_MS) * 2 ** (this.attempt - 1));
+      const told = response ? Number(response.getResponseHeader("Retry-After")) * 1000 : 0;
+      const delay = Math.max(step / 2 + Math.random() * (step / 2), Number.isFinite(told) ? Math.min(told, RETRY_CAP_MS) : 0);
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.resume({ fresh: false }), delay);
+    }
+
+    giveUp() {
       clearTimeout(this.timer);
       this.waiting = false;
+      this.stalled = true;  // still unfinished: forms keep waiting, Continue starts again
+      this.pauseButton.hidden = true;
+      this.resumeButton.hidden = false;
+      this.say(fill(this.d.msgGaveUp, { tries: String(this.attempt + 1) }), true);
+      this.attempt = 0;
+    }
+
+    resume({ fresh = true } = {}) {
+      clearTimeout(this.timer);
+      if (fresh) this.attempt = 0;  // a person (or the network coming back) asks again: a new round
+      this.waiting = false;
+      this.stalled = false;
       this.paused = false;
       this.pauseButton.hidden = false;
       this.resumeButton.hidden = true;
-      this.say("");
+      if (fresh) this.say("");
       if (this.file) { this.running = true; this.run(); }
     }
 
     pause() {
+      clearTimeout(this.timer);  // a pending automatic try must not undo the pause
+      this.waiting = false;
       this.paused = true;
       this.pauseButton.hidden = true;
       this.resumeButton.hidden = false;

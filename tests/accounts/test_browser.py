@@ -76,3 +76,37 @@ def test_registration_with_a_bad_email_says_so_in_vietnamese(served, page, app):
     expect(page.locator("#password-error")).to_contain_text("Cần từ 8 đến 128 ký tự.")
     expect(page.get_by_label("Họ và tên")).to_have_value("Lê Thị Ngọc Ánh")
     screenshot(page, "accounts-register-bad-email")
+
+
+def test_a_busy_server_is_waited_out_and_the_login_goes_through_by_itself(served, phone_page, app):
+    """A class logs in together: the phone is told to wait N seconds, keeps what was typed, then tries again."""
+    from playwright.sync_api import expect
+
+    from tests.accounts.test_busy_logins import every_slot_taken
+    from tests.conftest import wait_until_logged_in
+    from tests.factories import DEFAULT_PASSWORD
+
+    make_user(Role.TRAINEE, phone="0987111333", full_name="Phạm Thị Lụa")
+    app.config.update(PASSWORD_HASH_WAIT_S=0.2)
+    page = phone_page
+    problems = []  # Chromium's own line about the 503 is expected; nothing else
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("console", lambda m: m.type == "error" and "status of 503" not in m.text and problems.append(m.text))
+    posts = []
+    page.on("response", lambda r: posts.append(r.status) if r.request.method == "POST" and "/login" in r.url else None)
+    page.goto(served + "/login")
+    page.get_by_label("Số điện thoại").fill("0987 111 333")
+    page.get_by_label("Mật khẩu").fill(DEFAULT_PASSWORD)
+    with every_slot_taken(app):
+        page.get_by_role("button", name="Đăng nhập").click()
+        message = page.locator("[data-busy-message]")
+        expect(message).to_have_text(re.compile(r"^Nhiều người đang đăng nhập, thử lại sau \d+ giây\.$"))
+        expect(page.get_by_label("Số điện thoại")).to_have_value("0987 111 333")
+        expect(page.get_by_label("Mật khẩu")).to_have_value(DEFAULT_PASSWORD)
+        assert posts == [503]
+        screenshot(page, "accounts-login-busy")
+    # The slot comes free; nobody touches the phone.
+    wait_until_logged_in(page)
+    assert posts == [503, 302] or posts == [503, 0]  # the redirect is not followed by the script
+    assert "/login" not in page.url
+    assert problems == []

@@ -46,6 +46,48 @@ def test_malformed_phone_gets_a_vietnamese_field_error(client, app):
     assert count_users() == 0
 
 
+def test_a_foreign_phone_is_refused_with_its_own_message_and_no_account(client, app):
+    for foreign in ("0033612345678", "0049612345678", "+33 6 12 34 56 78"):
+        response = register(client, phone=foreign)
+        html = response.get_data(as_text=True)
+        assert response.status_code == 200
+        assert "Đây là số nước ngoài (mã quốc gia +" in html and "Chỉ dùng được số điện thoại Việt Nam" in html
+    assert count_users() == 0  # and certainly not 0612345678
+
+
+def test_registration_accepts_the_vietnamese_international_forms(client, app):
+    assert register(client, phone="0084 912 345 678").status_code == 302
+    assert db.session.scalar(sa.select(User.phone)) == "0912345678"
+
+
+def test_login_with_a_foreign_phone_says_so_instead_of_wrong_password(client, auth, app):
+    response = auth.login("0033612345678")  # once read as 0612345678
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Đây là số nước ngoài (mã quốc gia +33)" in html
+    assert "Số điện thoại hoặc mật khẩu không đúng" not in html
+    assert client.get("/account").status_code == 302  # not logged in
+
+
+def test_activation_with_a_foreign_phone_says_so(client, app):
+    token = csrf_token(client, "/activate")
+    response = client.post("/activate", data={"phone": "0049612345678", "code": "1234 5678", "password": "ban-hang-1",
+                                              "confirm": "ban-hang-1", "csrf_token": token})
+    assert "Đây là số nước ngoài (mã quốc gia +49)" in response.get_data(as_text=True)
+
+
+def test_names_typed_with_bidi_controls_are_stored_without_them(client, auth, app):
+    register(client, full_name="\u202eLê Thị\u200f Ngọc Ánh\u202c", village="\u2066Chuôn Ngọ\u2069",
+             business_name="Khảm\u200e trai\u061c Ánh")
+    user = db.session.scalar(sa.select(User))
+    assert (user.full_name, user.village, user.business_name) == ("Lê Thị Ngọc Ánh", "Chuôn Ngọ", "Khảm trai Ánh")
+    token = csrf_token(client, "/account")
+    client.post("/account", data={"full_name": "Lê Thị \u202dÁnh", "province": "1", "commune": str(CHUYEN_MY),
+                                  "csrf_token": token})
+    db.session.refresh(user)
+    assert user.full_name == "Lê Thị Ánh"
+
+
 def test_existing_phone_gets_a_clear_message_and_no_second_account(client, app):
     make_trainee(phone="0912345678")
     response = register(client, phone="+84 912 345 678")

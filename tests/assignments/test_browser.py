@@ -6,6 +6,7 @@ import pytest
 
 from lms.extensions import db
 from tests.assignments.helpers import enrolled_trainee, make_practical_course, submissions
+from tests.conftest import wait_until_logged_in
 from tests.factories import DEFAULT_PASSWORD
 from tests.media.helpers import mp4_bytes, png_bytes
 
@@ -33,7 +34,7 @@ def test_photos_picked_together_upload_and_one_can_be_removed_before_handing_in(
     page.fill("input[name=phone]", phone)
     page.fill("input[name=password]", DEFAULT_PASSWORD)
     page.locator("form button[type=submit]").last.click()
-    page.wait_for_load_state()
+    wait_until_logged_in(page)
     page.goto(lesson_page)
 
     page.set_input_files('[data-target="photo_ids"] [data-upload-input]', [str(f) for f in files])

@@ -9,6 +9,7 @@ from lms.attendance import services
 from lms.attendance.models import AttendanceStatus
 from lms.extensions import db
 from tests.attendance.helpers import make_class, session_now
+from tests.conftest import wait_until_logged_in
 from tests.factories import DEFAULT_PASSWORD
 
 pytestmark = pytest.mark.e2e
@@ -37,7 +38,7 @@ def log_in(page, served, user):
     page.fill("input[name=phone]", user.phone)
     page.fill("input[name=password]", DEFAULT_PASSWORD)
     page.locator("main form button[type=submit]").click()
-    page.wait_for_load_state()
+    wait_until_logged_in(page)
 
 
 def test_roll_call_taps_save_in_place_and_search_filters_as_you_type(served, phone, app):

@@ -258,6 +258,29 @@ def test_phones_stored_as_numbers_or_in_any_written_form_are_recovered(cohort):
         "0912345678", "0983111222", "0983111333", "0912000004", "0849123456"]
 
 
+def test_foreign_numbers_are_refused_by_name_not_read_as_vietnamese(cohort):
+    data = fixtures.xlsx([["Họ và tên", "SĐT"], ["A Một", "0033612345678"], ["B Hai", "+49 6123 45678"],
+                          ["C Ba", "0084 983 111 222"]])
+    report = dry_run(cohort, data)
+    assert errors_of(report) == [
+        "Row 2, column B (SĐT): “0033612345678” is a foreign number (country code +33): only Vietnamese phone "
+        "numbers can be imported.",
+        "Row 3, column B (SĐT): “+49 6123 45678” is a foreign number (country code +49): only Vietnamese phone "
+        "numbers can be imported.",
+    ]
+    assert report.rows[2].values["phone"] == "0983111222"
+    assert user_with_phone("0612345678") is None
+
+
+def test_names_lose_bidi_controls_and_zero_width_characters(cohort):
+    data = fixtures.xlsx([["Họ và tên", "SĐT", "Thôn"],
+                          ["\u202eNguyễn Thị\u200f Hường\u202c", "0912345678", "\u2067Chuôn\u200b Ngọ\u2069"]])
+    report = dry_run(cohort, data)
+    assert report.ready, errors_of(report)
+    assert report.rows[0].values["full_name"] == "Nguyễn Thị Hường"
+    assert report.rows[0].values["village"] == "Chuôn Ngọ"
+
+
 def test_phones_that_excel_wrote_in_scientific_notation_in_a_csv(cohort):
     data = fixtures.csv_bytes([["Họ và tên", "SĐT"], ["A Một", "9.12345678E+08"]])
     assert dry_run(cohort, data).rows[0].values["phone"] == "0912345678"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import wait_until_logged_in
 from tests.e2e.conftest import screenshot
 
 pytestmark = pytest.mark.e2e
@@ -45,7 +46,7 @@ def log_in(page, base, phone):
     page.fill("input[name=phone]", phone)
     page.fill("input[name=password]", "demo12345")
     page.locator("main form button[type=submit]").click()
-    page.wait_for_load_state()
+    wait_until_logged_in(page)
 
 
 def violations(page) -> list[str]:

@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from tests.conftest import wait_until_logged_in
 from tests.e2e.conftest import screenshot
 
 pytestmark = pytest.mark.e2e
@@ -14,7 +15,7 @@ def login(page, base, phone):
     page.get_by_label("Số điện thoại").fill(phone)
     page.get_by_label("Mật khẩu").fill("demo12345")
     page.get_by_role("button", name="Đăng nhập").click()
-    page.wait_for_load_state()
+    wait_until_logged_in(page)
 
 
 def add_lesson(page, base, title, kind):
@@ -54,9 +55,10 @@ def test_pdf_upload_survives_a_dropped_connection_and_a_reload(live_server, phon
     screenshot(page, "10-upload-offline")
     assert page.locator("[data-upload-numbers]").first.inner_text().endswith("%")
 
-    # The instructor reloads the page and picks the same file: it continues from 5 MB.
-    page.unroute(re.compile(r"/api/v1/uploads/[0-9a-f]+$"))
+    # The instructor reloads the page and picks the same file: it continues from 5 MB. (The network
+    # comes back only after the reload: before it, the old page's next automatic try would get through.)
     page.reload()
+    page.unroute(re.compile(r"/api/v1/uploads/[0-9a-f]+$"))
     offsets = []
     page.on("request", lambda r: offsets.append(r.headers.get("upload-offset")) if r.method == "PATCH" else None)
     page.locator("[data-upload-input]").first.set_input_files(str(pdf))
@@ -113,3 +115,77 @@ def test_uploaded_video_is_processed_and_plays_for_the_trainee(live_server, new_
     page.wait_for_function("() => !document.querySelector('video').seeking")
     assert page.evaluate("document.querySelector('video').currentTime") > 1.5
     screenshot(page, "13-trainee-video")
+
+
+def _lesson_upload_widget(page, base, retry_base_ms: int, retry_max: int):
+    page.goto(base + "/courses/viet-bai-ban-hang/lessons/video-gioi-thieu/edit")
+    widget = page.locator("[data-upload]").first
+    # Shorter pauses than a phone's 1 s, 2 s, 4 s …, so the test does not wait minutes.
+    widget.evaluate(f"el => {{ el.dataset.retryBaseMs = '{retry_base_ms}'; el.dataset.retryMax = '{retry_max}'; }}")
+    return widget
+
+
+def _small_pdf(tmp_path):
+    from lms.pdf import render_handout
+
+    pdf = tmp_path / "Bài đọc thêm.pdf"
+    pdf.write_bytes(render_handout("# Bài đọc thêm\nNội dung."))
+    return pdf
+
+
+def test_an_upload_that_keeps_failing_stops_after_a_bounded_number_of_tries(live_server, phone_page, tmp_path):
+    import time
+
+    page = phone_page
+    login(page, live_server, "0900000003")
+    widget = _lesson_upload_widget(page, live_server, retry_base_ms=100, retry_max=3)
+    patches = []
+
+    def refuse_every_patch(route):
+        if route.request.method == "PATCH":
+            patches.append(time.monotonic())
+            route.abort("internetdisconnected")
+        else:
+            route.continue_()
+
+    upload_address = re.compile(r"/api/v1/uploads/[0-9a-f]+$")
+    page.route(upload_address, refuse_every_patch)
+    widget.locator("[data-upload-input]").set_input_files(str(_small_pdf(tmp_path)))
+    message = widget.locator("[data-upload-message]")
+    message.filter(has_text="Đã dừng tải lên sau 4 lần thử").wait_for(timeout=15000)
+    assert "Kiểm tra kết nối mạng rồi bấm “Tiếp tục” để thử lại" in message.inner_text()
+    screenshot(page, "14-upload-gave-up")
+    assert len(patches) == 4  # the first try and three more
+    page.wait_for_timeout(2000)
+    assert len(patches) == 4  # and then nothing: no loop, no hidden timer
+    # Exponential with jitter: pauses of at least half of 100, 200, 400 ms.
+    gaps = [later - earlier for earlier, later in zip(patches, patches[1:], strict=False)]
+    assert all(gap >= 0.05 * 2**i for i, gap in enumerate(gaps)), gaps
+
+    # The network is back; the instructor presses Continue and the file goes up.
+    page.unroute(upload_address)
+    widget.get_by_role("button", name="Tiếp tục").click()
+    message.filter(has_text="Sẵn sàng").wait_for(timeout=30000)
+
+
+def test_a_server_that_keeps_disagreeing_about_the_offset_is_not_asked_forever(live_server, phone_page, tmp_path):
+    page = phone_page
+    login(page, live_server, "0900000003")
+    widget = _lesson_upload_widget(page, live_server, retry_base_ms=50, retry_max=2)
+    asked = []
+
+    def conflict_forever(route):
+        asked.append(route.request.method)
+        if route.request.method == "PATCH":
+            # What a crash left before the fix: 409 "continue from X" for the very X that was sent.
+            route.fulfill(status=409, headers={"Tus-Resumable": "1.0.0", "Content-Type": "application/json",
+                                               "Upload-Offset": route.request.headers["upload-offset"]},
+                          body='{"error": "x"}')
+        else:
+            route.continue_()
+
+    page.route(re.compile(r"/api/v1/uploads/[0-9a-f]+$"), conflict_forever)
+    widget.locator("[data-upload-input]").set_input_files(str(_small_pdf(tmp_path)))
+    widget.locator("[data-upload-message]").filter(has_text="Đã dừng tải lên sau 3 lần thử").wait_for(timeout=15000)
+    page.wait_for_timeout(1500)
+    assert asked.count("PATCH") == 3 and len(asked) <= 6

@@ -7,6 +7,7 @@ import pytest
 from lms.accounts.models import Role
 from lms.cohorts import services as cohorts
 from lms.extensions import db
+from tests.conftest import wait_until_logged_in
 from tests.e2e.conftest import screenshot
 from tests.factories import DEFAULT_PASSWORD, make_course, make_trainee, make_user
 
@@ -18,7 +19,7 @@ def login(page, base, phone):
     page.get_by_label("Số điện thoại").fill(phone)
     page.get_by_label("Mật khẩu").fill(DEFAULT_PASSWORD)
     page.get_by_role("button", name="Đăng nhập").click()
-    page.wait_for_load_state()
+    wait_until_logged_in(page)
 
 
 def test_a_moved_session_reaches_the_trainees_messages(app, served, new_phone_page):

@@ -5,6 +5,7 @@ import re
 import pytest
 
 from lms.text import fold_diacritics, name_order
+from tests.conftest import wait_until_logged_in
 from tests.e2e.conftest import screenshot
 
 pytestmark = pytest.mark.e2e
@@ -31,7 +32,7 @@ def test_organizer_finds_a_trainee_without_tones_and_turns_to_page_two(live_serv
     page.get_by_label("Số điện thoại").fill("0900000002")
     page.get_by_label("Mật khẩu").fill("demo12345")
     page.get_by_role("button", name="Đăng nhập").click()
-    page.wait_for_load_state()
+    wait_until_logged_in(page)
 
     # A class of more than one page: the organizer imports 70 trainees into it first.
     page.goto(live_server + "/cohorts")

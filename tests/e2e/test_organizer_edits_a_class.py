@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from tests.conftest import wait_until_logged_in
 from tests.e2e.conftest import screenshot
 
 pytestmark = pytest.mark.e2e
@@ -16,7 +17,7 @@ def login(page, base, phone):
     page.get_by_label("Số điện thoại").fill(phone)
     page.get_by_label("Mật khẩu").fill("demo12345")
     page.get_by_role("button", name="Đăng nhập").click()
-    page.wait_for_load_state()
+    wait_until_logged_in(page)
 
 
 def test_organizer_edits_a_class_reads_its_history_and_schedules_a_weekly_series(live_server, phone_page):

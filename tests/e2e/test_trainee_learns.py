@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from tests.conftest import wait_until_logged_in
 from tests.e2e.conftest import screenshot
 
 pytestmark = pytest.mark.e2e
@@ -14,7 +15,7 @@ def login(page, base, phone="0900000004"):
     page.get_by_label("Số điện thoại").fill(phone)
     page.get_by_label("Mật khẩu").fill("demo12345")
     page.get_by_role("button", name="Đăng nhập").click()
-    page.wait_for_load_state()
+    wait_until_logged_in(page)
 
 
 def test_continue_button_video_resume_and_done(live_server, phone_page):

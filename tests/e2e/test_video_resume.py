@@ -7,6 +7,7 @@ import pytest
 from lms.extensions import db
 from lms.learning import services as learning
 from lms.media import services as media
+from tests.conftest import wait_until_logged_in
 from tests.factories import DEFAULT_PASSWORD, make_course, make_trainee
 from tests.learning.helpers import event
 from tests.media.test_processing import write_clip
@@ -39,7 +40,7 @@ def log_in(page, base, trainee):
     page.fill("input[name=phone]", trainee.phone)
     page.fill("input[name=password]", DEFAULT_PASSWORD)
     page.locator("main form button[type=submit]").click()
-    page.wait_for_load_state()
+    wait_until_logged_in(page)
 
 
 def saved_position(lesson, trainee) -> float:

@@ -6,6 +6,7 @@ import pytest
 
 from lms.extensions import db
 from lms.learning.models import LessonProgress
+from tests.conftest import wait_until_logged_in
 from tests.factories import DEFAULT_PASSWORD, make_course, make_trainee
 
 pytestmark = pytest.mark.e2e
@@ -26,7 +27,7 @@ def test_progress_sent_after_the_session_ended_stays_on_the_phone_with_a_log_in_
     page.fill("input[name=phone]", trainee.phone)
     page.fill("input[name=password]", DEFAULT_PASSWORD)
     page.locator("main form button[type=submit]").click()
-    page.wait_for_load_state()
+    wait_until_logged_in(page)
     page.goto(f"{served}/courses/{course.slug}/lessons/{lesson.slug}")
     message = page.locator("[data-lesson]").get_attribute("data-msg-login")
     assert message
@@ -62,7 +63,7 @@ def _log_in(page, served, phone):
     page.fill("input[name=phone]", phone)
     page.fill("input[name=password]", DEFAULT_PASSWORD)
     page.locator("main form button[type=submit]").click()
-    page.wait_for_load_state()
+    wait_until_logged_in(page)
 
 
 def test_after_the_session_expired_the_player_asks_to_log_in_then_resumes(served, phone_page, app):

@@ -74,6 +74,111 @@ def test_patch_at_the_wrong_offset_gets_409_and_loses_nothing(client, auth, app)
     assert get_storage().open(stored.storage_key).read() == data
 
 
+# --- A worker killed in the middle of a PATCH (kill -9, out of memory, a deploy) ---------------------
+# The bytes it wrote are on disk, its new offset never reached the database. HEAD and PATCH must
+# both go by the file, and the database must be made to agree.
+
+
+def _part_file(location: str):
+    from lms.media.services import upload_path
+
+    upload = db.session.get(Upload, location.rsplit("/", 1)[-1])
+    return upload, upload_path(upload)
+
+
+def _stored_bytes() -> bytes:
+    from lms.media.services import get_storage
+
+    asset = db.session.scalar(sa.select(MediaAsset))
+    return get_storage().open(asset.storage_key).read()
+
+
+def test_after_a_crash_that_left_more_bytes_than_the_database_says_head_and_patch_agree(client, auth, app):
+    course = make_course()
+    tus, _ = login_instructor(client, auth, course)
+    data = pdf_bytes() + b"%" + b"7" * 40_000
+    location = tus.create(len(data), course.slug, "a.pdf").headers["Location"]
+    assert tus.patch(location, 0, data[:5000]).status_code == 204
+    upload, part = _part_file(location)
+    with part.open("ab") as fh:  # the killed PATCH wrote 12,345 more bytes; its offset was never committed
+        fh.write(data[5000:17_345])
+    db.session.expire_all()
+    assert db.session.get(Upload, upload.id).offset == 5000
+
+    head = tus.head(location)
+    assert head.status_code == 200 and head.headers["Upload-Offset"] == "17345"
+    db.session.expire_all()
+    assert db.session.get(Upload, upload.id).offset == 17_345  # reconciled
+    # A client that trusted an older answer is told the same number, not sent round in circles.
+    stale = tus.patch(location, 5000, data[5000:10_000])
+    assert stale.status_code == 409 and stale.headers["Upload-Offset"] == "17345"
+    done = tus.patch(location, 17_345, data[17_345:])
+    assert done.status_code == 204 and done.headers["Lms-Media-Id"]
+    assert _stored_bytes() == data
+
+
+def test_after_a_crash_that_left_fewer_bytes_than_the_database_says_the_upload_resumes_from_the_file(client, auth, app):
+    course = make_course()
+    tus, _ = login_instructor(client, auth, course)
+    data = pdf_bytes() + b"%" + b"7" * 40_000
+    location = tus.create(len(data), course.slug, "a.pdf").headers["Location"]
+    assert tus.patch(location, 0, data[:9000]).status_code == 204
+    upload, part = _part_file(location)
+    with part.open("r+b") as fh:  # the last 4,000 bytes never reached the disk (a crash of the machine)
+        fh.truncate(5000)
+    head = tus.head(location)
+    assert head.headers["Upload-Offset"] == "5000"
+    assert tus.patch(location, 9000, data[9000:]).headers["Upload-Offset"] == "5000"  # 409, with the truth
+    assert tus.patch(location, 5000, data[5000:]).status_code == 204
+    assert _stored_bytes() == data
+
+
+def test_a_file_complete_on_disk_but_left_unfinished_is_finished_by_head(client, auth, app):
+    course = make_course()
+    tus, _ = login_instructor(client, auth, course)
+    data = pdf_bytes()
+    location = tus.create(len(data), course.slug, "a.pdf").headers["Location"]
+    assert tus.patch(location, 0, data[:3000]).status_code == 204
+    upload, part = _part_file(location)
+    with part.open("ab") as fh:  # the last PATCH wrote everything and died before saving the asset
+        fh.write(data[3000:] + b"garbage past the declared length")
+    head = tus.head(location)
+    # Standard tus clients stop asking once the offset reaches the length: the file must exist by then.
+    assert head.status_code == 200 and head.headers["Upload-Offset"] == str(len(data))
+    asset = db.session.scalar(sa.select(MediaAsset))
+    assert head.headers["Lms-Media-Id"] == asset.public_id and asset.status == AssetStatus.READY
+    assert _stored_bytes() == data  # what went past the length was cut off
+    # Asked again (a reload), HEAD and a last PATCH both name the same file; nothing is made twice.
+    assert tus.head(location).headers["Lms-Media-Id"] == asset.public_id
+    again = tus.patch(location, len(data), b"")
+    assert again.status_code == 204 and again.headers["Lms-Media-Id"] == asset.public_id
+    assert db.session.scalar(sa.select(sa.func.count(MediaAsset.id))) == 1
+
+
+def test_a_lost_answer_to_the_last_chunk_is_answered_again(client, auth, app):
+    course = make_course()
+    tus, _ = login_instructor(client, auth, course)
+    data = pdf_bytes()
+    location = tus.create(len(data), course.slug, "a.pdf").headers["Location"]
+    tus.patch(location, 0, data[:4000])
+    media_id = tus.patch(location, 4000, data[4000:]).headers["Lms-Media-Id"]
+    # The 204 never reached the phone; it sends the last chunk again, then finishes as told.
+    resent = tus.patch(location, 4000, data[4000:])
+    assert resent.status_code == 409 and resent.headers["Upload-Offset"] == str(len(data))
+    assert tus.patch(location, len(data), b"").headers["Lms-Media-Id"] == media_id
+
+
+def test_head_of_an_upload_whose_bytes_are_gone_says_start_again(client, auth, app):
+    course = make_course()
+    tus, _ = login_instructor(client, auth, course)
+    location = tus.create(10_000, course.slug, "a.pdf").headers["Location"]
+    tus.patch(location, 0, pdf_bytes()[:100])
+    upload, part = _part_file(location)
+    part.unlink()
+    assert tus.head(location).status_code == 410
+    assert tus.head(location).status_code == 404  # and it is forgotten
+
+
 def test_too_large_is_refused_before_any_byte_with_a_clear_message(client, auth, app):
     app.config["MAX_UPLOAD_BYTES"] = 1000
     course = make_course()
