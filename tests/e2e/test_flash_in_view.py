@@ -24,7 +24,8 @@ def test_renaming_a_part_shows_its_message_where_the_page_lands(app, served, pho
     page.fill("input[name=phone]", organizer.phone)
     page.fill("input[name=password]", DEFAULT_PASSWORD)
     page.locator("main form button[type=submit]").click()
-    page.wait_for_load_state()
+    # The login form is sent in the background (static/js/login.js), then the next page opens.
+    page.wait_for_url(lambda url: "/login" not in url)
     page.goto(f"{served}/courses/{course.slug}/edit")
     field = page.locator(f"#module-title-{last.id}")
     field.locator("xpath=ancestor::details[1]").evaluate("d => d.open = true")

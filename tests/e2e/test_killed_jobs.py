@@ -27,7 +27,8 @@ def log_in(page, served, user):
     page.fill("input[name=phone]", user.phone)
     page.fill("input[name=password]", DEFAULT_PASSWORD)
     page.locator("main form button[type=submit]").click()
-    page.wait_for_load_state()
+    # The login form is sent in the background (static/js/login.js), then the next page opens.
+    page.wait_for_url(lambda url: "/login" not in url)
 
 
 def shots(tmp_path) -> Path:
