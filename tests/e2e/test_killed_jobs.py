@@ -17,6 +17,7 @@ from lms.extensions import db
 from tests.attendance.test_exports import add_session, add_trainee, make_cohort
 from tests.cohorts import fixtures
 from tests.cohorts.test_import_views import GOOD
+from tests.conftest import wait_until_logged_in
 from tests.factories import CHUYEN_MY, DEFAULT_PASSWORD, make_course, make_user
 
 pytestmark = pytest.mark.e2e
@@ -27,7 +28,7 @@ def log_in(page, served, user):
     page.fill("input[name=phone]", user.phone)
     page.fill("input[name=password]", DEFAULT_PASSWORD)
     page.locator("main form button[type=submit]").click()
-    page.wait_for_load_state()
+    wait_until_logged_in(page)
 
 
 def shots(tmp_path) -> Path:
