@@ -7,9 +7,11 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # Threads, so that a request waiting (for a password-hashing slot, for a slow phone's upload
 # chunk) holds a thread instead of a whole worker; argon2 and I/O release the GIL. A login
 # waits for its slot before it touches the database, so sixteen threads share SQLAlchemy's pool
-# (5 + 10 overflow connections per process) only with requests doing work. With 8 threads, a
-# class's first login after the argon2 upgrade (old hashes, 0.2 s each) had p50 15 s, p95 50 s;
-# with 16, p50 1.1 s, p95 14 s (bench/login_burst.py).
+# (5 + 10 overflow connections per process) only with requests doing work. Measured on a shared
+# 2-core machine: 400 logins in 60 s on old-cost hashes (0.2 s each) had p50 15 s / p95 50 s with
+# 8 threads, p50 1–2 s / p95 3–14 s with 16 when the machine was otherwise quiet
+# (bench/login_burst.py --case upgrade); 400 phones posting progress every 5 s answered alike
+# with sync workers and with 16 threads from the same database (bench/progress_load.py --gunicorn).
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "16"))
 # Load the app once in the master: workers share its memory pages (about 40% less memory with 2 workers).
