@@ -83,3 +83,17 @@ def save(name: str, results: dict) -> None:
 
 def python() -> str:
     return str(VENV_BIN / "python") if (VENV_BIN / "python").exists() else sys.executable
+
+
+def serve_lms(env: dict, *, gunicorn: bool = True, log: Path | None = None) -> tuple[subprocess.Popen, str]:
+    """Start the app on a free loopback port: gunicorn with gunicorn.conf.py (what `make run` serves) or `lms run`."""
+    port = free_port()
+    if gunicorn:
+        command = [str(VENV_BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "--access-logfile", "/dev/null",
+                   "-b", f"127.0.0.1:{port}", "lms.wsgi:app"]
+    else:  # Flask's development server
+        command = [str(VENV_BIN / "lms"), "run", "--host", "127.0.0.1", "--port", str(port),
+                   "--no-debugger", "--no-reload"]
+    out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 - the process writes it until it ends
+    process = subprocess.Popen(command, env={**env, "FLASK_DEBUG": "0"}, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    return process, f"http://127.0.0.1:{port}"

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 import requests
-from _common import ROOT, VENV_BIN, free_port, instance_env, lms, save, wait_for_200
+from _common import VENV_BIN, instance_env, lms, save, serve_lms, wait_for_200
 
 PASSWORD = "lop-hoc-2026"  # noqa: S105 - the benchmark's own accounts
 PHONE_TIMEOUT_S = 30
@@ -68,17 +68,6 @@ with app.app_context():
     done = subprocess.run([str(VENV_BIN / "python"), "-c", script], env=env, check=True, capture_output=True,
                           text=True)
     print(f"  seeded {users} trainees, hash {done.stdout.strip()}", flush=True)
-
-
-def serve(kind: str, env: dict) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    if kind == "gunicorn":
-        command = [str(VENV_BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "--access-logfile", "/dev/null",
-                   "-b", f"127.0.0.1:{port}", "lms.wsgi:app"]
-    else:
-        command = [str(VENV_BIN / "lms"), "run", "--port", str(port), "--no-reload", "--no-debugger"]
-    process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return process, f"http://127.0.0.1:{port}"
 
 
 class Phone(threading.Thread):
@@ -156,7 +145,7 @@ def run_case(case: str, args) -> dict:
         env = instance_env(instance)
         print(f"== {case}: seeding", flush=True)
         seed(env, args.users, old_cost=case == "upgrade")
-        process, base = serve(args.server, env)
+        process, base = serve_lms(env, gunicorn=args.server == "gunicorn")
         try:
             wait_for_200(base + "/healthz", timeout=60)
             print(f"== {case}: {args.users} logins within {args.spread:g} s against {args.server}", flush=True)

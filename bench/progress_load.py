@@ -2,8 +2,9 @@
 
 400 trainees of the 4,500-trainee demo each post one progress event (a 5-second stretch of the
 video) every 5 s to `/api/v1/progress/batch`, as the player's outbox does: an event that got no
-200 stays in the phone's outbox and goes again with the next one. The server is the one `make run`
-starts (`lms run`, threaded), on SQLite, then on PostgreSQL, or gunicorn with `--gunicorn`.
+200 stays in the phone's outbox and goes again with the next one. The server is Flask's own
+(`lms run`, threaded), or with `--gunicorn` the gunicorn that `make run` starts; on SQLite, then
+on PostgreSQL.
 Afterwards every event the server acknowledged must be in the database, once, and every
 acknowledged stretch must be in the trainee's watched seconds.
 
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import aiohttp
 import sqlalchemy as sa
-from _common import VENV_BIN, free_port, instance_env, lms, save, wait_for_200
+from _common import instance_env, lms, save, serve_lms, wait_for_200
 
 BENCH_KEY = "bench-progress-key"  # noqa: S105 - signs the bench's own phones' cookies
 PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -143,23 +144,9 @@ def check_database(env: dict, acknowledged: list, lesson_id: int, duration: floa
             "acknowledged_seconds_missing_from_coverage": missing_seconds}
 
 
-def serve(env: dict, use_gunicorn: bool) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    if use_gunicorn:
-        command = [str(VENV_BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--access-logfile", "/dev/null",
-                   "-b", f"127.0.0.1:{port}", "lms.wsgi:app"]
-    else:  # what `make run` serves with
-        command = [str(VENV_BIN / "lms"), "run", "--host", "127.0.0.1", "--port", str(port),
-                   "--no-debugger", "--no-reload"]
-    log = open(Path(env["LMS_INSTANCE_PATH"]) / "server.log", "w")  # noqa: SIM115 - closed with the process
-    process = subprocess.Popen(command, env={**env, "FLASK_DEBUG": "0"}, cwd=Path(__file__).parent.parent,
-                               stdout=log, stderr=subprocess.STDOUT)
-    return process, f"http://127.0.0.1:{port}"
-
-
 def run(label: str, env: dict, args) -> dict:
     phones, lesson_id, duration = prepare(env, args.users)
-    process, base = serve(env, args.gunicorn)
+    process, base = serve_lms(env, gunicorn=args.gunicorn, log=Path(env["LMS_INSTANCE_PATH"]) / "server.log")
     try:
         wait_for_200(base + "/healthz", timeout=60)
         out = {"latencies": [], "statuses": {}, "errors": {}, "acknowledged": [], "left_in_outboxes": 0}
@@ -192,7 +179,7 @@ def run(label: str, env: dict, args) -> dict:
     latencies = sorted(out["latencies"])
     server_errors = sum(n for status, n in out["statuses"].items() if status >= 500)
     result = {
-        "database": label, "server": "gunicorn (gunicorn.conf.py)" if args.gunicorn else "lms run (make run)",
+        "database": label, "server": "gunicorn (gunicorn.conf.py, as make run)" if args.gunicorn else "lms run (Flask's server)",
         "users": len(phones), "every_s": args.every, "seconds": round(wall, 1), "requests": len(latencies),
         "requests_per_s": round(len(latencies) / wall, 1), "statuses": out["statuses"], "client_errors": out["errors"],
         "server_errors_5xx": server_errors,

@@ -10,6 +10,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import Pool
 
 from lms.config import BaseConfig, default_instance_path, settings_from_env
+from lms.database import may_write
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -186,8 +187,6 @@ def _begin_sqlite(conn):
     """
     if conn.dialect.name != "sqlite":
         return
-    from lms.database import may_write
-
     # On the driver's own connection: BEGIN is not a statement of the unit of work (query counts,
     # the read-only check of `_note_writes` see only what the code asked for).
     driver = conn.connection.driver_connection
@@ -213,7 +212,7 @@ def _take_writer_turn(conn) -> None:
     SQLite's own wait polls with sleeps of up to 100 ms and favours no one, so under a class's
     load some writers waited past busy_timeout while others came and went. Threads waiting on a
     Python lock are woken the moment it is free; SQLite's wait is left for other processes (the
-    job worker; gunicorn.conf.py runs one web process on SQLite).
+    other web worker, the job worker).
     """
     import sqlite3
     import threading

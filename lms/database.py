@@ -6,6 +6,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from flask import current_app, has_request_context, request
 from sqlalchemy.types import TypeDecorator
 
 
@@ -115,8 +116,6 @@ def may_write() -> bool:
     Outside both (the shell, a test's own queries, a CLI command) it begins as a reader, as SQLite
     does by default; commands that write beside a running site say so with `transactions_that_write`.
     """
-    from flask import current_app, has_request_context, request
-
     intent = _WRITE_INTENT.get()
     if intent is not None:
         return intent
