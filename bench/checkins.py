@@ -25,10 +25,11 @@ def build(env: dict) -> None:
     script = f"""
 from datetime import datetime, timedelta
 from lms import create_app
-from lms.extensions import db
+from lms.core.extensions import db
 from lms.accounts import services as accounts
 from lms.accounts.models import Role
 from lms.cohorts import services as cohorts
+from lms.core.timezone import VIETNAM
 from lms.courses import services as courses
 app = create_app()
 with app.app_context():
@@ -43,7 +44,7 @@ with app.app_context():
             shared = user.password_hash
         user.password_hash = shared
         cohorts.add_member(cohort, user)
-    now = datetime.now(cohorts.VIETNAM)
+    now = datetime.now(VIETNAM)
     cohorts.add_session(cohort, day=now.date(), start=(now - timedelta(minutes=5)).time().replace(microsecond=0),
                         end=(now + timedelta(minutes=90)).time().replace(microsecond=0))
     db.session.commit()
@@ -56,7 +57,7 @@ def current_code(env: dict) -> str:
 from lms import create_app
 from lms.attendance.checkin import make_code
 from lms.cohorts.models import ClassSession
-from lms.extensions import db
+from lms.core.extensions import db
 app = create_app()
 with app.app_context():
     print(make_code(db.session.query(ClassSession).one()))
@@ -109,7 +110,7 @@ def main():
             }
             results["records_written"] = int(subprocess.run([str(VENV_BIN / "python"), "-c", """
 from lms import create_app
-from lms.extensions import db
+from lms.core.extensions import db
 from lms.attendance.models import AttendanceRecord
 app = create_app()
 with app.app_context():

@@ -64,7 +64,8 @@ def killed_mid_job(app, mode: str, tmp_path: Path, *, heartbeat_s: float = 0.2):
 
     The app keeps its database and instance folder; on leaving, jobs run inline again.
     """
-    from lms import create_app, jobs
+    from lms import create_app
+    from lms.core import jobs
     from tests.conftest import TEST_CONFIG
 
     marker = tmp_path / f"{mode}-started"

@@ -4,10 +4,11 @@ import sqlalchemy as sa
 from lms import demo
 from lms.accounts import services as accounts
 from lms.accounts.models import Role, User
+from lms.core.extensions import db
+from lms.core.text import normalize_phone
+from lms.core.timezone import VIETNAM
 from lms.courses.models import Course, Lesson, LessonKind
-from lms.extensions import db
 from lms.places import get_commune
-from lms.text import normalize_phone
 
 
 def test_demo_has_three_real_courses_and_the_fixed_accounts(app):
@@ -121,13 +122,13 @@ def test_demo_loads_just_after_midnight_in_vietnam(app, monkeypatch):
     """The session "happening now" stays inside today when the clock has just passed midnight."""
     from datetime import datetime as real_datetime
 
-    from lms import demo_cohorts
     from lms.cohorts.models import ClassSession
+    from lms.demo import cohorts as demo_cohorts
 
     class JustAfterMidnight(real_datetime):
         @classmethod
         def now(cls, tz=None):
-            return real_datetime(2026, 12, 3, 0, 5, tzinfo=demo_cohorts.cohorts.VIETNAM).astimezone(tz)
+            return real_datetime(2026, 12, 3, 0, 5, tzinfo=VIETNAM).astimezone(tz)
 
     monkeypatch.setattr(demo_cohorts, "datetime", JustAfterMidnight)
     demo.load_demo(extra_trainees=0, with_media=False)
@@ -143,8 +144,8 @@ def test_demo_loads_just_after_midnight_in_vietnam(app, monkeypatch):
 def test_the_demo_session_happening_now_stays_inside_today(now, start, end):
     from datetime import datetime, time
 
-    from lms.cohorts.services import VIETNAM
-    from lms.demo_cohorts import live_session_times
+    from lms.core.timezone import VIETNAM
+    from lms.demo.cohorts import live_session_times
 
     at = datetime.combine(datetime(2026, 12, 3).date(), time.fromisoformat(now), tzinfo=VIETNAM)
     assert live_session_times(at) == (time.fromisoformat(start), time.fromisoformat(end))

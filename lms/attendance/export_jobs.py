@@ -22,9 +22,9 @@ from lms.accounts.models import Role
 from lms.attendance import exports
 from lms.attendance.models import AttendanceExportJob, ExportStatus
 from lms.core import heartbeat
-from lms.database import utcnow
-from lms.extensions import db
-from lms.i18n import gettext as _
+from lms.core.db import utcnow
+from lms.core.extensions import db
+from lms.core.i18n import gettext as _
 
 MIMETYPES = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "csv": "text/csv"}
 KEY_PREFIX = "exports/attendance"

@@ -24,7 +24,7 @@ import functools
 import itertools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from operator import itemgetter
 from typing import IO
 
@@ -35,14 +35,14 @@ from lms.accounts.models import User
 from lms.attendance.figures import RULE, AttendanceFigure, held_conditions
 from lms.attendance.models import AttendanceRecord, AttendanceStatus, CheckInMethod
 from lms.cohorts.models import ClassSession, Cohort, CohortMember, MemberStatus
-from lms.cohorts.services import VIETNAM
+from lms.core.db import utcnow
+from lms.core.extensions import db
+from lms.core.i18n import gettext as _
+from lms.core.text import fold_diacritics, mask_phone, name_order
+from lms.core.timezone import VIETNAM, local_today, start_of_local_day
 from lms.courses.models import Course
-from lms.database import utcnow
-from lms.extensions import db
-from lms.i18n import gettext as _
 from lms.places import get_commune
 from lms.spreadsheets import iter_csv, write_csv, write_xlsx
-from lms.text import fold_diacritics, mask_phone, name_order
 
 _YIELD_PER = 2000
 #: A progress callback hears how many detail rows are written after every this many.
@@ -115,9 +115,9 @@ class AttendanceFilter:
     def session_conditions(self) -> list:
         conditions = held_conditions(self.as_of)
         if self.date_from is not None:
-            conditions.append(ClassSession.starts_at >= _local_midnight(self.date_from))
+            conditions.append(ClassSession.starts_at >= start_of_local_day(self.date_from))
         if self.date_to is not None:
-            conditions.append(ClassSession.starts_at < _local_midnight(self.date_to + timedelta(days=1)))
+            conditions.append(ClassSession.starts_at < start_of_local_day(self.date_to + timedelta(days=1)))
         return conditions
 
 
@@ -485,7 +485,7 @@ def export_filename(extension: str, *, cohort: Cohort | None = None, course_slug
         parts.append("-".join(fold_diacritics(commune_name(commune_code)).split()) or str(commune_code))
     if len(parts) == 1:
         parts.append("tat-ca")
-    parts.append((today or utcnow().astimezone(VIETNAM).date()).isoformat())
+    parts.append((today or local_today()).isoformat())
     name = "-".join(parts)
     return "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_") else "-" for ch in name) + "." + extension
 
@@ -523,5 +523,3 @@ def sign_in_sheet_data(session: ClassSession, *, full_phone: bool = False) -> tu
     return info, trainees
 
 
-def _local_midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0, 0), tzinfo=VIETNAM)

@@ -2,7 +2,7 @@
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 
 import sqlalchemy as sa
 
@@ -32,20 +32,19 @@ from lms.attendance.models import (
 )
 from lms.cohorts.models import ClassSession, Cohort, CohortMember, MemberStatus
 from lms.cohorts.services import (
-    VIETNAM,
     active_member_count,
     active_members,
     cohorts_of_user,
     get_member,
-    local_to_utc,
     sessions_of,
 )
-from lms.database import utcnow
-from lms.extensions import db
-from lms.i18n import lazy_gettext as _l
+from lms.core.db import utcnow
+from lms.core.extensions import db
+from lms.core.i18n import lazy_gettext as _l
+from lms.core.text import fold_diacritics, name_order, person_matcher
+from lms.core.timezone import local_day_bounds, local_today
 from lms.learning import services as learning
 from lms.learning.models import Enrollment
-from lms.text import fold_diacritics, name_order, person_matcher
 
 #: Version prefix of a trainee's card token; a new format gets a new prefix.
 CARD_PREFIX = "LSC1."
@@ -374,19 +373,10 @@ def attendance_of(user, now: datetime | None = None) -> list[ClassAttendance]:
     return result
 
 
-def vietnam_day_bounds(day: date) -> tuple[datetime, datetime]:
-    """Return the UTC start and end of a day in Vietnam."""
-    return local_to_utc(day, time.min), local_to_utc(day + timedelta(days=1), time.min)
-
-
-def today_in_vietnam(now: datetime | None = None) -> date:
-    return (now or utcnow()).astimezone(VIETNAM).date()
-
-
 def todays_sessions(user, now: datetime | None = None) -> list[SessionLine]:
     """Return today's sessions of the trainee's classes, each with their status and whether check-in is open."""
     now = now or utcnow()
-    start, end = vietnam_day_bounds(today_in_vietnam(now))
+    start, end = local_day_bounds(local_today(now))
     sessions = list(db.session.scalars(
         sa.select(ClassSession).join(CohortMember, CohortMember.cohort_id == ClassSession.cohort_id)
         .where(CohortMember.user_id == user.id, CohortMember.status == MemberStatus.ACTIVE,
@@ -399,7 +389,7 @@ def todays_sessions(user, now: datetime | None = None) -> list[SessionLine]:
 
 def sessions_for_staff(user, day: date) -> list[ClassSession]:
     """Return the sessions on a day (Vietnam time) of the classes the user may take attendance for."""
-    start, end = vietnam_day_bounds(day)
+    start, end = local_day_bounds(day)
     stmt = (sa.select(ClassSession).where(ClassSession.starts_at >= start, ClassSession.starts_at < end)
             .order_by(ClassSession.starts_at, ClassSession.id))
     if not user.has_role(Role.ADMIN, Role.ORGANIZER):
@@ -417,7 +407,7 @@ def attendance_rule(enrollment: Enrollment) -> learning.RuleOutcome | None:
     this course; met when it reaches the course's percentage. Does not apply (None) when the course
     sets no percentage.
     """
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     required = enrollment.course.attendance_required_percent
     if required is None:
@@ -436,7 +426,7 @@ def attendance_rule(enrollment: Enrollment) -> learning.RuleOutcome | None:
 
 def describe_figure(figure: AttendanceFigure) -> str:
     """Say a figure in words: "71.4% · Attended 5 of 7 sessions counted · 1 excused, not counted"."""
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     text = _("Attended %(attended)d of %(counted)d sessions counted", attended=figure.attended,
              counted=figure.counted)

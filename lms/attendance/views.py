@@ -24,9 +24,10 @@ from lms.attendance.forms import CardScanForm, CodeForm, MarkForm
 from lms.attendance.models import ATTENDED, AttendanceStatus, CheckInMethod
 from lms.cohorts.models import ClassSession
 from lms.cohorts.services import get_member
-from lms.database import utcnow, writes_database
-from lms.extensions import db, limiter
-from lms.i18n import gettext as _
+from lms.core.db import utcnow, writes_database
+from lms.core.extensions import db, limiter
+from lms.core.i18n import gettext as _
+from lms.core.timezone import local_today
 from lms.learning.panels import register_home_notice
 
 bp = Blueprint("attendance", __name__)
@@ -92,7 +93,7 @@ def _status_labels() -> list[tuple[str, str]]:
 @role_required(*STAFF_ROLES)
 def today():
     """List today's sessions of the classes I take attendance for."""
-    sessions = services.sessions_for_staff(current_user, services.today_in_vietnam())
+    sessions = services.sessions_for_staff(current_user, local_today())
     return render_template("attendance/today.html", sessions=sessions, now=utcnow(), is_open=checkin.is_open)
 
 

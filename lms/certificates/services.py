@@ -10,7 +10,7 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -29,15 +29,15 @@ from lms.certificates.models import (
 )
 from lms.cohorts.models import Cohort, CohortMember, MemberStatus
 from lms.core import heartbeat
+from lms.core.db import utcnow
+from lms.core.extensions import db
+from lms.core.text import fold_diacritics, normalize_text
+from lms.core.timezone import start_of_local_day, to_local
 from lms.courses.models import Course
-from lms.database import utcnow
-from lms.extensions import db
 from lms.learning import services as learning
 from lms.learning.models import Enrollment
-from lms.text import fold_diacritics, normalize_text
 
 logger = logging.getLogger(__name__)
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 #: No 0/O, 1/I/L: a code read aloud over the phone or typed from paper cannot be misread.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 #: 16 characters of 31: about 79 bits, far beyond guessing at 30 tries a minute.
@@ -82,7 +82,7 @@ TEMPLATE_FIELDS = ("issuer_name", "wording", "hours", "validity_months", "logo_a
 
 def save_template(course: Course, *, by=None, **values) -> CertificateTemplate:
     """Create or update the course's certificate template (texts are normalised to NFC)."""
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     unknown = set(values) - set(TEMPLATE_FIELDS)
     if unknown:
@@ -252,7 +252,7 @@ def issue_certificate(enrollment: Enrollment, *, by=None, reissue: bool = False)
     Issuing twice gives the same certificate. A revoked certificate blocks a new one unless
     `reissue` is set (an organizer's explicit decision).
     """
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     if enrollment.completed_at is None:
         raise NotComplete(_("The trainee has not completed this course yet."))
@@ -264,7 +264,7 @@ def issue_certificate(enrollment: Enrollment, *, by=None, reissue: bool = False)
     now = utcnow()
     course = enrollment.course
     values = _snapshot(enrollment.user, course, template_for(course), enrollment.completed_at, now)
-    certificate = Certificate(serial=allocate_serials(local_time(now).year)[0], code=new_code(),
+    certificate = Certificate(serial=allocate_serials(to_local(now).year)[0], code=new_code(),
                               issued_by_id=getattr(by, "id", None), **values)
     db.session.add(certificate)
     db.session.flush()
@@ -370,7 +370,7 @@ def issue_for_cohort(cohort: Cohort, *, by=None, chunk_size: int = 500,
     for start in range(0, len(ready), chunk_size):
         chunk = ready[start:start + chunk_size]
         now = utcnow()
-        serials = allocate_serials(local_time(now).year, len(chunk))
+        serials = allocate_serials(to_local(now).year, len(chunk))
         values = []
         for (enrollment, user), serial in zip(chunk, serials, strict=True):
             row = _snapshot(user, course, template, enrollment.completed_at, now)
@@ -408,7 +408,7 @@ def start_cohort_batch(cohort: Cohort, *, by) -> tuple[CertificateBatch, bool]:
 
 
 def worker_lost_message() -> str:
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     return _("The background worker stopped while issuing. The certificates already issued are kept: "
              "press Try again to issue the rest.")
@@ -459,7 +459,7 @@ def cohort_counts(cohort: Cohort) -> dict[str, int]:
 
 def revoke_certificate(certificate: Certificate, *, by, reason: str) -> None:
     """Revoke a certificate, keeping it on record with who, when and why."""
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     reason = normalize_text(reason)
     if not reason:
@@ -477,7 +477,7 @@ def reissue_certificate(certificate: Certificate, *, by, holder_name: str | None
     A valid certificate becomes "superseded"; a revoked one stays revoked. Either way it points
     to the new one, which gets a new serial number and code.
     """
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     if certificate.superseded_by_id is not None or certificate.status == CertificateStatus.SUPERSEDED:
         raise CertificateError(_("This certificate has already been replaced; re-issue the newest one."))
@@ -502,7 +502,7 @@ def reissue_certificate(certificate: Certificate, *, by, holder_name: str | None
         # Before the new row: only one valid certificate per trainee and course may exist at a time.
         certificate.status = CertificateStatus.SUPERSEDED
         db.session.flush()
-    replacement = Certificate(serial=allocate_serials(local_time(now).year)[0], code=new_code(),
+    replacement = Certificate(serial=allocate_serials(to_local(now).year)[0], code=new_code(),
                               issued_by_id=by.id, **values)
     db.session.add(replacement)
     db.session.flush()
@@ -546,9 +546,9 @@ def register_query(filters: RegisterFilters) -> sa.Select:
     if filters.commune_code:
         stmt = stmt.where(Certificate.holder_commune_code == filters.commune_code)
     if filters.issued_from:
-        stmt = stmt.where(Certificate.issued_at >= _start_of_local_day(filters.issued_from))
+        stmt = stmt.where(Certificate.issued_at >= start_of_local_day(filters.issued_from))
     if filters.issued_to:
-        stmt = stmt.where(Certificate.issued_at < _start_of_local_day(filters.issued_to + timedelta(days=1)))
+        stmt = stmt.where(Certificate.issued_at < start_of_local_day(filters.issued_to + timedelta(days=1)))
     if filters.status == CertificateStatus.EXPIRED:
         stmt = stmt.where(Certificate.status == CertificateStatus.VALID, Certificate.expires_at <= now)
     elif filters.status == CertificateStatus.VALID:
@@ -565,15 +565,6 @@ def register_query(filters: RegisterFilters) -> sa.Select:
         stmt = stmt.where(sa.or_(Certificate.holder_name.ilike(pattern), Certificate.serial.ilike(pattern),
                                  Certificate.code == (code or query.upper())))
     return stmt.order_by(Certificate.issued_at.desc(), Certificate.id.desc())
-
-
-def local_time(moment: datetime) -> datetime:
-    """Return a UTC time in Vietnam's time zone."""
-    return moment.astimezone(VIETNAM)
-
-
-def _start_of_local_day(day: date) -> datetime:
-    return datetime.combine(day, time(0, 0), tzinfo=VIETNAM)
 
 
 # --- What is printed and signed -------------------------------------------------------------------------
@@ -652,7 +643,7 @@ def published_keys() -> dict:
 
 
 def _vietnamese_date(moment: datetime | None) -> str | None:
-    return None if moment is None else local_time(moment).strftime("%d/%m/%Y")
+    return None if moment is None else to_local(moment).strftime("%d/%m/%Y")
 
 
 #: Printed across a certificate that is no longer valid, so a paper copy cannot pass for a good one.
@@ -693,8 +684,8 @@ _image_cache: dict[str, bytes] = {}
 
 
 def pdf_data(certificate: Certificate, base_url: str, *, banner: str | None = None) -> dict:
-    """Return what lms.pdf.render_certificate prints for a certificate."""
-    issued = local_time(certificate.issued_at)
+    """Return what lms.core.pdf.render_certificate prints for a certificate."""
+    issued = to_local(certificate.issued_at)
     return {
         "title": TITLE,
         "holder_name": certificate.holder_name,
@@ -718,7 +709,7 @@ def pdf_data(certificate: Certificate, base_url: str, *, banner: str | None = No
 
 def certificate_pdf(certificate: Certificate, base_url: str) -> bytes:
     """Render the certificate's PDF (marked across the page when it is no longer valid)."""
-    from lms.pdf import render_certificate
+    from lms.core.pdf import render_certificate
 
     return render_certificate(pdf_data(certificate, base_url))
 
@@ -731,12 +722,12 @@ def preview_certificate(course: Course, template: CertificateTemplate, base_url:
     now = utcnow()
     sample = SimpleNamespace(id=None, full_name=holder_name, commune_code=None)
     values = _snapshot(sample, course, template, now, now)
-    return Certificate(serial=f"LS-{local_time(now).year}-000000", code="X" * CODE_LENGTH, **values)
+    return Certificate(serial=f"LS-{to_local(now).year}-000000", code="X" * CODE_LENGTH, **values)
 
 
 def preview_pdf(course: Course, template: CertificateTemplate, base_url: str) -> bytes:
     """Render the template's preview for the sample name, marked as a preview."""
-    from lms.pdf import render_certificate
+    from lms.core.pdf import render_certificate
 
     certificate = preview_certificate(course, template, base_url)
     return render_certificate(pdf_data(certificate, base_url, banner=PREVIEW_BANNER))

@@ -26,7 +26,6 @@ from flask_login import current_user, login_required
 from lms.accounts.access import role_required
 from lms.accounts.forms import ConfirmForm
 from lms.accounts.models import Role
-from lms.api import api_operation
 from lms.certificates import KEYS_PATH, services
 from lms.certificates.forms import ReissueForm, RevokeForm, TemplateForm
 from lms.certificates.models import (
@@ -37,15 +36,17 @@ from lms.certificates.models import (
     CertificateTemplate,
 )
 from lms.cohorts.models import Cohort
+from lms.core.api import api_operation
+from lms.core.db import utcnow
+from lms.core.extensions import db, limiter
+from lms.core.i18n import gettext as _
+from lms.core.i18n import lazy_gettext as _l
 from lms.core.params import int_arg, paginate
+from lms.core.text import InvalidPhoneNumber, normalize_phone, vietnamese_key
+from lms.core.timezone import to_local
 from lms.courses.access import can_edit_course
 from lms.courses.models import Course
-from lms.database import utcnow
-from lms.extensions import db, limiter
-from lms.i18n import gettext as _
-from lms.i18n import lazy_gettext as _l
 from lms.places import get_commune
-from lms.text import InvalidPhoneNumber, normalize_phone, vietnamese_key
 
 bp = Blueprint("certificates", __name__)
 PAGE_SIZE = 30
@@ -225,7 +226,7 @@ EXPORT_HEADER = (_l("Serial number"), _l("Verification code"), _l("Holder"), _l(
 
 def _export_rows(stmt):
     def local(moment):
-        return services.local_time(moment).replace(tzinfo=None) if moment else None
+        return to_local(moment).replace(tzinfo=None) if moment else None
 
     for certificate in db.session.scalars(stmt.execution_options(yield_per=500)):
         commune = get_commune(certificate.holder_commune_code)
@@ -244,7 +245,7 @@ def export(fmt: str):
     filters, _kept = _filters_from_args()
     stmt = services.register_query(filters)
     header = [str(h) for h in EXPORT_HEADER]
-    stamp = services.local_time(utcnow()).strftime("%Y%m%d")
+    stamp = to_local(utcnow()).strftime("%Y%m%d")
     if fmt == "csv":
         response = Response(stream_with_context(iter_csv(_export_rows(stmt), header)), mimetype="text/csv")
     elif fmt == "xlsx":

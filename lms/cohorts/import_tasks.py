@@ -20,9 +20,9 @@ from pathlib import Path
 from flask import current_app
 
 from lms.core import heartbeat
-from lms.database import utcnow
-from lms.extensions import db
-from lms.jobs import job
+from lms.core.db import utcnow
+from lms.core.extensions import db
+from lms.core.jobs import job
 
 logger = logging.getLogger(__name__)
 

@@ -19,10 +19,11 @@ from lms.cohorts.forms import (
     SessionForm,
 )
 from lms.cohorts.models import ClassSession, Cohort, CohortMember
+from lms.core.extensions import db
+from lms.core.i18n import gettext as _
+from lms.core.text import mask_phone
+from lms.core.timezone import VIETNAM
 from lms.courses.models import Course
-from lms.extensions import db
-from lms.i18n import gettext as _
-from lms.text import mask_phone
 
 bp = Blueprint("cohorts", __name__, url_prefix="/cohorts")
 
@@ -237,9 +238,9 @@ def reschedule(code: str, session_id: int):
     session = get_session_or_404(cohort, session_id)
     form = SessionForm()
     if request.method == "GET":
-        local = session.starts_at.astimezone(services.VIETNAM)
+        local = session.starts_at.astimezone(VIETNAM)
         form.day.data, form.start.data = local.date(), local.time()
-        form.end.data, form.venue.data, form.topic.data = (session.ends_at.astimezone(services.VIETNAM).time(),
+        form.end.data, form.venue.data, form.topic.data = (session.ends_at.astimezone(VIETNAM).time(),
                                                            session.venue, session.topic)
     if form.validate_on_submit():
         try:

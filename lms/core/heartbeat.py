@@ -7,7 +7,7 @@ process lives, whatever the task is busy with); a running job whose last heartbe
 JOBS_STALE_AFTER_S (2 minutes by default) lost its worker.
 
 Each kind of job decides what that means for it (failed with a Retry button, or queued again) and
-removes its partial files, in a recoverer registered here. The periodic job in lms.core.tasks runs
+removes its partial files, in a recoverer registered here. The periodic job in lms.web.tasks runs
 every recoverer each minute; the pages that show a job run its kind's recoverer first, because the
 worker that would run the periodic job may be the one that died.
 """
@@ -20,8 +20,8 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from lms.config import DEFAULT_JOBS_HEARTBEAT_S, DEFAULT_JOBS_STALE_AFTER_S
-from lms.database import utcnow
+from lms.core.config import DEFAULT_JOBS_HEARTBEAT_S, DEFAULT_JOBS_STALE_AFTER_S
+from lms.core.db import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ def beat_row(model, row_id: int, *, column: str = "heartbeat_at") -> Callable[[]
 
     Its own connection: the job's session may be streaming a query or holding a long transaction.
     """
-    from lms.extensions import db
+    from lms.core.extensions import db
 
     def beat() -> None:
         with db.engine.begin() as connection:

@@ -7,7 +7,8 @@ import sqlalchemy as sa
 from lms.accounts.models import Role
 from lms.cohorts import services
 from lms.cohorts.models import ClassSession, SessionStatus
-from lms.extensions import db
+from lms.core.extensions import db
+from lms.core.timezone import VIETNAM
 from lms.learning import services as learning
 from lms.notifications.messages import text_of
 from lms.notifications.models import Notification
@@ -60,7 +61,7 @@ def test_weekly_series_falls_on_the_chosen_weekdays(app):
     cohort = make_cohort()
     made = services.add_weekly_sessions(cohort, first_day=date(2026, 12, 1), weekdays={1, 4}, start=time(19, 0),
                                         end=time(21, 0), count=6, topic="Buổi học")
-    local_days = [s.starts_at.astimezone(services.VIETNAM).date() for s in made]
+    local_days = [s.starts_at.astimezone(VIETNAM).date() for s in made]
     assert [d.weekday() for d in local_days] == [1, 4, 1, 4, 1, 4]
     assert local_days[0] == date(2026, 12, 1) and local_days[-1] == date(2026, 12, 1) + timedelta(days=17)
     assert len({s.series_id for s in made}) == 1
@@ -95,7 +96,7 @@ def test_moving_and_cancelling_a_session_tells_the_trainees(client, auth, app):
     token = csrf_token(client, page)
     client.post(page, data={"day": "2026-12-11", "start": "14:00", "end": "16:00", "venue": "Hội trường xã",
                             "csrf_token": token})
-    assert session.starts_at.astimezone(services.VIETNAM).isoformat().startswith("2026-12-11T14:00")
+    assert session.starts_at.astimezone(VIETNAM).isoformat().startswith("2026-12-11T14:00")
     client.post(f"/cohorts/{cohort.code}/sessions/{session.id}/cancel", data={"reason": "Mưa bão", "csrf_token": token})
     assert session.status == SessionStatus.CANCELLED and session.cancel_reason == "Mưa bão"
     for trainee in trainees:
@@ -163,7 +164,7 @@ def test_series_form_lets_some_weekdays_be_ticked(client, auth, app):
         "kind": "series", "series-day": "2026-12-01", "series-start": "19:00", "series-end": "21:00",
         "series-weekdays": ["0", "3"], "series-count": "4", "csrf_token": token})
     assert response.status_code == 302
-    days = [s.starts_at.astimezone(services.VIETNAM).date() for s in services.sessions_of(cohort)]
+    days = [s.starts_at.astimezone(VIETNAM).date() for s in services.sessions_of(cohort)]
     assert days == [date(2026, 12, 3), date(2026, 12, 7), date(2026, 12, 10), date(2026, 12, 14)]
 
 

@@ -135,8 +135,8 @@ def test_a_connection_the_database_dropped_while_idle_is_replaced_before_use(app
     import pytest
     import sqlalchemy as sa
 
-    import lms
-    from lms.extensions import db
+    from lms.core import db as lms_db
+    from lms.core.extensions import db
 
     if db.engine.dialect.name != "postgresql":
         pytest.skip("SQLite connections cannot be dropped by the server")
@@ -147,7 +147,7 @@ def test_a_connection_the_database_dropped_while_idle_is_replaced_before_use(app
     with admin.connect() as conn:  # the database restarts, as far as that connection can tell
         conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": dropped})
     admin.dispose()
-    monkeypatch.setattr(lms, "IDLE_PING_AFTER_S", 0.0)  # it has been idle long enough
+    monkeypatch.setattr(lms_db, "IDLE_PING_AFTER_S", 0.0)  # it has been idle long enough
     with db.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT pg_backend_pid()")).scalar() != dropped
 
@@ -156,8 +156,8 @@ def test_a_request_that_did_not_commit_its_writes_leaves_nothing_behind(app, ser
     import requests
     import sqlalchemy as sa
 
+    from lms.core.extensions import db
     from lms.courses.models import Course
-    from lms.extensions import db
 
     @app.get("/_test/flushed-not-committed")
     def flushed_not_committed():
@@ -187,7 +187,7 @@ def test_postgresql_keeps_prepared_statements_across_read_only_requests(app, ser
     import requests
     import sqlalchemy as sa
 
-    from lms.extensions import db
+    from lms.core.extensions import db
 
     if db.engine.dialect.name != "postgresql":
         pytest.skip("prepared statements are PostgreSQL's")

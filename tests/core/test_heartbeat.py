@@ -4,8 +4,8 @@ import threading
 from datetime import timedelta
 
 from lms.core import heartbeat
-from lms.core.tasks import recover_stale_jobs_job
-from lms.database import utcnow
+from lms.core.db import utcnow
+from lms.web.tasks import recover_stale_jobs_job
 
 
 def test_a_running_job_is_stale_after_the_configured_silence(app):

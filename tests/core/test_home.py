@@ -6,14 +6,14 @@ from datetime import time, timedelta
 import sqlalchemy as sa
 
 from lms.accounts.models import Role
-from lms.attendance.services import today_in_vietnam
 from lms.cohorts import services as cohorts
-from lms.extensions import db
+from lms.core.extensions import db
+from lms.core.timezone import local_today
 from tests.factories import make_course, make_trainee, make_user
 
 
 def make_class(code, *, instructors=(), members=0, ended=False, session_at=None, venue="Nhà văn hoá thôn Chuôn Ngọ"):
-    today = today_in_vietnam()
+    today = local_today()
     start = today - timedelta(weeks=10 if ended else 2)
     cohort = cohorts.create_cohort(code=code, course=make_course(code.lower()), name=f"Lớp {code}", commune_code=10330,
                                    venue=venue, start_date=start, end_date=start + timedelta(weeks=8),
@@ -45,7 +45,7 @@ def test_organizer_home_shows_today_s_sessions_classes_and_reports(client, auth,
     make_class("PX-02", members=1)
     make_class("PX-OLD", ended=True)
     tomorrow = make_class("PX-03")
-    cohorts.add_session(tomorrow, day=today_in_vietnam() + timedelta(days=1), start=time(8, 0), end=time(10, 0))
+    cohorts.add_session(tomorrow, day=local_today() + timedelta(days=1), start=time(8, 0), end=time(10, 0))
     db.session.commit()
     auth.login(make_user(Role.ORGANIZER).phone)
     html = client.get("/").get_data(as_text=True)

@@ -4,8 +4,9 @@ import sys
 
 from huey.storage import SqliteStorage
 
-from lms import create_app, jobs
-from lms.core.tasks import count_accounts_job
+from lms import create_app
+from lms.core import jobs
+from lms.web.tasks import count_accounts_job
 from tests.conftest import TEST_CONFIG
 from tests.factories import make_trainee
 

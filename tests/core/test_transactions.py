@@ -7,8 +7,8 @@ import time
 import pytest
 import sqlalchemy as sa
 
-import lms
-from lms.extensions import db
+from lms.core import db as lms_db
+from lms.core.extensions import db
 from lms.learning import services
 from tests.conftest import csrf_token
 from tests.factories import make_course, make_trainee
@@ -43,7 +43,7 @@ def test_a_second_writer_waits_for_the_first_to_commit_then_goes(app, monkeypatc
     """Writers take turns from their BEGIN (the process's lock, then SQLite's): none fails, none overlaps."""
     if not _is_sqlite(app):
         pytest.skip("SQLite's writer queue")
-    monkeypatch.setattr(lms, "WRITER_WAIT_S", 10.0)
+    monkeypatch.setattr(lms_db, "WRITER_WAIT_S", 10.0)
     first_holds, waited = threading.Event(), []
 
     def first():

@@ -3,9 +3,9 @@
 import sqlalchemy as sa
 
 from lms.accounts.models import Role
+from lms.core.extensions import db
 from lms.courses import services as courses
 from lms.courses.models import Course
-from lms.extensions import db
 from lms.media.models import AssetStatus, MediaAsset, Upload
 from tests.factories import make_course, make_trainee, make_user
 from tests.media.helpers import PNG_HEADER, Tus, csrf_from, mp4_bytes, pdf_bytes, png_bytes

@@ -3,14 +3,14 @@
 import sqlalchemy as sa
 from huey import crontab
 
-from lms.jobs import job, periodic_job
+from lms.core.jobs import job, periodic_job
 
 
 @job()
 def count_accounts_job(note: str) -> dict:
     """Count accounts in the worker: proves the queue, the worker and the database meet."""
     from lms.accounts.models import User
-    from lms.extensions import db
+    from lms.core.extensions import db
 
     return {"note": note, "accounts": db.session.scalar(sa.select(sa.func.count(User.id)))}
 
@@ -21,7 +21,7 @@ def recover_stale_jobs_job() -> dict:
     import logging
 
     from lms.core import heartbeat
-    from lms.extensions import db
+    from lms.core.extensions import db
 
     recovered = {}
     for name, recover in heartbeat.recoverers().items():

@@ -4,6 +4,8 @@ import os
 import secrets
 from pathlib import Path
 
+from lms.core.timezone import ZONE_NAME
+
 DEFAULT_MAX_UPLOAD_BYTES = 2 * 1024**3
 #: About 5 s of XLSX: well inside gunicorn's 60 s timeout, and a phone on 3G still gets it.
 DEFAULT_EXPORT_INLINE_ROWS = 60_000
@@ -106,7 +108,7 @@ class BaseConfig:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None  # tied to the session instead: old phones keep tabs open for days
     BABEL_DEFAULT_LOCALE = "vi"
-    BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+    BABEL_DEFAULT_TIMEZONE = ZONE_NAME
     LANGUAGES = {"vi": "Tiếng Việt", "en": "English"}
     RATELIMIT_HEADERS_ENABLED = True
     #: Wrong passwords allowed per phone number, and per IP address, in the window.

@@ -7,15 +7,17 @@ from pathlib import Path
 import sqlalchemy as sa
 import yaml
 
-from lms import PROJECT_ROOT, demo_cohorts, demo_learning
+from lms import PROJECT_ROOT
 from lms.accounts import services as accounts
 from lms.accounts.models import Role, User, UserRole
+from lms.core.db import utcnow
+from lms.core.extensions import db
+from lms.core.text import InvalidPhoneNumber, normalize_phone
 from lms.courses import services as courses
 from lms.courses.models import Course, CourseLevel, CourseStatus, Lesson, LessonKind
-from lms.database import utcnow
-from lms.extensions import db
+from lms.demo import cohorts as demo_cohorts
+from lms.demo import learning as demo_learning
 from lms.learning import services as learning
-from lms.text import InvalidPhoneNumber, normalize_phone
 
 SEED_DIR = PROJECT_ROOT / "seed"
 DEMO_PASSWORD = "demo12345"  # noqa: S105 - printed in the README on purpose
@@ -146,7 +148,7 @@ def load_course_media(course: Course, folder: Path, report: DemoReport) -> None:
     """Give a demo course its cover, an intro video and a PDF handout, through the media pipeline."""
     import tempfile
 
-    from lms import demo_media
+    from lms.demo import media as demo_media
     from lms.media import services as media
 
     with tempfile.TemporaryDirectory(prefix="lms-demo-") as tmp:

@@ -11,11 +11,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from lms.accounts.models import Role, User
-from lms.attendance.services import today_in_vietnam, vietnam_day_bounds
 from lms.cohorts.models import ClassSession, Cohort, CohortMember, MemberStatus
+from lms.core.db import utcnow
+from lms.core.extensions import db
+from lms.core.timezone import local_day_bounds, local_today
 from lms.courses.models import Course
-from lms.database import utcnow
-from lms.extensions import db
 
 #: Classes listed on an organizer's or admin's home; the rest are one tap away on the class list.
 CLASSES_SHOWN = 8
@@ -44,7 +44,7 @@ def _sees_every_class(user) -> bool:
 
 def todays_sessions(user, day: date) -> list[ClassSession]:
     """Return the day's sessions (Vietnam time) of the classes the user runs, each with its class loaded."""
-    start, end = vietnam_day_bounds(day)
+    start, end = local_day_bounds(day)
     stmt = (sa.select(ClassSession).options(joinedload(ClassSession.cohort))
             .where(ClassSession.starts_at >= start, ClassSession.starts_at < end)
             .order_by(ClassSession.starts_at, ClassSession.id))
@@ -82,7 +82,7 @@ def courses_taught_by(user) -> list[Course]:
 def staff_home(user, now: datetime | None = None) -> StaffHome:
     """Gather everything the staff home shows for this user."""
     now = now or utcnow()
-    day = today_in_vietnam(now)
+    day = local_today(now)
     classes, total = current_classes(user, day)
     courses = courses_taught_by(user) if user.has_role(Role.INSTRUCTOR) else []
     return StaffHome(day=day, now=now, sessions=todays_sessions(user, day), classes=classes, classes_total=total,

@@ -14,8 +14,9 @@ from lms.attendance.models import (
 )
 from lms.cohorts import services as cohorts
 from lms.cohorts.models import Cohort, CohortMember, MemberStatus
-from lms.database import utcnow
-from lms.extensions import db
+from lms.core.db import utcnow
+from lms.core.extensions import db
+from lms.core.timezone import VIETNAM
 from lms.learning.models import Enrollment, EnrollmentSource, EnrollmentStatus
 
 #: (code, course slug, name, commune code, venue)
@@ -37,7 +38,7 @@ def load_demo_cohorts(instructor, organizer, trainee, classmates: list, random_s
 
     rng = random.Random(random_seed + 11)
     created = 0
-    today = datetime.now(cohorts.VIETNAM).date()
+    today = datetime.now(VIETNAM).date()
     for index, (code, slug, name, commune, venue) in enumerate(DEMO_CLASSES):
         if cohorts.get_cohort_by_code(code) is not None:
             continue
@@ -53,7 +54,7 @@ def load_demo_cohorts(instructor, organizer, trainee, classmates: list, random_s
                                                start=time(19, 0), end=time(21, 0), count=12, topic="Buổi học")
         if index == 0:
             # One session happening right now, so the check-in screens have something to show.
-            now = datetime.now(cohorts.VIETNAM)
+            now = datetime.now(VIETNAM)
             start_at, end_at = live_session_times(now)
             cohorts.add_session(cohort, day=now.date(), start=start_at, end=end_at, topic="Buổi thực hành hôm nay")
         _attendance_for_past(sessions, people, instructor.id, rng)

@@ -371,7 +371,6 @@ def render_certificate(data: dict) -> bytes:
 # ---------------------------------------------------------------------------------------------
 # Sign-in sheet for one class session
 
-_VIETNAM = "Asia/Ho_Chi_Minh"
 _WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
 _SIGN_IN_ROW_HEIGHT = 9.4 * mm
 
@@ -382,10 +381,9 @@ def _plain(text) -> str:
 
 
 def _when_in_vietnam(starts_at, ends_at) -> str:
-    from zoneinfo import ZoneInfo
+    from lms.core.timezone import to_local
 
-    zone = ZoneInfo(_VIETNAM)
-    starts, ends = starts_at.astimezone(zone), ends_at.astimezone(zone)
+    starts, ends = to_local(starts_at), to_local(ends_at)
     return f"{_WEEKDAYS[starts.weekday()]}, {starts:%d/%m/%Y}, {starts:%H:%M}–{ends:%H:%M} (giờ Việt Nam)"
 
 
@@ -500,7 +498,7 @@ def render_activation_slips(slips: list[dict], *, title: str) -> bytes:
     from reportlab.pdfbase.pdfmetrics import stringWidth
     from reportlab.pdfgen import canvas as pdf_canvas
 
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     regular, bold = register_fonts()
     nfc = lambda text: unicodedata.normalize("NFC", str(text or ""))  # noqa: E731

@@ -1,0 +1,33 @@
+"""Stored in UTC, shown in Vietnam: the one owner of the project's time zone."""
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+#: The zone every date and time is shown in; Vietnam keeps no daylight saving time.
+ZONE_NAME = "Asia/Ho_Chi_Minh"
+VIETNAM = ZoneInfo(ZONE_NAME)
+
+
+def to_local(moment: datetime) -> datetime:
+    """Return a stored (UTC) moment as Vietnam's wall-clock time."""
+    return moment.astimezone(VIETNAM)
+
+
+def local_today(now: datetime | None = None) -> date:
+    """Return today's date in Vietnam (or the date of `now` there)."""
+    return (now or datetime.now(UTC)).astimezone(VIETNAM).date()
+
+
+def local_moment(day: date, at: time) -> datetime:
+    """Return the moment a Vietnamese wall clock shows `at` on `day`, in UTC."""
+    return datetime.combine(day, at, tzinfo=VIETNAM).astimezone(UTC)
+
+
+def start_of_local_day(day: date) -> datetime:
+    """Return midnight at the start of `day` in Vietnam, as an aware moment."""
+    return datetime.combine(day, time(0, 0), tzinfo=VIETNAM)
+
+
+def local_day_bounds(day: date) -> tuple[datetime, datetime]:
+    """Return the UTC start and end of a day in Vietnam."""
+    return local_moment(day, time.min), local_moment(day + timedelta(days=1), time.min)
