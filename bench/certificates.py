@@ -78,15 +78,15 @@ def bench_issue(cohort, organizer) -> dict:
 
 
 def bench_pdf(count: int) -> dict:
-    from lms.certificates import services
+    from lms.certificates import documents
     from lms.certificates.models import Certificate
 
     certificates = db.session.scalars(sa.select(Certificate).order_by(Certificate.id).limit(count)).all()
-    services.certificate_pdf(certificates[0], "https://langso.example.vn/")  # fonts registered, caches warm
+    documents.certificate_pdf(certificates[0], "https://langso.example.vn/")  # fonts registered, caches warm
     times, sizes = [], []
     for certificate in certificates:
         started = time.perf_counter()
-        data = services.certificate_pdf(certificate, "https://langso.example.vn/")
+        data = documents.certificate_pdf(certificate, "https://langso.example.vn/")
         times.append((time.perf_counter() - started) * 1000)
         sizes.append(len(data))
     times.sort()
@@ -96,15 +96,15 @@ def bench_pdf(count: int) -> dict:
 
 
 def bench_signing(count: int) -> dict:
-    from lms.certificates import services
+    from lms.certificates import documents
     from lms.certificates.models import Certificate
     from lms.certificates.signing import check_certificate_document
 
     certificates = db.session.scalars(sa.select(Certificate).order_by(Certificate.id).limit(count)).all()
-    keys = services.published_keys()
-    services.signed_document(certificates[0], "https://langso.example.vn/")
+    keys = documents.published_keys()
+    documents.signed_document(certificates[0], "https://langso.example.vn/")
     started = time.perf_counter()
-    documents = [services.signed_document(c, "https://langso.example.vn/") for c in certificates]
+    documents = [documents.signed_document(c, "https://langso.example.vn/") for c in certificates]
     signed = time.perf_counter() - started
     started = time.perf_counter()
     assert all(check_certificate_document(d, keys).ok for d in documents)

@@ -208,7 +208,7 @@ def sign_in_sheet(session_id):
     session = _get_session_or_404(session_id)
     info, trainees = exports.sign_in_sheet_data(session)
     day = session.starts_at.astimezone(VIETNAM).date().isoformat()
-    from lms.core.pdf import (
+    from lms.attendance.sheets import (
         render_sign_in_sheet,  # reportlab is loaded only when a PDF is asked for
     )
 

@@ -41,12 +41,12 @@ def issue_command(cohort_code: str, by_phone: str | None):
 def list_command(cohort_code: str | None, phone: str | None, output: str):
     """List certificates: serial, verification code, holder, course, status."""
     from lms.accounts.forms import foreign_phone_text
-    from lms.certificates import services
+    from lms.certificates.register import RegisterFilters, register_query
     from lms.cohorts.services import get_cohort_by_code
     from lms.core.extensions import db
     from lms.core.text import ForeignPhoneNumber, InvalidPhoneNumber, normalize_phone
 
-    filters = services.RegisterFilters()
+    filters = RegisterFilters()
     if cohort_code:
         filters.cohort = get_cohort_by_code(cohort_code)
         if filters.cohort is None:
@@ -60,7 +60,7 @@ def list_command(cohort_code: str | None, phone: str | None, output: str):
             raise click.ClickException(f"Not a Vietnamese phone number: {phone}") from None
     rows = [{"serial": c.serial, "code": c.display_code, "holder": c.holder_name, "course": c.course_title,
              "status": c.effective_status().value, "issued_at": c.issued_at.isoformat()}
-            for c in db.session.scalars(services.register_query(filters))]
+            for c in db.session.scalars(register_query(filters))]
     if output == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return

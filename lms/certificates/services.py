@@ -1,23 +1,20 @@
-"""Certificate rules: templates, issuing (one per trainee and course), revoking, re-issuing, and what is printed and signed.
+"""Certificate rules: templates, serials and codes, issuing (one per trainee and course), revoking and re-issuing.
 
 Importing this module registers `issue_for_enrollment` with the learning rules, so a certificate is
 issued the moment a course's completion is first recorded.
 """
 
-import contextlib
 import logging
 import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
 
 from lms.accounts.models import User
-from lms.certificates import KEYS_PATH
 from lms.certificates.models import (
     DEFAULT_WORDING,
     BatchStatus,
@@ -32,7 +29,7 @@ from lms.core import heartbeat
 from lms.core.db import utcnow
 from lms.core.extensions import db
 from lms.core.text import fold_diacritics, normalize_text
-from lms.core.timezone import start_of_local_day, to_local
+from lms.core.timezone import to_local
 from lms.courses.models import Course
 from lms.learning import services as learning
 from lms.learning.models import Enrollment
@@ -223,7 +220,7 @@ def _blocking_certificates(user_ids, course_id: int) -> dict[int, Certificate]:
     return found
 
 
-def _snapshot(user: User, course: Course, template: CertificateTemplate, completed_at: datetime | None,
+def snapshot_values(user: User, course: Course, template: CertificateTemplate, completed_at: datetime | None,
               issued_at: datetime) -> dict:
     validity = template.validity_months
     return {
@@ -263,7 +260,7 @@ def issue_certificate(enrollment: Enrollment, *, by=None, reissue: bool = False)
         raise RevokedBefore(_("This trainee's certificate was revoked. Re-issue it from the certificate's page."))
     now = utcnow()
     course = enrollment.course
-    values = _snapshot(enrollment.user, course, template_for(course), enrollment.completed_at, now)
+    values = snapshot_values(enrollment.user, course, template_for(course), enrollment.completed_at, now)
     certificate = Certificate(serial=allocate_serials(to_local(now).year)[0], code=new_code(),
                               issued_by_id=getattr(by, "id", None), **values)
     db.session.add(certificate)
@@ -373,7 +370,7 @@ def issue_for_cohort(cohort: Cohort, *, by=None, chunk_size: int = 500,
         serials = allocate_serials(to_local(now).year, len(chunk))
         values = []
         for (enrollment, user), serial in zip(chunk, serials, strict=True):
-            row = _snapshot(user, course, template, enrollment.completed_at, now)
+            row = snapshot_values(user, course, template, enrollment.completed_at, now)
             values.append({**row, "serial": serial, "code": new_code(), "issued_by_id": issued_by})
         db.session.execute(sa.insert(Certificate), values)
         _tell_holders([(user.id, serial) for (_enrollment, user), serial in zip(chunk, serials, strict=True)], course)
@@ -485,7 +482,7 @@ def reissue_certificate(certificate: Certificate, *, by, holder_name: str | None
     user = db.session.get(User, certificate.user_id) if certificate.user_id else None
     course = db.session.get(Course, certificate.course_id) if certificate.course_id else None
     if user is not None and course is not None:
-        values = _snapshot(user, course, template_for(course), certificate.completed_at, now)
+        values = snapshot_values(user, course, template_for(course), certificate.completed_at, now)
     else:
         # The account or the course is gone: keep what the old certificate said.
         values = {name: getattr(certificate, name) for name in (
@@ -509,282 +506,3 @@ def reissue_certificate(certificate: Certificate, *, by, holder_name: str | None
     certificate.superseded_by_id = replacement.id
     db.session.flush()
     return replacement
-
-
-# --- Finding certificates -------------------------------------------------------------------------------
-
-
-def certificates_of(user) -> list[Certificate]:
-    """Return the user's certificates, newest first (replaced ones only point to their successors)."""
-    return list(db.session.scalars(
-        sa.select(Certificate).where(Certificate.user_id == user.id, Certificate.status != CertificateStatus.SUPERSEDED)
-        .order_by(Certificate.issued_at.desc(), Certificate.id.desc())
-    ))
-
-
-@dataclass
-class RegisterFilters:
-    course_id: int | None = None
-    cohort: Cohort | None = None
-    commune_code: int | None = None
-    issued_from: date | None = None
-    issued_to: date | None = None
-    status: CertificateStatus | None = None
-    query: str = ""
-    phone: str | None = None
-
-
-def register_query(filters: RegisterFilters) -> sa.Select:
-    """Return the certificates matching the register's filters, newest first."""
-    stmt = sa.select(Certificate)
-    now = utcnow()
-    if filters.course_id:
-        stmt = stmt.where(Certificate.course_id == filters.course_id)
-    if filters.cohort is not None:
-        members = sa.select(CohortMember.user_id).where(CohortMember.cohort_id == filters.cohort.id)
-        stmt = stmt.where(Certificate.course_id == filters.cohort.course_id, Certificate.user_id.in_(members))
-    if filters.commune_code:
-        stmt = stmt.where(Certificate.holder_commune_code == filters.commune_code)
-    if filters.issued_from:
-        stmt = stmt.where(Certificate.issued_at >= start_of_local_day(filters.issued_from))
-    if filters.issued_to:
-        stmt = stmt.where(Certificate.issued_at < start_of_local_day(filters.issued_to + timedelta(days=1)))
-    if filters.status == CertificateStatus.EXPIRED:
-        stmt = stmt.where(Certificate.status == CertificateStatus.VALID, Certificate.expires_at <= now)
-    elif filters.status == CertificateStatus.VALID:
-        stmt = stmt.where(Certificate.status == CertificateStatus.VALID,
-                          sa.or_(Certificate.expires_at.is_(None), Certificate.expires_at > now))
-    elif filters.status is not None:
-        stmt = stmt.where(Certificate.status == filters.status)
-    if filters.phone:
-        stmt = stmt.where(Certificate.user_id.in_(sa.select(User.id).where(User.phone == filters.phone)))
-    query = normalize_text(filters.query)
-    if query:
-        pattern = f"%{query}%"
-        code = normalize_code(query)
-        stmt = stmt.where(sa.or_(Certificate.holder_name.ilike(pattern), Certificate.serial.ilike(pattern),
-                                 Certificate.code == (code or query.upper())))
-    return stmt.order_by(Certificate.issued_at.desc(), Certificate.id.desc())
-
-
-# --- What is printed and signed -------------------------------------------------------------------------
-
-
-def verify_url(certificate: Certificate, base_url: str) -> str:
-    """Return the public verification address printed in the QR code."""
-    return f"{base_url.rstrip('/')}/verify/{certificate.code}"
-
-
-def _iso(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return moment.astimezone(ZoneInfo("UTC")).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-def certificate_document(certificate: Certificate, base_url: str, *, now: datetime | None = None) -> dict:
-    """Return the certificate as an Open Badges 3.0 shaped credential (unsigned). No phone, birth date or address."""
-    base = base_url.rstrip("/")
-    url = verify_url(certificate, base)
-    status = certificate.effective_status(now)
-    achievement = {
-        "id": f"{base}/courses/{certificate.course_slug}" if certificate.course_slug else f"{url}#achievement",
-        "type": ["Achievement"],
-        "achievementType": "Certificate",
-        "name": certificate.course_title,
-        "description": certificate.wording,
-        "criteria": {"narrative": f"{certificate.wording}: {certificate.course_title}"},
-    }
-    if certificate.hours:
-        achievement["hours"] = certificate.hours
-    subject = {"type": ["AchievementSubject"], "name": certificate.holder_name, "achievement": achievement}
-    if certificate.completed_at:
-        subject["activityEndDate"] = _iso(certificate.completed_at)
-    credential_status = {"id": url, "type": "LangSoCertificateStatus", "status": status.value}
-    if certificate.status == CertificateStatus.REVOKED:
-        credential_status.update(revokedAt=_iso(certificate.revoked_at), revocationReason=certificate.revoke_reason)
-    if certificate.superseded_by is not None:
-        credential_status["supersededBy"] = verify_url(latest_version(certificate), base)
-    document = {
-        "@context": ["https://www.w3.org/ns/credentials/v2",
-                     "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"],
-        "id": url,
-        "type": ["VerifiableCredential", "OpenBadgeCredential"],
-        "name": f"{TITLE.capitalize()}: {certificate.course_title}",
-        "serialNumber": certificate.serial,
-        "verificationCode": certificate.code,
-        "documentVersion": certificate.version,
-        "issuer": {"id": base + "/", "type": ["Profile"], "name": certificate.issuer_name},
-        "validFrom": _iso(certificate.issued_at),
-        "credentialSubject": subject,
-        "credentialStatus": credential_status,
-    }
-    if certificate.expires_at is not None:
-        document["validUntil"] = _iso(certificate.expires_at)
-    return document
-
-
-def signed_document(certificate: Certificate, base_url: str) -> dict:
-    """Return the certificate's document signed with the installation's active key."""
-    from lms.certificates.signing import (  # cryptography: only when signing
-        keyring_for,
-        sign_document,
-    )
-
-    key = keyring_for(current_app).active()
-    return sign_document(certificate_document(certificate, base_url), key,
-                         verification_method=f"{base_url.rstrip('/')}{KEYS_PATH}#{key.kid}")
-
-
-def published_keys() -> dict:
-    """Return the public keys anyone verifies signed certificates with."""
-    from lms.certificates.signing import keyring_for
-
-    return keyring_for(current_app).published()
-
-
-def _vietnamese_date(moment: datetime | None) -> str | None:
-    return None if moment is None else to_local(moment).strftime("%d/%m/%Y")
-
-
-#: Printed across a certificate that is no longer valid, so a paper copy cannot pass for a good one.
-BANNERS = {
-    CertificateStatus.REVOKED: "ĐÃ THU HỒI – KHÔNG CÒN GIÁ TRỊ",
-    CertificateStatus.SUPERSEDED: "ĐÃ ĐƯỢC THAY THẾ",
-    CertificateStatus.EXPIRED: "ĐÃ HẾT HẠN",
-}
-PREVIEW_BANNER = "BẢN XEM THỬ"
-
-
-def _image_bytes(asset_id: int | None) -> bytes | None:
-    """Return a ready image asset's bytes (its 640 px rendition when there is one), cached per process."""
-    from lms.media.models import MediaAsset, MediaType
-    from lms.media.services import get_storage
-
-    if asset_id is None:
-        return None
-    asset = db.session.get(MediaAsset, asset_id)
-    if asset is None or not asset.is_ready or asset.media_type != MediaType.IMAGE:
-        return None
-    variant = asset.variant("w640")
-    key = variant.storage_key if variant is not None else asset.storage_key
-    if key not in _image_cache:
-        try:
-            with get_storage().open(key) as fh:
-                data = fh.read()
-        except Exception:  # a missing file must not stop a certificate from printing
-            logger.warning("certificate image %s could not be read", key)
-            return None
-        if len(_image_cache) > 64:
-            _image_cache.clear()
-        _image_cache[key] = data
-    return _image_cache[key]
-
-
-_image_cache: dict[str, bytes] = {}
-
-
-def pdf_data(certificate: Certificate, base_url: str, *, banner: str | None = None) -> dict:
-    """Return what lms.core.pdf.render_certificate prints for a certificate."""
-    issued = to_local(certificate.issued_at)
-    return {
-        "title": TITLE,
-        "holder_name": certificate.holder_name,
-        "course_title": certificate.course_title,
-        "wording": certificate.wording,
-        "issuer_name": certificate.issuer_name,
-        "hours": certificate.hours,
-        "serial": certificate.serial,
-        "code": certificate.display_code,
-        "verify_url": verify_url(certificate, base_url),
-        "issued_on": _vietnamese_date(certificate.issued_at),
-        "completed_on": _vietnamese_date(certificate.completed_at),
-        "expires_on": _vietnamese_date(certificate.expires_at),
-        "date_line": f"Ngày {issued.day:02d} tháng {issued.month:02d} năm {issued.year}",
-        "signers": [{"name": s.get("name", ""), "title": s.get("title", ""),
-                     "signature": _image_bytes(s.get("signature_asset_id"))} for s in certificate.signers or []],
-        "logo": _image_bytes(certificate.logo_asset_id),
-        "banner": banner if banner is not None else BANNERS.get(certificate.effective_status()),
-    }
-
-
-def certificate_pdf(certificate: Certificate, base_url: str) -> bytes:
-    """Render the certificate's PDF (marked across the page when it is no longer valid)."""
-    from lms.core.pdf import render_certificate
-
-    return render_certificate(pdf_data(certificate, base_url))
-
-
-def preview_certificate(course: Course, template: CertificateTemplate, base_url: str,
-                        holder_name: str = SAMPLE_NAME) -> Certificate:
-    """Return an unsaved certificate as the template would issue it now, for a sample holder."""
-    from types import SimpleNamespace
-
-    now = utcnow()
-    sample = SimpleNamespace(id=None, full_name=holder_name, commune_code=None)
-    values = _snapshot(sample, course, template, now, now)
-    return Certificate(serial=f"LS-{to_local(now).year}-000000", code="X" * CODE_LENGTH, **values)
-
-
-def preview_pdf(course: Course, template: CertificateTemplate, base_url: str) -> bytes:
-    """Render the template's preview for the sample name, marked as a preview."""
-    from lms.core.pdf import render_certificate
-
-    certificate = preview_certificate(course, template, base_url)
-    return render_certificate(pdf_data(certificate, base_url, banner=PREVIEW_BANNER))
-
-
-# --- The demo -----------------------------------------------------------------------------------------------
-
-
-DEMO_COURSE_SLUG = "viet-bai-ban-hang"
-DEMO_REVOKED_PHONE = "0900000101"
-DEMO_SUPERSEDED_PHONE = "0900000102"
-
-
-def load_demo_certificates(demo_trainee, organizer) -> int:
-    """Give the demo trainee her certificate, and show one revoked and one superseded; return how many were issued.
-
-    The two classmates get a certificate for a course they completed (or, if they completed none,
-    for viet-bai-ban-hang, marked complete). Idempotent: a classmate whose revoked or superseded
-    certificate is already there is left alone.
-    """
-    from lms.accounts.services import find_user_by_phone
-
-    course = db.session.scalar(sa.select(Course).where(Course.slug == DEMO_COURSE_SLUG))
-    if course is None:
-        return 0
-    created = 0
-    enrollment = learning.get_enrollment(demo_trainee, course, active_only=False)
-    if enrollment is not None and enrollment.completed_at is not None:
-        with contextlib.suppress(RevokedBefore):
-            created += issue_certificate(enrollment, by=organizer)[1]
-    plans = ((DEMO_REVOKED_PHONE, CertificateStatus.REVOKED), (DEMO_SUPERSEDED_PHONE, CertificateStatus.SUPERSEDED))
-    for days_ago, (phone, shown) in enumerate(plans, start=9):
-        person = find_user_by_phone(phone)
-        if person is None or db.session.scalar(sa.select(Certificate.id).where(
-                Certificate.user_id == person.id, Certificate.status == shown).limit(1)) is not None:
-            continue
-        enrollment = db.session.scalar(
-            sa.select(Enrollment).where(Enrollment.user_id == person.id, Enrollment.completed_at.is_not(None))
-            .order_by(Enrollment.completed_at, Enrollment.id).limit(1))
-        if enrollment is None:
-            enrollment = learning.get_enrollment(person, course, active_only=False) or learning.enrol(person, course)
-            # The demo needs finished classmates; none has finished a course, so mark one finished.
-            enrollment.completed_at = utcnow() - timedelta(days=days_ago)
-        try:
-            certificate, issued = issue_certificate(enrollment, by=organizer)
-        except RevokedBefore:
-            continue
-        created += issued
-        if shown == CertificateStatus.REVOKED:
-            revoke_certificate(certificate, by=organizer,
-                               reason="Cấp nhầm: học viên chưa nộp bài thực hành cuối khoá.")
-        else:
-            # First printed without accents (a spreadsheet typo), then corrected and re-issued.
-            if issued:
-                certificate.holder_name = fold_diacritics(certificate.holder_name).title()
-            db.session.flush()
-            reissue_certificate(certificate, by=organizer, holder_name=person.full_name)
-            created += 1
-    db.session.flush()
-    return created

@@ -26,7 +26,7 @@ from flask_login import current_user, login_required
 from lms.accounts.access import role_required
 from lms.accounts.forms import ConfirmForm
 from lms.accounts.models import Role
-from lms.certificates import KEYS_PATH, services
+from lms.certificates import KEYS_PATH, documents, services
 from lms.certificates.forms import ReissueForm, RevokeForm, TemplateForm
 from lms.certificates.models import (
     BatchStatus,
@@ -35,6 +35,7 @@ from lms.certificates.models import (
     CertificateStatus,
     CertificateTemplate,
 )
+from lms.certificates.register import RegisterFilters, certificates_of, register_query
 from lms.cohorts.models import Cohort
 from lms.core.api import api_operation
 from lms.core.db import utcnow
@@ -129,7 +130,7 @@ def verify_json(code: str):
         response = jsonify(valid=False)
         response.status_code = 404
     else:
-        response = jsonify(services.signed_document(certificate, public_base_url()))
+        response = jsonify(documents.signed_document(certificate, public_base_url()))
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -141,7 +142,7 @@ def verify_json(code: str):
                responses={200: ("The installation's certificate keys, old ones included", None)})
 def public_keys():
     """Publish the public keys that verify signed certificates (key id -> raw Ed25519 key, base64url)."""
-    response = jsonify({**services.published_keys(), "issuer": public_base_url()})
+    response = jsonify({**documents.published_keys(), "issuer": public_base_url()})
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
@@ -154,10 +155,10 @@ def public_keys():
 @login_required
 def mine():
     """List my certificates ("Chứng nhận của tôi") with their PDF and share links."""
-    certificates = services.certificates_of(current_user)
+    certificates = certificates_of(current_user)
     base = public_base_url()
     return render_template("certificates/mine.html", certificates=certificates,
-                           links={c.id: services.verify_url(c, base) for c in certificates})
+                           links={c.id: documents.verify_url(c, base) for c in certificates})
 
 
 @bp.route("/certificates/<code>.pdf")
@@ -165,7 +166,7 @@ def mine():
 def pdf(code: str):
     """Send a certificate's PDF to its holder, organizers and admins."""
     certificate = get_certificate_or_404(code, current_user)
-    data = services.certificate_pdf(certificate, public_base_url())
+    data = documents.certificate_pdf(certificate, public_base_url())
     disposition = "attachment" if request.args.get("download") else "inline"
     response = Response(data, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'{disposition}; filename="{certificate.serial}.pdf"'
@@ -183,7 +184,7 @@ def _parse_date(value: str | None) -> date | None:
         return None
 
 
-def _filters_from_args() -> tuple[services.RegisterFilters, dict]:
+def _filters_from_args() -> tuple[RegisterFilters, dict]:
     """Read the register's filters from the query string; return them and the values to keep in links."""
     args = request.args
     status_value = args.get("status") or ""
@@ -196,7 +197,7 @@ def _filters_from_args() -> tuple[services.RegisterFilters, dict]:
             phone = normalize_phone(args["phone"])
         except InvalidPhoneNumber:
             phone = "-"
-    filters = services.RegisterFilters(
+    filters = RegisterFilters(
         course_id=int_arg("course"), cohort=cohort, commune_code=int_arg("commune"),
         issued_from=_parse_date(args.get("from")), issued_to=_parse_date(args.get("to")), status=status,
         query=args.get("q", ""), phone=phone)
@@ -209,7 +210,7 @@ def _filters_from_args() -> tuple[services.RegisterFilters, dict]:
 def register():
     """List and filter every certificate issued."""
     filters, kept = _filters_from_args()
-    page = paginate(services.register_query(filters), per_page=PAGE_SIZE, count=True)
+    page = paginate(register_query(filters), per_page=PAGE_SIZE, count=True)
     courses = list(db.session.scalars(sa.select(Course).order_by(Course.title)))
     cohorts = list(db.session.scalars(sa.select(Cohort).order_by(Cohort.code)))
     commune_codes = db.session.scalars(sa.select(Certificate.holder_commune_code).distinct()
@@ -243,7 +244,7 @@ def export(fmt: str):
     from lms.spreadsheets import iter_csv, write_xlsx
 
     filters, _kept = _filters_from_args()
-    stmt = services.register_query(filters)
+    stmt = register_query(filters)
     header = [str(h) for h in EXPORT_HEADER]
     stamp = to_local(utcnow()).strftime("%Y%m%d")
     if fmt == "csv":
@@ -268,7 +269,7 @@ def detail(code: str):
     holder = certificate.user
     return render_template("certificates/detail.html", certificate=certificate,
                            status=certificate.effective_status(), latest=services.latest_version(certificate),
-                           earlier=_earlier_versions(certificate), verify_url=services.verify_url(
+                           earlier=_earlier_versions(certificate), verify_url=documents.verify_url(
                                certificate, public_base_url()),
                            revoke_form=RevokeForm(prefix="revoke"),
                            reissue_form=ReissueForm(prefix="reissue", holder_name=holder.full_name if holder
@@ -379,7 +380,7 @@ def preview(slug: str):
         form.validate()
         # A detached copy: previewing must never change the saved template.
         template = CertificateTemplate(course_id=course.id, **form.values())
-    response = Response(services.preview_pdf(course, template, public_base_url()), mimetype="application/pdf")
+    response = Response(documents.preview_pdf(course, template, public_base_url()), mimetype="application/pdf")
     response.headers["Content-Disposition"] = 'inline; filename="preview.pdf"'
     response.headers["Cache-Control"] = "private, no-store"
     # Shown in a frame on the template page (same site only); the default headers forbid any frame.

@@ -97,7 +97,7 @@ def load_demo(extra_trainees: int = 0, random_seed: int = 2026, with_media: bool
     organizer = accounts.find_user_by_phone("0900000002")
     report.cohorts_created = demo_cohorts.load_demo_cohorts(
         instructor, organizer, trainee, [c for c in classmates if c], random_seed)
-    from lms.certificates.services import load_demo_certificates
+    from lms.demo.certificates import load_demo_certificates
 
     report.certificates_created = load_demo_certificates(trainee, organizer)
     return report

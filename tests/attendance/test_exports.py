@@ -13,10 +13,10 @@ from python_calamine import CalamineWorkbook
 from lms.accounts.models import Role
 from lms.attendance import exports, figures
 from lms.attendance.models import AttendanceRecord, AttendanceStatus, CheckInMethod
+from lms.attendance.sheets import render_sign_in_sheet
 from lms.cohorts.models import ClassSession, Cohort, CohortMember, MemberStatus, SessionStatus
 from lms.core.db import utcnow
 from lms.core.extensions import db
-from lms.core.pdf import render_sign_in_sheet
 from lms.core.timezone import VIETNAM
 from tests.factories import CHUYEN_MY, make_course, make_user
 

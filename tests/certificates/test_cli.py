@@ -1,6 +1,6 @@
 import json
 
-from lms.certificates import services
+from lms.certificates import documents, services
 from lms.core.extensions import db
 from tests.certificates.helpers import (
     certificate_of,
@@ -41,10 +41,10 @@ def test_verify_checks_a_signed_file_offline(runner, tmp_path):
     course = make_course()
     certificate = certificate_of(completed_trainee(course), course)
     signed = tmp_path / "certificate.json"
-    signed.write_text(json.dumps(services.signed_document(certificate, "http://localhost/"), ensure_ascii=False),
+    signed.write_text(json.dumps(documents.signed_document(certificate, "http://localhost/"), ensure_ascii=False),
                       encoding="utf-8")
     keys = tmp_path / "keys.json"
-    keys.write_text(json.dumps(services.published_keys()))
+    keys.write_text(json.dumps(documents.published_keys()))
 
     result = runner.invoke(args=["certificates", "verify", str(signed)])
     assert result.exit_code == 0 and result.output.startswith("VALID")
@@ -64,13 +64,13 @@ def test_verify_checks_a_signed_file_offline(runner, tmp_path):
 def test_rotate_key_keeps_old_files_verifying(runner, tmp_path):
     course = make_course()
     certificate = certificate_of(completed_trainee(course), course)
-    old_document = services.signed_document(certificate, "http://localhost/")
+    old_document = documents.signed_document(certificate, "http://localhost/")
     signed = tmp_path / "old.json"
     signed.write_text(json.dumps(old_document), encoding="utf-8")
     result = runner.invoke(args=["certificates", "rotate-key"])
     assert result.exit_code == 0 and old_document["proof"]["keyId"] in result.output
     assert runner.invoke(args=["certificates", "verify", str(signed)]).exit_code == 0
-    assert services.signed_document(certificate, "http://localhost/")["proof"]["keyId"] != old_document["proof"]["keyId"]
+    assert documents.signed_document(certificate, "http://localhost/")["proof"]["keyId"] != old_document["proof"]["keyId"]
 
 
 def test_a_revoked_certificate_file_does_not_verify(runner, tmp_path):
@@ -79,6 +79,6 @@ def test_a_revoked_certificate_file_does_not_verify(runner, tmp_path):
     services.revoke_certificate(certificate, by=make_organizer(), reason="Sai tên")
     db.session.commit()
     signed = tmp_path / "revoked.json"
-    signed.write_text(json.dumps(services.signed_document(certificate, "http://localhost/")), encoding="utf-8")
+    signed.write_text(json.dumps(documents.signed_document(certificate, "http://localhost/")), encoding="utf-8")
     result = runner.invoke(args=["certificates", "verify", str(signed)])
     assert result.exit_code == 1 and "revoked" in result.output

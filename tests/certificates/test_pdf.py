@@ -5,15 +5,14 @@ import unicodedata
 import pytest
 from reportlab.pdfbase import pdfmetrics
 
-from lms.certificates import services
-from lms.core.pdf import (
+from lms.certificates import documents, services
+from lms.certificates.pdf import (
     CERTIFICATE_TEXT_WIDTH,
     MIN_NAME_SIZE,
     MIN_TITLE_SIZE,
-    fit_text,
-    register_fonts,
     render_certificate,
 )
+from lms.core.pdf import fit_text, register_fonts
 from tests.certificates.helpers import certificate_of, completed_trainee
 from tests.factories import make_course
 
@@ -100,7 +99,7 @@ def test_short_names_print_large_on_one_line():
 def test_an_issued_certificate_renders_with_its_snapshot(app, tmp_path):
     course = make_course()
     certificate = certificate_of(completed_trainee(course, full_name="Lê Thị Ngọc Ánh"), course)
-    data = services.certificate_pdf(certificate, "http://localhost/")
+    data = documents.certificate_pdf(certificate, "http://localhost/")
     assert data.startswith(b"%PDF") and len(data) < 120_000
     if PDFTOTEXT:
         text = pdf_text(data, tmp_path)
@@ -113,10 +112,10 @@ def test_a_revoked_certificate_is_marked_across_the_page(app):
 
     course = make_course()
     certificate = certificate_of(completed_trainee(course), course)
-    valid_pdf = services.certificate_pdf(certificate, "http://localhost/")
+    valid_pdf = documents.certificate_pdf(certificate, "http://localhost/")
     services.revoke_certificate(certificate, by=make_organizer(), reason="Sai")
-    assert services.pdf_data(certificate, "http://localhost/")["banner"] == services.BANNERS[certificate.status]
-    assert len(services.certificate_pdf(certificate, "http://localhost/")) > len(valid_pdf)
+    assert documents.pdf_data(certificate, "http://localhost/")["banner"] == documents.BANNERS[certificate.status]
+    assert len(documents.certificate_pdf(certificate, "http://localhost/")) > len(valid_pdf)
 
 
 def test_a_logo_and_signature_images_are_drawn(tmp_path):

@@ -8,9 +8,11 @@ import sqlalchemy as sa
 
 from lms.certificates import services
 from lms.certificates.models import Certificate, CertificateStatus
+from lms.certificates.register import RegisterFilters, certificates_of, register_query
 from lms.core.db import utcnow
 from lms.core.extensions import db
 from lms.courses.models import Course
+from lms.demo.certificates import load_demo_certificates
 from lms.learning import services as learning
 from tests.certificates.helpers import (
     certificate_of,
@@ -183,7 +185,7 @@ def test_reissuing_with_a_corrected_name_supersedes_the_old_certificate(app):
         services.reissue_certificate(old, by=organizer)
     newest = services.reissue_certificate(new, by=organizer, holder_name="Nguyễn Thị Hường")
     assert services.latest_version(old) == newest
-    assert [c.id for c in services.certificates_of(trainee)] == [newest.id]
+    assert [c.id for c in certificates_of(trainee)] == [newest.id]
     assert count_certificates(user_id=trainee.id) == 3
 
 
@@ -248,7 +250,7 @@ def test_register_filters(app):
     db.session.commit()
 
     def holders(**filters):
-        return {cert.user_id for cert in db.session.scalars(services.register_query(services.RegisterFilters(**filters)))}
+        return {cert.user_id for cert in db.session.scalars(register_query(RegisterFilters(**filters)))}
 
     assert holders() == {a.id, b.id, c.id}
     assert holders(course_id=course.id) == {a.id, b.id}
@@ -281,7 +283,7 @@ def test_demo_certificates_are_loaded_once(app):
     completed_trainee(course, phone="0900000101", full_name="Phạm Thị Thu Hương")
     make_trainee(enrolled_in=course, phone="0900000102", full_name="Nguyễn Văn Tùng")
 
-    created = services.load_demo_certificates(trainee, organizer)
+    created = load_demo_certificates(trainee, organizer)
     db.session.commit()
     assert created == 2  # the others were issued on completion; 2 for the superseded pair
     assert certificate_of(trainee, course).status == CertificateStatus.VALID
@@ -296,7 +298,7 @@ def test_demo_certificates_are_loaded_once(app):
     assert rows[0].superseded_by_id == rows[1].id
 
     before = count_certificates()
-    assert services.load_demo_certificates(trainee, organizer) == 0
+    assert load_demo_certificates(trainee, organizer) == 0
     db.session.commit()
     assert count_certificates() == before == 4
 

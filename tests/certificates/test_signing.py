@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from lms.certificates import services
+from lms.certificates import documents, services
 from lms.certificates.signing import (
     KeyRing,
     canonical_bytes,
@@ -30,10 +30,10 @@ def certificate(app):
 
 
 def test_the_signed_document_verifies_offline_with_the_published_keys(app, certificate):
-    document = services.signed_document(certificate, BASE)
+    document = documents.signed_document(certificate, BASE)
     # Through JSON text and back, as a downloaded file would be.
     document = json.loads(json.dumps(document, ensure_ascii=False))
-    keys = json.loads(json.dumps(services.published_keys()))
+    keys = json.loads(json.dumps(documents.published_keys()))
     assert verify_signature(document, keys).ok
     assert check_certificate_document(document, keys).ok
     assert document["credentialSubject"]["name"] == "Nguyễn Thị Hường"
@@ -46,7 +46,7 @@ def test_the_signed_document_verifies_offline_with_the_published_keys(app, certi
 def test_the_document_says_nothing_private(app, certificate):
     holder = certificate.user
     holder.date_of_birth, holder.village = date(1980, 5, 17), "Thôn Chuôn Ngọ"
-    text = json.dumps(services.signed_document(certificate, BASE), ensure_ascii=False)
+    text = json.dumps(documents.signed_document(certificate, BASE), ensure_ascii=False)
     assert holder.phone not in text and "1980" not in text and "Chuôn Ngọ" not in text
 
 
@@ -61,8 +61,8 @@ def test_the_document_says_nothing_private(app, certificate):
     (("proof", "created"), "2099-01-01T00:00:00Z"),
 ])
 def test_tampering_with_any_field_breaks_the_signature(app, certificate, path, value):
-    document = services.signed_document(certificate, BASE)
-    keys = services.published_keys()
+    document = documents.signed_document(certificate, BASE)
+    keys = documents.published_keys()
     tampered = copy.deepcopy(document)
     target = tampered
     for key in path[:-1]:
@@ -73,8 +73,8 @@ def test_tampering_with_any_field_breaks_the_signature(app, certificate, path, v
 
 
 def test_a_missing_or_foreign_proof_is_not_valid(app, certificate):
-    document = services.signed_document(certificate, BASE)
-    keys = services.published_keys()
+    document = documents.signed_document(certificate, BASE)
+    keys = documents.published_keys()
     without = {k: v for k, v in document.items() if k != "proof"}
     assert not verify_signature(without, keys).ok
     other_key = copy.deepcopy(document)
@@ -87,13 +87,13 @@ def test_a_missing_or_foreign_proof_is_not_valid(app, certificate):
 
 
 def test_a_revoked_or_expired_certificate_is_signed_but_not_valid(app, certificate):
-    keys = services.published_keys()
+    keys = documents.published_keys()
     certificate.expires_at = utcnow()
-    expired = services.signed_document(certificate, BASE)
+    expired = documents.signed_document(certificate, BASE)
     assert verify_signature(expired, keys).ok and not check_certificate_document(expired, keys).ok
     certificate.expires_at = None
     services.revoke_certificate(certificate, by=make_organizer(), reason="Sai tên")
-    revoked = services.signed_document(certificate, BASE)
+    revoked = documents.signed_document(certificate, BASE)
     assert revoked["credentialStatus"]["revocationReason"] == "Sai tên"
     assert verify_signature(revoked, keys).ok
     result = check_certificate_document(revoked, keys)
@@ -110,15 +110,15 @@ def test_the_private_key_is_created_once_and_readable_only_by_the_owner(app):
 
 
 def test_rotation_keeps_old_certificates_verifying(app, certificate):
-    old_document = services.signed_document(certificate, BASE)
+    old_document = documents.signed_document(certificate, BASE)
     ring = keyring_for(app)
     new_kid, old_kid = ring.rotate()
     assert old_kid == old_document["proof"]["keyId"] and new_kid != old_kid
     assert not (ring.folder / f"{old_kid}.pem").exists()
-    keys = services.published_keys()
+    keys = documents.published_keys()
     assert keys["active"] == new_kid and keys["keys"][old_kid]["retired"]
     assert check_certificate_document(old_document, keys).ok
-    new_document = services.signed_document(certificate, BASE)
+    new_document = documents.signed_document(certificate, BASE)
     assert new_document["proof"]["keyId"] == new_kid
     assert check_certificate_document(new_document, keys).ok
 
