@@ -21,7 +21,7 @@ from flask import current_app
 from lms.accounts.models import Role
 from lms.attendance import exports
 from lms.attendance.models import AttendanceExportJob, ExportStatus
-from lms.core import heartbeat
+from lms.core import jobs
 from lms.core.db import utcnow
 from lms.core.extensions import db
 from lms.core.i18n import gettext as _
@@ -29,7 +29,7 @@ from lms.core.i18n import gettext as _
 MIMETYPES = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "csv": "text/csv"}
 KEY_PREFIX = "exports/attendance"
 #: An export still waiting after this long will not be made (its queue was lost); it is marked failed so nobody
-#: waits forever. A running one is failed much sooner, when its heartbeat stops (lms.core.heartbeat).
+#: waits forever. A running one is failed much sooner, when its heartbeat stops (lms.core.jobs).
 STALE_AFTER = timedelta(hours=6)
 RUNNING = (ExportStatus.QUEUED, ExportStatus.RUNNING)
 
@@ -188,7 +188,7 @@ def worker_lost_message() -> str:
 
 def recover_stale_export(job: AttendanceExportJob, now=None) -> bool:
     """Fail a running export whose worker is gone, removing its partial file; return whether it was."""
-    if job.status != ExportStatus.RUNNING or not heartbeat.is_stale(job.heartbeat_at or job.created_at, now):
+    if job.status != ExportStatus.RUNNING or not jobs.is_row_stale(job, now):
         return False
     partial_path(job).unlink(missing_ok=True)
     job.file_key = stored_key(job)  # stored just before the worker died, perhaps: fail_export_job deletes it
@@ -196,13 +196,11 @@ def recover_stale_export(job: AttendanceExportJob, now=None) -> bool:
     return True
 
 
-@heartbeat.recoverer("attendance exports")
+@jobs.recoverer("attendance exports")
 def recover_stale_exports(now=None) -> int:
     """Fail every running export whose worker is gone; return how many."""
-    running = db.session.scalars(sa.select(AttendanceExportJob).where(
-        AttendanceExportJob.status == ExportStatus.RUNNING,
-        sa.func.coalesce(AttendanceExportJob.heartbeat_at, AttendanceExportJob.created_at)
-        <= heartbeat.stale_cutoff(now))).all()
+    running = db.session.scalars(jobs.stale_rows(AttendanceExportJob, AttendanceExportJob.status,
+                                                 ExportStatus.RUNNING, now)).all()
     return sum(recover_stale_export(job, now) for job in running)
 
 

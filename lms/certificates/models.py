@@ -172,7 +172,7 @@ class CertificateBatch(db.Model):
     error: Mapped[str | None] = mapped_column(sa.String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    #: Stamped by the running job every few seconds; a stale one means its worker is gone (lms.core.heartbeat).
+    #: Stamped by the running job every few seconds; a stale one means its worker is gone (lms.core.jobs).
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     cohort: Mapped["Cohort | None"] = relationship()  # noqa: F821

@@ -25,7 +25,7 @@ from lms.certificates.models import (
     CertificateTemplate,
 )
 from lms.cohorts.models import Cohort, CohortMember, MemberStatus
-from lms.core import heartbeat
+from lms.core import jobs
 from lms.core.db import utcnow
 from lms.core.extensions import db
 from lms.core.text import fold_diacritics, normalize_text
@@ -416,18 +416,16 @@ def recover_stale_batch(batch: CertificateBatch, now=None) -> bool:
 
     Certificates of the chunks committed before it died are real and kept; trying again skips their holders.
     """
-    if batch.status != BatchStatus.RUNNING or not heartbeat.is_stale(batch.heartbeat_at or batch.created_at, now):
+    if batch.status != BatchStatus.RUNNING or not jobs.is_row_stale(batch, now):
         return False
     batch.status, batch.error, batch.finished_at = BatchStatus.FAILED, worker_lost_message(), utcnow()
     return True
 
 
-@heartbeat.recoverer("certificate batches")
+@jobs.recoverer("certificate batches")
 def recover_stale_batches(now=None) -> int:
     """Fail every running batch whose worker is gone; return how many."""
-    running = db.session.scalars(sa.select(CertificateBatch).where(
-        CertificateBatch.status == BatchStatus.RUNNING,
-        sa.func.coalesce(CertificateBatch.heartbeat_at, CertificateBatch.created_at) <= heartbeat.stale_cutoff(now)))
+    running = db.session.scalars(jobs.stale_rows(CertificateBatch, CertificateBatch.status, BatchStatus.RUNNING, now))
     return sum(recover_stale_batch(batch, now) for batch in running.all())
 
 

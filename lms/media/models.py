@@ -72,7 +72,7 @@ class MediaAsset(db.Model):
     purpose: Mapped[str] = mapped_column(sa.String(16), default="lesson", server_default="lesson")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    #: Stamped while processing runs; a stale one means its worker is gone (lms.core.heartbeat).
+    #: Stamped while processing runs; a stale one means its worker is gone (lms.core.jobs).
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: Times processing was queued again after its worker died; past a limit it fails instead.
     restarts: Mapped[int] = mapped_column(default=0, server_default="0")

@@ -15,7 +15,7 @@ from typing import BinaryIO
 import sqlalchemy as sa
 from flask import current_app
 
-from lms.core import heartbeat
+from lms.core import jobs
 from lms.core.db import utcnow
 from lms.core.extensions import db
 from lms.core.sniff import SNIFF_BYTES, MediaKind, SniffedType, UnsupportedFileType, sniff_file
@@ -411,7 +411,7 @@ def recover_stale_asset(asset: MediaAsset, now=None) -> bool:
     Its partial renditions and its working folder are removed first. Return whether it was stale;
     the caller commits, then hands a QUEUED one to queue_processing (the worker must see the commit).
     """
-    if asset.status != AssetStatus.PROCESSING or not heartbeat.is_stale(asset.heartbeat_at or asset.created_at, now):
+    if asset.status != AssetStatus.PROCESSING or not jobs.is_row_stale(asset, now):
         return False
     shutil.rmtree(work_dir(asset), ignore_errors=True)
     delete_derived_files(asset)
@@ -427,9 +427,7 @@ def recover_stale_asset(asset: MediaAsset, now=None) -> bool:
 
 def recover_stale_assets(now=None) -> list[MediaAsset]:
     """Recover every asset whose processing lost its worker; return them (queue the QUEUED ones after the commit)."""
-    processing = db.session.scalars(sa.select(MediaAsset).where(
-        MediaAsset.status == AssetStatus.PROCESSING,
-        sa.func.coalesce(MediaAsset.heartbeat_at, MediaAsset.created_at) <= heartbeat.stale_cutoff(now))).all()
+    processing = db.session.scalars(jobs.stale_rows(MediaAsset, MediaAsset.status, AssetStatus.PROCESSING, now)).all()
     return [asset for asset in processing if recover_stale_asset(asset, now)]
 
 

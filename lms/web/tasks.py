@@ -20,11 +20,11 @@ def recover_stale_jobs_job() -> dict:
     """Each minute, give back the jobs whose worker died: each kind fails them with a retry or queues them again."""
     import logging
 
-    from lms.core import heartbeat
+    from lms.core import jobs
     from lms.core.extensions import db
 
     recovered = {}
-    for name, recover in heartbeat.recoverers().items():
+    for name, recover in jobs.recoverers().items():
         try:
             recovered[name] = recover()
             db.session.commit()  # each kind on its own: one's trouble does not keep the others' jobs waiting
