@@ -141,10 +141,12 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     """Add the project's CLI commands to `lms`."""
+    from lms.accounts.commands import users_group
     from lms.attendance.commands import attendance_group
     from lms.certificates.commands import certificates_group
-    from lms.cli import seed_group, users_group, worker_command
     from lms.cohorts.commands import cohorts_group, trainees_group
+    from lms.demo.commands import seed_group
+    from lms.web.commands import worker_command
 
     app.cli.add_command(users_group)
     app.cli.add_command(seed_group)

@@ -117,7 +117,7 @@ def _in_app_context(fn):
                 return fn(*args, **kwargs)
         from lms.core.extensions import db
 
-        with (_app or _create_worker_app()).app_context(), transactions_that_write():
+        with _bound_app().app_context(), transactions_that_write():
             try:
                 return fn(*args, **kwargs)
             finally:
@@ -144,10 +144,11 @@ def job(*task_args, **task_kwargs):
     return decorator
 
 
-def _create_worker_app():
-    from lms import create_app
-
-    return create_app()
+def _bound_app():
+    """Return the app init_app bound the queue to; a worker started without one fails loudly."""
+    if _app is None:
+        raise RuntimeError("The job queue has no app: run workers with `lms worker`, which creates one.")
+    return _app
 
 
 # --- Tracked jobs: heartbeat, staleness, recovery ------------------------------------------------

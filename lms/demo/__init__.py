@@ -7,7 +7,6 @@ from pathlib import Path
 import sqlalchemy as sa
 import yaml
 
-from lms import PROJECT_ROOT
 from lms.accounts import services as accounts
 from lms.accounts.models import Role, User, UserRole
 from lms.core.db import utcnow
@@ -19,7 +18,7 @@ from lms.demo import cohorts as demo_cohorts
 from lms.demo import learning as demo_learning
 from lms.learning import services as learning
 
-SEED_DIR = PROJECT_ROOT / "seed"
+SEED_DIR = Path(__file__).resolve().parents[2] / "seed"
 DEMO_PASSWORD = "demo12345"  # noqa: S105 - printed in the README on purpose
 DEMO_ACCOUNTS = [
     ("0900000001", "Quản trị viên Làng Số", {Role.ADMIN}),

@@ -1,0 +1,41 @@
+"""`lms users`: accounts made from the command line."""
+
+import click
+from flask.cli import with_appcontext
+
+
+@click.group("users")
+def users_group():
+    """Manage accounts."""
+
+
+@users_group.command("create")
+@click.option("--role", "roles", multiple=True, required=True,
+              type=click.Choice(["trainee", "instructor", "organizer", "admin"]),
+              help="Repeat for several roles.")
+@click.option("--phone", required=True)
+@click.option("--name", "full_name", required=True)
+@click.option("--password", default=None, help="Prompted for when left out.")
+@with_appcontext
+def create_user_command(roles, phone, full_name, password):
+    """Create an account with one or more roles."""
+    from lms.accounts import services
+    from lms.accounts.forms import foreign_phone_text
+    from lms.accounts.models import Role
+    from lms.core.extensions import db
+    from lms.core.text import ForeignPhoneNumber, InvalidPhoneNumber
+
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = services.create_user(
+            full_name=full_name, phone=phone, roles={Role(r) for r in roles}, password=password
+        )
+    except ForeignPhoneNumber as exc:
+        raise click.ClickException(f"{phone}: {foreign_phone_text(exc)}") from None
+    except InvalidPhoneNumber:
+        raise click.ClickException(f"Not a Vietnamese phone number: {phone}") from None
+    except services.AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"Created user {user.id} ({', '.join(sorted(r.value for r in user.roles))}) {user.phone}")
