@@ -129,7 +129,7 @@ def write_export_file(job: AttendanceExportJob, *, on_progress: Callable[[int], 
 
     The export is as of the moment it was asked for, so the file agrees with the count shown then.
     """
-    from lms.media.services import get_storage
+    from lms.core.storage import get_storage
 
     f = filter_from_json(job.filters or {}, as_of=job.created_at)
     key = stored_key(job)
@@ -175,7 +175,7 @@ def fail_export_job(job: AttendanceExportJob, reason: str) -> None:
 
 def delete_export_file(job: AttendanceExportJob) -> None:
     """Delete an export's stored file, if it has one."""
-    from lms.media.services import get_storage
+    from lms.core.storage import get_storage
 
     if job.file_key:
         get_storage().delete(job.file_key)

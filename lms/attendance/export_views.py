@@ -137,7 +137,7 @@ def export_job(public_id: str):
 @login_required
 def download_export(public_id: str):
     """Send a finished export's stored file, under the name the inline download gives."""
-    from lms.media.services import get_storage
+    from lms.core.storage import get_storage
 
     job = _get_export_job_or_404(public_id)
     if job.effective_status() != ExportStatus.DONE or not job.file_key:

@@ -114,8 +114,8 @@ PREVIEW_BANNER = "BẢN XEM THỬ"
 
 def _image_bytes(asset_id: int | None) -> bytes | None:
     """Return a ready image asset's bytes (its 640 px rendition when there is one), cached per process."""
+    from lms.core.storage import get_storage
     from lms.media.models import MediaAsset, MediaType
-    from lms.media.services import get_storage
 
     if asset_id is None:
         return None

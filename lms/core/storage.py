@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, cast, runtime_checkable
 from urllib.parse import quote
 
+from flask import current_app
+
 if TYPE_CHECKING:
     from boto3.s3.transfer import TransferConfig
 
@@ -661,3 +663,11 @@ def storage_from_config(config: Mapping[str, Any]) -> Storage:
             key_prefix=str(_setting(config, "S3_KEY_PREFIX", "")),
         )
     raise StorageError(f"Unknown STORAGE_BACKEND {backend!r}: use 'local' or 's3'.")
+
+
+def get_storage() -> Storage:
+    """Return the app's media storage, created once from its settings."""
+    storage = current_app.extensions.get("lms_storage")
+    if storage is None:
+        storage = current_app.extensions["lms_storage"] = storage_from_config(current_app.config)
+    return storage

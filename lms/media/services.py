@@ -19,7 +19,7 @@ from lms.core import jobs
 from lms.core.db import utcnow
 from lms.core.extensions import db
 from lms.core.sniff import SNIFF_BYTES, MediaKind, SniffedType, UnsupportedFileType, sniff_file
-from lms.core.storage import Storage, storage_from_config
+from lms.core.storage import Storage, get_storage
 from lms.courses.access import can_edit_course, can_view_course
 from lms.media.models import AssetStatus, MediaAsset, MediaType, MediaVariant, Upload, new_public_id
 
@@ -96,14 +96,6 @@ class FileTypeRejected(MediaError):
 
 class UploadIncomplete(MediaError):
     pass
-
-
-def get_storage() -> Storage:
-    """Return the app's media storage, created once from its settings."""
-    storage = current_app.extensions.get("lms_storage")
-    if storage is None:
-        storage = current_app.extensions["lms_storage"] = storage_from_config(current_app.config)
-    return storage
 
 
 def clean_filename(name: str | None) -> str:

@@ -21,6 +21,7 @@ from flask_login import current_user
 from lms.accounts.access import role_required
 from lms.accounts.models import Role
 from lms.core.extensions import db
+from lms.core.storage import get_storage
 from lms.courses.access import can_edit_course
 from lms.courses.models import Course
 from lms.media import services
@@ -299,7 +300,7 @@ def serve(public_id: str, variant: str):
         key, mime = found.storage_key, found.mime
     download = request.args.get("download") == "1"
     name = asset.original_filename if variant == "original" else f"{public_id}-{variant}.{key.rsplit('.', 1)[-1]}"
-    storage = services.get_storage()
+    storage = get_storage()
     path = storage.local_path(key)
     if path is None:
         url = storage.presigned_url(key, expires_s=current_app.config["MEDIA_URL_EXPIRY_S"], download_name=name,
@@ -324,7 +325,7 @@ def storage_usage():
     rows, total = services.storage_usage()
     courses = {c.id: c for c in db.session.scalars(sa.select(Course))}
     return render_template("media/storage.html", rows=[(courses.get(cid), files, size) for cid, files, size in rows],
-                           total=total, backend=services.get_storage().name)
+                           total=total, backend=get_storage().name)
 
 
 def _http_date(value) -> str:

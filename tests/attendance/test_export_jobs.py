@@ -16,8 +16,8 @@ from lms.attendance.models import AttendanceExportJob, ExportStatus
 from lms.cohorts.models import MemberStatus
 from lms.core.db import utcnow
 from lms.core.extensions import db
+from lms.core.storage import get_storage
 from lms.core.timezone import VIETNAM
-from lms.media.services import get_storage
 from tests.attendance.helpers import log_in
 from tests.attendance.test_exports import XLSX, A, L, P, add_session, add_trainee, make_cohort, mark
 from tests.factories import make_course, make_user

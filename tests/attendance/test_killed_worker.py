@@ -8,7 +8,7 @@ from lms.attendance import export_jobs
 from lms.attendance.models import AttendanceExportJob, ExportStatus
 from lms.core.db import utcnow
 from lms.core.extensions import db
-from lms.media.services import get_storage
+from lms.core.storage import get_storage
 from lms.web.tasks import recover_stale_jobs_job
 from tests.attendance.test_export_jobs import (  # noqa: F401 - fixtures
     ALL,

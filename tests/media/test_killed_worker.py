@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from lms.core.db import utcnow
 from lms.core.extensions import db
+from lms.core.storage import get_storage
 from lms.courses import services as courses
 from lms.courses.models import Course, LessonKind
 from lms.media import services, tasks
@@ -29,7 +30,7 @@ def stalled_video(client, auth, app, monkeypatch):
         tus.upload(mp4_bytes(1.0, 640, 360), course.slug, filename="bai-hoc.mp4", chunk=50_000)
     asset = db.session.scalar(sa.select(MediaAsset))
     asset.status, asset.progress, asset.heartbeat_at = AssetStatus.PROCESSING, 0.5, utcnow() - timedelta(minutes=3)
-    storage = services.get_storage()
+    storage = get_storage()
     key = f"media/{asset.public_id}/derived/720p.mp4"
     storage.save_bytes(key, b"\x00\x00\x00\x18ftypmp42 half", "video/mp4")
     asset.variants.append(MediaVariant(label="720p", storage_key=key, mime="video/mp4", width=1280, height=720,
@@ -49,7 +50,7 @@ def test_a_video_whose_worker_died_is_processed_again_without_its_partial_files(
     db.session.expire_all()
     asset = db.session.get(MediaAsset, asset.id)
     assert asset.restarts == 1 and {v.label for v in asset.variants} == {"poster", "360p"}
-    assert not services.get_storage().exists(key) and not work.exists()
+    assert not get_storage().exists(key) and not work.exists()
 
 
 def test_the_page_says_the_processing_was_restarted(client, stalled_video, monkeypatch):
@@ -75,7 +76,7 @@ def test_a_video_that_killed_its_worker_twice_fails_with_a_reason(client, stalle
     db.session.expire_all()
     asset = db.session.get(MediaAsset, asset.id)
     assert asset.status == AssetStatus.FAILED and asset.variants == []
-    assert not services.get_storage().exists(key)
+    assert not get_storage().exists(key)
     status = client.get(f"/api/v1/media/{asset.public_id}").get_json()
     assert status["status"] == "failed" and "Bộ xử lý nền đã dừng giữa chừng" in status["failure"]
 
@@ -85,4 +86,4 @@ def test_a_video_still_beating_is_left_alone(client, stalled_video):
     asset.heartbeat_at = utcnow() - timedelta(seconds=20)
     db.session.commit()
     assert client.get(f"/api/v1/media/{asset.public_id}").get_json()["status"] == "processing"
-    assert services.get_storage().exists(key) and work.exists()
+    assert get_storage().exists(key) and work.exists()

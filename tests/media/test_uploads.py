@@ -69,7 +69,7 @@ def test_patch_at_the_wrong_offset_gets_409_and_loses_nothing(client, auth, app)
     assert tus.head(location).headers["Upload-Offset"] == "6000"
     assert tus.patch(location, 6000, data[6000:]).status_code == 204
     stored = db.session.scalar(sa.select(MediaAsset))
-    from lms.media.services import get_storage
+    from lms.core.storage import get_storage
 
     assert get_storage().open(stored.storage_key).read() == data
 
@@ -87,7 +87,7 @@ def _part_file(location: str):
 
 
 def _stored_bytes() -> bytes:
-    from lms.media.services import get_storage
+    from lms.core.storage import get_storage
 
     asset = db.session.scalar(sa.select(MediaAsset))
     return get_storage().open(asset.storage_key).read()
