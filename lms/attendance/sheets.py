@@ -38,50 +38,13 @@ def render_sign_in_sheet(session_info: dict, trainees: list[dict]) -> bytes:
     """
     from reportlab.platypus import KeepTogether
 
-    regular, bold = register_fonts()
-    styles = {
-        "title": ParagraphStyle("title", fontName=bold, fontSize=15, leading=19, alignment=1, textColor=BRAND,
-                                spaceAfter=6),
-        "info": ParagraphStyle("info", fontName=regular, fontSize=10.5, leading=14.5),
-        "warn": ParagraphStyle("warn", fontName=bold, fontSize=11, leading=15, textColor=colors.HexColor("#b00020")),
-        "head": ParagraphStyle("head", fontName=bold, fontSize=9.5, leading=12, alignment=1),
-        "cell": ParagraphStyle("cell", fontName=regular, fontSize=10, leading=12),
-        "sign": ParagraphStyle("sign", fontName=bold, fontSize=10.5, leading=14, alignment=1),
-        "note": ParagraphStyle("note", fontName=regular, fontSize=9, leading=12, alignment=1,
-                               textColor=colors.HexColor("#4d5358")),
-    }
+    regular, _ = register_fonts()
+    styles = _sheet_styles()
     code = unicodedata.normalize("NFC", str(session_info.get("class_code", "")))
     when = _when_in_vietnam(session_info["starts_at"], session_info["ends_at"])
-    story = [Paragraph("DANH SÁCH KÝ TÊN THAM DỰ BUỔI HỌC", styles["title"])]
-    lines = [
-        ("Lớp", f"{session_info.get('class_code', '')} — {session_info.get('class_name', '')}"),
-        ("Khoá học", session_info.get("course", "")),
-        ("Thời gian", when),
-        ("Địa điểm", session_info.get("venue", "")),
-        ("Chủ đề", session_info.get("topic", "")),
-        ("Giảng viên", ", ".join(session_info.get("instructors") or [])),
-    ]
-    story += [Paragraph(f"<b>{label}:</b> {_plain(value)}", styles["info"]) for label, value in lines if value]
-    if session_info.get("cancelled"):
-        story.append(Paragraph("Buổi học này đã bị huỷ.", styles["warn"]))
+    story = _session_details(session_info, when, styles)
     story.append(Spacer(1, 4 * mm))
-
-    header = [Paragraph(text, styles["head"]) for text in ("STT", "Họ và tên", "Số điện thoại", "Thôn/xóm", "Chữ ký")]
-    rows = [[str(n), Paragraph(_plain(t.get("full_name")), styles["cell"]), _plain(t.get("phone")),
-             Paragraph(_plain(t.get("village")), styles["cell"]), ""] for n, t in enumerate(trainees, 1)]
-    if not rows:  # nobody on the list yet: lines to write names by hand
-        rows = [[str(n), "", "", "", ""] for n in range(1, 11)]
-    table = Table([header, *rows], colWidths=[12 * mm, 57 * mm, 29 * mm, 37 * mm, 45 * mm],
-                  rowHeights=[None] + [_SIGN_IN_ROW_HEIGHT] * len(rows), repeatRows=1)
-    table.setStyle(TableStyle([
-        ("FONTNAME", (0, 0), (-1, -1), regular),
-        ("FONTSIZE", (0, 0), (-1, -1), 10),
-        ("GRID", (0, 0), (-1, -1), 0.6, colors.HexColor("#6b7177")),
-        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e6f0ec")),
-        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-        ("ALIGN", (0, 1), (0, -1), "CENTER"),
-    ]))
-    story.append(table)
+    story.append(_trainee_table(trainees, styles))
     story.append(Spacer(1, 6 * mm))
     signature = Table(
         [[Paragraph(f"Tổng số học viên trong danh sách: {len(trainees)}<br/>Số học viên có mặt: ..........",
@@ -98,3 +61,56 @@ def render_sign_in_sheet(session_info: dict, trainees: list[dict]) -> bytes:
                             bottomMargin=16 * mm, title=f"Danh sách ký tên {code}", author="Làng Số")
     doc.build(story, canvasmaker=numbered_canvas(regular, footer))
     return buffer.getvalue()
+
+
+def _sheet_styles() -> dict[str, ParagraphStyle]:
+    regular, bold = register_fonts()
+    return {
+        "title": ParagraphStyle("title", fontName=bold, fontSize=15, leading=19, alignment=1, textColor=BRAND,
+                                spaceAfter=6),
+        "info": ParagraphStyle("info", fontName=regular, fontSize=10.5, leading=14.5),
+        "warn": ParagraphStyle("warn", fontName=bold, fontSize=11, leading=15, textColor=colors.HexColor("#b00020")),
+        "head": ParagraphStyle("head", fontName=bold, fontSize=9.5, leading=12, alignment=1),
+        "cell": ParagraphStyle("cell", fontName=regular, fontSize=10, leading=12),
+        "sign": ParagraphStyle("sign", fontName=bold, fontSize=10.5, leading=14, alignment=1),
+        "note": ParagraphStyle("note", fontName=regular, fontSize=9, leading=12, alignment=1,
+                               textColor=colors.HexColor("#4d5358")),
+    }
+
+
+def _session_details(session_info: dict, when: str, styles: dict) -> list:
+    """Return the sheet's title and the session's details, one line each (empty ones left out)."""
+    story = [Paragraph("DANH SÁCH KÝ TÊN THAM DỰ BUỔI HỌC", styles["title"])]
+    lines = [
+        ("Lớp", f"{session_info.get('class_code', '')} — {session_info.get('class_name', '')}"),
+        ("Khoá học", session_info.get("course", "")),
+        ("Thời gian", when),
+        ("Địa điểm", session_info.get("venue", "")),
+        ("Chủ đề", session_info.get("topic", "")),
+        ("Giảng viên", ", ".join(session_info.get("instructors") or [])),
+    ]
+    story += [Paragraph(f"<b>{label}:</b> {_plain(value)}", styles["info"]) for label, value in lines if value]
+    if session_info.get("cancelled"):
+        story.append(Paragraph("Buổi học này đã bị huỷ.", styles["warn"]))
+    return story
+
+
+def _trainee_table(trainees: list[dict], styles: dict) -> Table:
+    """Return the table of trainees with a blank signature column (ten blank lines when nobody is listed)."""
+    regular, _ = register_fonts()
+    header = [Paragraph(text, styles["head"]) for text in ("STT", "Họ và tên", "Số điện thoại", "Thôn/xóm", "Chữ ký")]
+    rows = [[str(n), Paragraph(_plain(t.get("full_name")), styles["cell"]), _plain(t.get("phone")),
+             Paragraph(_plain(t.get("village")), styles["cell"]), ""] for n, t in enumerate(trainees, 1)]
+    if not rows:  # nobody on the list yet: lines to write names by hand
+        rows = [[str(n), "", "", "", ""] for n in range(1, 11)]
+    table = Table([header, *rows], colWidths=[12 * mm, 57 * mm, 29 * mm, 37 * mm, 45 * mm],
+                  rowHeights=[None] + [_SIGN_IN_ROW_HEIGHT] * len(rows), repeatRows=1)
+    table.setStyle(TableStyle([
+        ("FONTNAME", (0, 0), (-1, -1), regular),
+        ("FONTSIZE", (0, 0), (-1, -1), 10),
+        ("GRID", (0, 0), (-1, -1), 0.6, colors.HexColor("#6b7177")),
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e6f0ec")),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("ALIGN", (0, 1), (0, -1), "CENTER"),
+    ]))
+    return table

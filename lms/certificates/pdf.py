@@ -89,18 +89,28 @@ def render_certificate(data: dict) -> bytes:
     """
     from reportlab.pdfgen.canvas import Canvas
 
-    regular, bold = register_fonts()
     nfc = {k: unicodedata.normalize("NFC", v) if isinstance(v, str) else v for k, v in data.items()}
-    width, height = CERTIFICATE_PAGE
-    centre = width / 2
-    frame = CERTIFICATE_TEXT_WIDTH
     buffer = io.BytesIO()
-    canvas = Canvas(buffer, pagesize=(width, height), pageCompression=1)
+    canvas = Canvas(buffer, pagesize=CERTIFICATE_PAGE, pageCompression=1)
     canvas.setTitle(f"{nfc.get('title') or 'Giấy chứng nhận'} – {nfc['holder_name']}")
     canvas.setAuthor(nfc["issuer_name"])
     canvas.setSubject(f"{nfc['serial']} · {nfc['verify_url']}")
     canvas.setCreator("Làng Số")
+    y = _draw_frame_and_heading(canvas, nfc)
+    _draw_middle_block(canvas, nfc, y)
+    _draw_verification(canvas, nfc)
+    _draw_signers(canvas, nfc)
+    if nfc.get("banner"):
+        _draw_banner(canvas, nfc["banner"])
+    canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()
 
+
+def _draw_frame_and_heading(canvas, nfc: dict) -> float:
+    """Draw the border, the logo, the issuer and the title; return the y below the title."""
+    regular, bold = register_fonts()
+    width, height = CERTIFICATE_PAGE
     # Frame: a brand border with a thin gold line inside.
     canvas.setStrokeColor(BRAND)
     canvas.setLineWidth(5)
@@ -115,15 +125,20 @@ def render_certificate(data: dict) -> bytes:
 
     y = height - 22 * mm
     canvas.setFillColor(BRAND)
-    size, lines = fit_text(nfc["issuer_name"].upper(), bold, max_size=14, min_size=8, width=frame - 40 * mm,
-                           max_lines=2)
-    y = _centred_lines(canvas, lines, bold, size, centre, y)
+    size, lines = fit_text(nfc["issuer_name"].upper(), bold, max_size=14, min_size=8,
+                           width=CERTIFICATE_TEXT_WIDTH - 40 * mm, max_lines=2)
+    y = _centred_lines(canvas, lines, bold, size, width / 2, y)
 
     y -= 6 * mm
     canvas.setFillColor(BRAND)
-    y = _centred_lines(canvas, [nfc.get("title") or "GIẤY CHỨNG NHẬN"], bold, 34, centre, y, leading=1.1)
+    return _centred_lines(canvas, [nfc.get("title") or "GIẤY CHỨNG NHẬN"], bold, 34, width / 2, y, leading=1.1)
 
-    # The middle block (holder, wording, course, details) is measured first, then centred in the space left.
+
+def _draw_middle_block(canvas, nfc: dict, y: float) -> None:
+    """Draw the holder, the wording, the course and its details, centred in the space below y."""
+    regular, bold = register_fonts()
+    frame = CERTIFICATE_TEXT_WIDTH
+    # The block is measured first, then centred in the space left.
     block = [(CERTIFICATE_MUTED, regular, 13, ["Chứng nhận"], 0, 1.2)]
     size, lines = fit_text(nfc["holder_name"], bold, max_size=34, min_size=MIN_NAME_SIZE, width=frame,
                            max_lines=2, prefer_fewer_lines=True)
@@ -148,14 +163,17 @@ def render_certificate(data: dict) -> bytes:
     y -= 3 * mm + max(0.0, room - block_height) * 0.4
     for colour, font, size, lines, gap, leading in block:
         canvas.setFillColor(colour)
-        y = _centred_lines(canvas, lines, font, size, centre, y - gap, leading)
+        y = _centred_lines(canvas, lines, font, size, CERTIFICATE_PAGE[0] / 2, y - gap, leading)
 
-    # Bottom left: the QR code to /verify/<code>, with the serial and the code in words.
+
+def _draw_verification(canvas, nfc: dict) -> None:
+    """Draw, bottom left, the QR code to /verify/<code> with the serial and the code in words."""
+    regular, bold = register_fonts()
     qr_size = 30 * mm
     qr_x, qr_y = 22 * mm, 20 * mm
     _draw_qr(canvas, nfc["verify_url"], qr_x, qr_y, qr_size)
     text_x = qr_x + qr_size + 4 * mm
-    text_width = width / 2 - text_x
+    text_width = CERTIFICATE_PAGE[0] / 2 - text_x
     canvas.setFillColor(CERTIFICATE_INK)
     canvas.setFont(regular, 9.5)
     canvas.drawString(text_x, qr_y + qr_size - 8, f"Số hiệu: {nfc['serial']}")
@@ -170,10 +188,13 @@ def render_certificate(data: dict) -> bytes:
     for index, line in enumerate(lines):
         canvas.drawString(text_x, qr_y + qr_size - 62 - index * (size + 2), line)
 
-    # Bottom right: the date line, then each signer's title, signature and name.
+
+def _draw_signers(canvas, nfc: dict) -> None:
+    """Draw, bottom right, the date line, then each signer's title, signature and name."""
+    regular, bold = register_fonts()
     signers = [s for s in nfc.get("signers") or [] if s.get("name") or s.get("title")][:2]
     signer_width = 62 * mm
-    right = width - 22 * mm
+    right = CERTIFICATE_PAGE[0] - 22 * mm
     centres = ([right - signer_width / 2 - i * (signer_width + 6 * mm) for i in range(len(signers))][::-1]
                or [right - signer_width / 2])
     canvas.setFillColor(CERTIFICATE_INK)
@@ -192,17 +213,17 @@ def render_certificate(data: dict) -> bytes:
                                min_size=8, width=signer_width, max_lines=1)
         _centred_lines(canvas, lines, bold, size, signer_centre, 25 * mm)
 
-    if nfc.get("banner"):
-        canvas.saveState()
-        canvas.setFillColor(colors.HexColor("#b3261e"))
-        canvas.setFillAlpha(0.28)
-        canvas.translate(centre, height / 2)
-        canvas.rotate(24)
-        size, lines = fit_text(nfc["banner"], bold, max_size=60, min_size=20, width=width * 0.9, max_lines=1)
-        canvas.setFont(bold, size)
-        canvas.drawCentredString(0, -size / 3, lines[0])
-        canvas.restoreState()
 
-    canvas.showPage()
-    canvas.save()
-    return buffer.getvalue()
+def _draw_banner(canvas, banner: str) -> None:
+    """Write words (revoked, preview) across the page, in translucent red."""
+    regular, bold = register_fonts()
+    width, height = CERTIFICATE_PAGE
+    canvas.saveState()
+    canvas.setFillColor(colors.HexColor("#b3261e"))
+    canvas.setFillAlpha(0.28)
+    canvas.translate(width / 2, height / 2)
+    canvas.rotate(24)
+    size, lines = fit_text(banner, bold, max_size=60, min_size=20, width=width * 0.9, max_lines=1)
+    canvas.setFont(bold, size)
+    canvas.drawCentredString(0, -size / 3, lines[0])
+    canvas.restoreState()
