@@ -223,15 +223,21 @@ class _RenditionEncoder:
 
         source_fps = self.video_in.average_rate or self.video_in.guessed_rate or MAX_OUTPUT_FPS
         self.fps = min(Fraction(source_fps), Fraction(MAX_OUTPUT_FPS))
-        self.video_out = sink.add_stream("libx264", rate=self.fps)
-        codec = self.video_out.codec_context
+        self.video_out = self._add_video_output(sink, spec, size)
+        self.converter = _FrameConverter(info.rotation, size, "yuv420p")
+        self.audio_out = self._add_audio_output(sink, spec)
+
+    def _add_video_output(self, sink: OutputContainer, spec: RenditionSpec, size: tuple[int, int]):
+        """Add the H.264 track: the source's clock and colours, x264 capped for a 3G link."""
+        video_out = sink.add_stream("libx264", rate=self.fps)
+        codec = video_out.codec_context
         codec.width, codec.height = size
         codec.pix_fmt = "yuv420p"
         # PyAV defaults to x264's sliced threads (a low-latency mode); frame threads compress better.
         codec.thread_type = "FRAME"
         # Keep the source clock: variable frame rate phone footage stays in sync.
         codec.time_base = self.video_in.time_base
-        self.video_out.time_base = self.video_in.time_base
+        video_out.time_base = self.video_in.time_base
         codec.gop_size = max(1, round(self.fps * KEYFRAME_INTERVAL_S))
         # Keep the source's colour tags (no costly matrix conversion); HDR is converted to BT.709 below.
         source_colour = self.video_in.codec_context
@@ -251,18 +257,21 @@ class _RenditionEncoder:
             "bufsize": f"{spec.video_kbps * VBV_BUFFER_SECONDS}k",
             "x264-params": f"keyint-min={max(1, round(self.fps))}",
         }
-        self.converter = _FrameConverter(info.rotation, size, "yuv420p")
+        return video_out
 
-        self.audio_out = None
-        if self.audio_in is not None:
-            in_rate = self.audio_in.codec_context.sample_rate
-            channels = self.audio_in.codec_context.channels
-            self.audio_out = sink.add_stream(
-                "aac",
-                rate=in_rate if in_rate in AAC_SAMPLE_RATES else AAC_SAMPLE_RATES[0],
-                layout="mono" if channels == 1 else "stereo",
-            )
-            self.audio_out.codec_context.bit_rate = spec.audio_kbps * 1000
+    def _add_audio_output(self, sink: OutputContainer, spec: RenditionSpec):
+        """Add the AAC track at a rate AAC takes, mono or stereo as the source; None without audio."""
+        if self.audio_in is None:
+            return None
+        in_rate = self.audio_in.codec_context.sample_rate
+        channels = self.audio_in.codec_context.channels
+        audio_out = sink.add_stream(
+            "aac",
+            rate=in_rate if in_rate in AAC_SAMPLE_RATES else AAC_SAMPLE_RATES[0],
+            layout="mono" if channels == 1 else "stereo",
+        )
+        audio_out.codec_context.bit_rate = spec.audio_kbps * 1000
+        return audio_out
 
     def run(self) -> None:
         """Stream every packet through decode, filter and encode, then flush the encoders."""
