@@ -210,39 +210,7 @@ def openapi_document(title: str, version: str = "1.0.0") -> dict:
     paths: dict = {}
     for op, rule, view in sorted(found, key=lambda item: item[1].rule):
         path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
-        entry: dict = {"summary": op.summary, "tags": op.tags, "operationId": rule.endpoint.replace(".", "_"),
-                       "responses": {}}
-        if op.body is not None:
-            entry["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(op.body)}}}
-        documented = dict(op.responses)
-        if op.body is not None:
-            # A body that fails the schema gets ErrorBody, whatever else the view answers with 422.
-            description, model = documented.get(422, ("The body does not match the schema", None))
-            documented[422] = (description, tuple(dict.fromkeys((*_models(model), ErrorBody))))
-        public = not getattr(view, "_requires_login", False)
-        for status, description in COMMON_RESPONSES.items():
-            if public and status == 401:
-                continue
-            documented.setdefault(status, (description, ErrorBody))
-        for status, (description, model) in sorted(documented.items()):
-            response: dict = {"description": description}
-            if model is not None:
-                choices = [ref(m) for m in _models(model)]
-                schema = choices[0] if len(choices) == 1 else {"anyOf": choices}
-                response["content"] = {"application/json": {"schema": schema}}
-            if status == 405:
-                response["headers"] = {"Allow": {"description": "The methods this address accepts",
-                                                 "schema": {"type": "string"}}}
-            entry["responses"][str(status)] = response
-        parameters = [{"name": name, "in": "path", "required": True, "schema": _parameter_schema(converter)}
-                      for name, converter in rule._converters.items()]
-        if parameters:
-            entry["parameters"] = parameters
-        if public:
-            entry["security"] = []
-        elif op.method in {"get", "head"}:
-            entry["security"] = [{"session": []}]
-        paths.setdefault(path, {})[op.method] = entry
+        paths.setdefault(path, {})[op.method] = _operation_entry(op, rule, view, ref)
     if renames:
         text = json.dumps(schemas)
         for old, new in renames.items():
@@ -262,6 +230,43 @@ def openapi_document(title: str, version: str = "1.0.0") -> dict:
         },
         "security": [{"session": [], "csrf": []}],
     }
+
+
+def _operation_entry(op: Operation, rule, view, ref) -> dict:
+    """Describe one operation: its body, every response it may give, its path parameters and security."""
+    entry: dict = {"summary": op.summary, "tags": op.tags, "operationId": rule.endpoint.replace(".", "_"),
+                   "responses": {}}
+    if op.body is not None:
+        entry["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(op.body)}}}
+    documented = dict(op.responses)
+    if op.body is not None:
+        # A body that fails the schema gets ErrorBody, whatever else the view answers with 422.
+        description, model = documented.get(422, ("The body does not match the schema", None))
+        documented[422] = (description, tuple(dict.fromkeys((*_models(model), ErrorBody))))
+    public = not getattr(view, "_requires_login", False)
+    for status, description in COMMON_RESPONSES.items():
+        if public and status == 401:
+            continue
+        documented.setdefault(status, (description, ErrorBody))
+    for status, (description, model) in sorted(documented.items()):
+        response: dict = {"description": description}
+        if model is not None:
+            choices = [ref(m) for m in _models(model)]
+            schema = choices[0] if len(choices) == 1 else {"anyOf": choices}
+            response["content"] = {"application/json": {"schema": schema}}
+        if status == 405:
+            response["headers"] = {"Allow": {"description": "The methods this address accepts",
+                                             "schema": {"type": "string"}}}
+        entry["responses"][str(status)] = response
+    parameters = [{"name": name, "in": "path", "required": True, "schema": _parameter_schema(converter)}
+                  for name, converter in rule._converters.items()]
+    if parameters:
+        entry["parameters"] = parameters
+    if public:
+        entry["security"] = []
+    elif op.method in {"get", "head"}:
+        entry["security"] = [{"session": []}]
+    return entry
 
 
 def api_error(status: int, error: str, detail=None):
