@@ -35,37 +35,10 @@ from lms.courses.views import (
 from lms.database import utcnow, writes_database
 from lms.extensions import db
 from lms.i18n import gettext as _
-from lms.learning.panels import register_home_notice, register_lesson_panel
 from lms.learning.services import is_enrolled
 from lms.media.models import MediaAsset
-from lms.media.services import UploadPurpose, register_upload_purpose
-from lms.media.sniff import MediaKind
 
 bp = Blueprint("assignments", __name__)
-
-
-# --- Who may upload and see hand-in photos and videos ----------------------------------------
-
-
-def _may_upload_submission(user, course) -> bool:
-    """Enrolled trainees upload their work; the course's editors may try the form out."""
-    if not getattr(user, "is_authenticated", False):
-        return False
-    return can_edit_course(user, course) or is_enrolled(user, course)
-
-
-def _may_view_submission(user, asset, course) -> bool:
-    """Only the trainee who uploaded it and the course's editors: never another trainee."""
-    if not getattr(user, "is_authenticated", False):
-        return False
-    return asset.owner_id == user.id or can_edit_course(user, course)
-
-
-register_upload_purpose(services.SUBMISSION_PURPOSE, UploadPurpose(
-    kinds=frozenset({MediaKind.IMAGE, MediaKind.VIDEO}),
-    can_upload=_may_upload_submission,
-    can_view=_may_view_submission,
-))
 
 
 # --- Loaders ---------------------------------------------------------------------------------
@@ -203,10 +176,6 @@ def render_home_notice(user) -> str:
     if not news:
         return ""
     return render_template("assignments/_home_notice.html", news=news, **HELPERS)
-
-
-register_lesson_panel(LessonKind.ASSIGNMENT, render_panel)
-register_home_notice("assignments", render_home_notice)
 
 
 # --- Trainees: handing in and reading the review ---------------------------------------------

@@ -446,5 +446,3 @@ def describe_figure(figure: AttendanceFigure) -> str:
         text = figures.format_percent(figure.percent) + " · " + text
     return text
 
-
-learning.register_completion_rule("attendance", attendance_rule)

@@ -27,7 +27,6 @@ from lms.cohorts.services import get_member
 from lms.database import utcnow, writes_database
 from lms.extensions import db, limiter
 from lms.i18n import gettext as _
-from lms.learning.panels import register_home_notice
 
 bp = Blueprint("attendance", __name__)
 
@@ -346,6 +345,3 @@ def render_home_notice(user) -> str:
     if not lines:
         return ""
     return render_template("attendance/_home_notice.html", lines=lines, attended=ATTENDED)
-
-
-register_home_notice("attendance", render_home_notice)

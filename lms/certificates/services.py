@@ -1,7 +1,7 @@
 """Certificate rules: templates, issuing (one per trainee and course), revoking, re-issuing, and what is printed and signed.
 
-Importing this module registers `issue_for_enrollment` with the learning rules, so a certificate is
-issued the moment a course's completion is first recorded.
+`issue_for_enrollment` listens to the learning rules (connected in `lms.register_hooks`), so a
+certificate is issued the moment a course's completion is first recorded.
 """
 
 import contextlib
@@ -305,8 +305,6 @@ def issue_for_enrollment(enrollment: Enrollment) -> Certificate | None:
     return certificate
 
 
-learning.on_course_completed(issue_for_enrollment)
-
 
 @dataclass
 class IssueSummary:
@@ -425,7 +423,6 @@ def recover_stale_batch(batch: CertificateBatch, now=None) -> bool:
     return True
 
 
-@heartbeat.recoverer("certificate batches")
 def recover_stale_batches(now=None) -> int:
     """Fail every running batch whose worker is gone; return how many."""
     running = db.session.scalars(sa.select(CertificateBatch).where(

@@ -1,8 +1,7 @@
 """Who may see and edit a course."""
 
-from collections.abc import Callable
-
 from lms.accounts.models import Role
+from lms.courses import hooks
 
 
 def can_edit_course(user, course) -> bool:
@@ -19,23 +18,14 @@ def can_author_courses(user) -> bool:
     return getattr(user, "is_authenticated", False) and user.has_role(Role.ADMIN, Role.ORGANIZER, Role.INSTRUCTOR)
 
 
-#: Rules from higher packages (learning: "is enrolled") that let a learner into a course.
-_view_rules: dict[str, Callable] = {}
-
-
-def register_view_rule(name: str, rule: Callable) -> None:
-    """Let a higher package decide who may learn in a published course."""
-    _view_rules[name] = rule
-
-
 def can_view_course(user, course) -> bool:
     """Return True if the user may open the course's lessons and media.
 
-    Editors always may; others only in a published course, and only if a
-    registered rule (enrolment) lets them, or any logged-in user when none is.
+    Editors always may; others only in a published course, and only if a connected rule
+    (learning: enrolment) lets them. No rule connected means no one else: closed, not open.
     """
     if can_edit_course(user, course):
         return True
     if not course.is_published or not getattr(user, "is_authenticated", False):
         return False
-    return not _view_rules or any(rule(user, course) for rule in _view_rules.values())
+    return any(rule(user, course) for rule in hooks.view_rules())

@@ -5,7 +5,6 @@ import time
 
 from huey import crontab
 
-from lms.core import heartbeat
 from lms.core.heartbeat import Heartbeat, beat_row
 from lms.database import utcnow
 from lms.extensions import db
@@ -54,7 +53,6 @@ def process_asset_job(asset_id: int) -> str:
     return asset.status.value
 
 
-@heartbeat.recoverer("media processing")
 def recover_stale_media() -> int:
     """Queue again (or fail) the assets whose worker died, after the commit the worker must see; return how many."""
     from lms.media.services import queue_processing, recover_stale_assets

@@ -10,10 +10,10 @@ from lms.accounts.forms import ConfirmForm
 from lms.api import ErrorBody, api_error, api_login_required, api_operation
 from lms.courses.access import can_edit_course
 from lms.courses.forms import MoveForm
+from lms.courses.hooks import find_course_media
 from lms.courses.models import Course, Lesson, LessonKind
 from lms.courses.services import neighbours
 from lms.courses.views import (
-    find_course_media,
     get_any_lesson_or_404,
     get_course_for_editing_or_404,
     get_course_or_404,
@@ -22,7 +22,6 @@ from lms.courses.views import (
 from lms.database import writes_database
 from lms.extensions import db
 from lms.i18n import gettext as _
-from lms.learning.panels import register_lesson_panel
 from lms.learning.services import get_enrollment
 from lms.quizzes import services
 from lms.quizzes.forms import (
@@ -218,9 +217,6 @@ def render_panel(lesson: Lesson, user) -> str:
                        open=services.open_attempt(quiz, user), best=services.best_attempt(quiz, user),
                        left=services.attempts_left(quiz, user))
     return render_template("quizzes/_panel.html", **context)
-
-
-register_lesson_panel(LessonKind.QUIZ, render_panel)
 
 
 # --- Authoring: the course's editors --------------------------------------------------------
