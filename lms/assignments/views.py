@@ -13,6 +13,13 @@ from lms.accounts.forms import ConfirmActionForm
 from lms.accounts.models import Role
 from lms.api import ErrorBody, api_error, api_login_required, api_operation
 from lms.assignments import services
+from lms.assignments.access import (
+    get_assignment_for_editing_or_404,
+    get_assignment_lesson_or_404,
+    get_criterion_or_404,
+    get_my_submission_or_404,
+    get_submission_for_review_or_404,
+)
 from lms.assignments.forms import (
     ArrangeForm,
     AssignmentForm,
@@ -23,15 +30,9 @@ from lms.assignments.forms import (
     review_form_for,
     split_ids,
 )
-from lms.assignments.models import Assignment, RubricCriterion, Submission, SubmissionStatus
-from lms.courses.access import can_edit_course, can_view_course
+from lms.assignments.models import RubricCriterion, Submission, SubmissionStatus
+from lms.courses.access import can_edit_course, can_view_course, get_course_for_editing_or_404
 from lms.courses.models import Course, Lesson, LessonKind
-from lms.courses.views import (
-    get_any_lesson_or_404,
-    get_course_for_editing_or_404,
-    get_course_or_404,
-    get_lesson_or_404,
-)
 from lms.database import utcnow, writes_database
 from lms.extensions import db
 from lms.i18n import gettext as _
@@ -39,56 +40,6 @@ from lms.learning.services import is_enrolled
 from lms.media.models import MediaAsset
 
 bp = Blueprint("assignments", __name__)
-
-
-# --- Loaders ---------------------------------------------------------------------------------
-
-
-def get_assignment_lesson_or_404(slug: str, lesson_slug: str, for_user) -> Lesson:
-    """Load a practical-work lesson the user may open."""
-    course = get_course_or_404(slug, for_user)
-    if not can_view_course(for_user, course):
-        abort(403)
-    lesson = get_lesson_or_404(course, lesson_slug)
-    if lesson.kind != LessonKind.ASSIGNMENT:
-        abort(404)
-    return lesson
-
-
-def get_my_submission_or_404(assignment: Assignment | None, user, number: int) -> Submission:
-    """Load one of the user's own hand-ins by its number; anyone else's is not there."""
-    submission = None
-    if assignment is not None:
-        submission = db.session.scalar(sa.select(Submission).where(
-            Submission.assignment_id == assignment.id, Submission.user_id == user.id, Submission.number == number))
-    if submission is None:
-        abort(404)
-    return submission
-
-
-def get_submission_for_review_or_404(submission_id: int, for_user) -> Submission:
-    """Load a hand-in for a reviewer who edits its course; 403 for anyone else."""
-    submission = db.session.get(Submission, submission_id)
-    if submission is None:
-        abort(404)
-    if not can_edit_course(for_user, submission.assignment.lesson.course):
-        abort(403)
-    return submission
-
-
-def get_criterion_or_404(assignment: Assignment, criterion_id: int) -> RubricCriterion:
-    criterion = db.session.get(RubricCriterion, criterion_id)
-    if criterion is None or criterion.assignment_id != assignment.id:
-        abort(404)
-    return criterion
-
-
-def get_assignment_for_editing_or_404(slug: str, lesson_slug: str) -> tuple[Course, Lesson]:
-    course = get_course_for_editing_or_404(slug, current_user)
-    lesson = get_any_lesson_or_404(course, lesson_slug)
-    if lesson.kind != LessonKind.ASSIGNMENT:
-        abort(404)
-    return course, lesson
 
 
 # --- Helpers for templates -------------------------------------------------------------------

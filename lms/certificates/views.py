@@ -28,6 +28,7 @@ from lms.accounts.forms import ConfirmForm
 from lms.accounts.models import Role
 from lms.api import api_operation
 from lms.certificates import KEYS_PATH, services
+from lms.certificates.access import get_batch_or_404, get_certificate_or_404
 from lms.certificates.forms import ReissueForm, RevokeForm, TemplateForm
 from lms.certificates.models import (
     BatchStatus,
@@ -36,9 +37,10 @@ from lms.certificates.models import (
     CertificateStatus,
     CertificateTemplate,
 )
+from lms.cohorts.access import get_cohort_or_404
 from lms.cohorts.models import Cohort
 from lms.core.params import int_arg, paginate
-from lms.courses.access import can_edit_course
+from lms.courses.access import get_course_for_editing_or_404
 from lms.courses.models import Course
 from lms.database import utcnow
 from lms.extensions import db, limiter
@@ -58,23 +60,6 @@ def public_base_url() -> str:
 
 def _verify_limit() -> str:
     return current_app.config.get("CERTIFICATE_VERIFY_LIMIT", "30 per minute")
-
-
-def can_see_certificate(user, certificate: Certificate) -> bool:
-    """The holder, organizers and admins may download a certificate's PDF."""
-    if not getattr(user, "is_authenticated", False):
-        return False
-    return certificate.user_id == user.id or user.has_role(Role.ADMIN, Role.ORGANIZER)
-
-
-def get_certificate_or_404(code: str, for_user) -> Certificate:
-    """Load a certificate by its code for someone allowed to see it (others get 403)."""
-    certificate = services.certificate_by_code(code)
-    if certificate is None:
-        abort(404)
-    if not can_see_certificate(for_user, certificate):
-        abort(403)
-    return certificate
 
 
 # --- Public verification ------------------------------------------------------------------------------------
@@ -326,16 +311,6 @@ def reissue(code: str):
 # --- Templates per course -----------------------------------------------------------------------------------
 
 
-def get_course_for_editing_or_404(slug: str) -> Course:
-    """Load a course whose certificate the current user may design."""
-    course = db.session.scalar(sa.select(Course).where(Course.slug == slug))
-    if course is None:
-        abort(404)
-    if not can_edit_course(current_user, course):
-        abort(403)
-    return course
-
-
 def _image_choices(course: Course) -> list[tuple[int, str]]:
     from lms.media.models import AssetStatus, MediaAsset, MediaType
 
@@ -349,7 +324,7 @@ def _image_choices(course: Course) -> list[tuple[int, str]]:
 @login_required
 def edit_template(slug: str):
     """Design the course's certificate, with a preview for a sample name."""
-    course = get_course_for_editing_or_404(slug)
+    course = get_course_for_editing_or_404(slug, current_user)
     template = services.template_for(course)
     form = TemplateForm(obj=template)
     form.set_image_choices(_image_choices(course))
@@ -370,7 +345,7 @@ def edit_template(slug: str):
 @login_required
 def preview(slug: str):
     """Render the certificate for "Nguyễn Thị Hường": the saved template (GET) or the form's unsaved values (POST)."""
-    course = get_course_for_editing_or_404(slug)
+    course = get_course_for_editing_or_404(slug, current_user)
     template = services.template_for(course)
     if request.method == "POST":
         form = TemplateForm()
@@ -390,19 +365,13 @@ def preview(slug: str):
 # --- Issuing to a cohort ------------------------------------------------------------------------------------
 
 
-def _cohort_or_404(code: str) -> Cohort:
-    from lms.cohorts.views import get_cohort_or_404
-
-    return get_cohort_or_404(code, current_user)
-
-
 @bp.route("/cohorts/<code>/certificates", methods=["GET", "POST"])
 @role_required(Role.ORGANIZER)
 def cohort_certificates(code: str):
     """Issue certificates to a whole class, in the job queue."""
     from lms.certificates.tasks import issue_cohort_certificates_job
 
-    cohort = _cohort_or_404(code)
+    cohort = get_cohort_or_404(code, current_user)
     form = ConfirmForm()
     if request.method == "POST":
         if not form.validate_on_submit():
@@ -417,9 +386,7 @@ def cohort_certificates(code: str):
 
 
 def _batch_or_404(cohort: Cohort, batch_id: str) -> CertificateBatch:
-    batch = db.session.scalar(sa.select(CertificateBatch).where(CertificateBatch.public_id == batch_id))
-    if batch is None or batch.cohort_id != cohort.id:
-        abort(404)
+    batch = get_batch_or_404(cohort, batch_id)
     if services.recover_stale_batch(batch):  # its worker died: the page says so and offers a retry
         db.session.commit()
     return batch
@@ -429,7 +396,7 @@ def _batch_or_404(cohort: Cohort, batch_id: str) -> CertificateBatch:
 @role_required(Role.ORGANIZER)
 def batch(code: str, batch_id: str):
     """Show how far issuing to a class has gone (the page refreshes itself until done)."""
-    cohort = _cohort_or_404(code)
+    cohort = get_cohort_or_404(code, current_user)
     batch = _batch_or_404(cohort, batch_id)
     return render_template("certificates/batch.html", cohort=cohort, batch=batch, form=ConfirmForm(),
                            running=batch.status in {BatchStatus.QUEUED, BatchStatus.RUNNING},
@@ -440,7 +407,7 @@ def batch(code: str, batch_id: str):
 @role_required(Role.ORGANIZER)
 def batch_status(code: str, batch_id: str):
     """Return the progress of issuing to a class, for polling."""
-    cohort = _cohort_or_404(code)
+    cohort = get_cohort_or_404(code, current_user)
     batch = _batch_or_404(cohort, batch_id)
     return jsonify(status=batch.status.value, label=batch.status.label, total=batch.total,
                    processed=batch.processed, issued=batch.issued, skipped=batch.skipped, percent=batch.percent,

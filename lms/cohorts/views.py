@@ -10,6 +10,7 @@ from lms.accounts.access import role_required
 from lms.accounts.forms import ConfirmActionForm, ConfirmForm
 from lms.accounts.models import Role, User, UserRole
 from lms.cohorts import services
+from lms.cohorts.access import get_cohort_or_404, get_session_or_404
 from lms.cohorts.forms import (
     AddMemberForm,
     CancelForm,
@@ -18,34 +19,13 @@ from lms.cohorts.forms import (
     SeriesForm,
     SessionForm,
 )
-from lms.cohorts.models import ClassSession, Cohort, CohortMember
+from lms.cohorts.models import Cohort, CohortMember
 from lms.courses.models import Course
 from lms.extensions import db
 from lms.i18n import gettext as _
 from lms.text import mask_phone
 
 bp = Blueprint("cohorts", __name__, url_prefix="/cohorts")
-
-
-def can_manage(user, cohort: Cohort) -> bool:
-    return user.has_role(Role.ADMIN, Role.ORGANIZER) or any(i.id == user.id for i in cohort.instructors)
-
-
-def get_cohort_or_404(code: str, for_user) -> Cohort:
-    """Load a class the user runs (organizers: any; instructors: their own)."""
-    cohort = services.get_cohort_by_code(code)
-    if cohort is None:
-        abort(404)
-    if not can_manage(for_user, cohort):
-        abort(403)
-    return cohort
-
-
-def get_session_or_404(cohort: Cohort, session_id: int) -> ClassSession:
-    session = db.session.get(ClassSession, session_id)
-    if session is None or session.cohort_id != cohort.id:
-        abort(404)
-    return session
 
 
 def _course_choices():

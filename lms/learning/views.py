@@ -14,14 +14,15 @@ from lms.accounts.models import Role
 from lms.api import ErrorBody, api_login_required, api_operation
 from lms.core.params import paginate
 from lms.courses import services as courses
-from lms.courses.access import can_edit_course, can_view_course
-from lms.courses.models import Course, Lesson
-from lms.courses.views import (
+from lms.courses.access import (
+    can_edit_course,
+    can_view_course,
     get_course_for_editing_or_404,
     get_course_or_404,
     get_lesson_or_404,
     visible_course_or_404,
 )
+from lms.courses.models import Course, Lesson
 from lms.database import utcnow, writes_database
 from lms.extensions import db
 from lms.i18n import gettext as _
