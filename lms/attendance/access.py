@@ -1,10 +1,14 @@
-"""The loaders of attendance's routes (roll call, check-in screens, exports, sign-in sheets)."""
+"""The loaders of attendance's routes (roll call, check-in screens, exports, sign-in sheets).
+
+Who runs a class is cohorts' rule (`lms.cohorts.access.runs_class`); these apply it.
+"""
 
 from flask import abort
 
-from lms.accounts.models import Role, User
-from lms.attendance import export_jobs, services
+from lms.accounts.models import User
+from lms.attendance import export_jobs
 from lms.attendance.models import AttendanceExportJob
+from lms.cohorts.access import runs_class
 from lms.cohorts.models import ClassSession, Cohort
 from lms.cohorts.services import get_cohort_by_code, get_member
 from lms.extensions import db
@@ -15,7 +19,7 @@ def get_session_for_staff_or_404(session_id: int, user) -> ClassSession:
     session = db.session.get(ClassSession, session_id)
     if session is None:
         abort(404)
-    if not services.can_take_attendance(user, session.cohort):
+    if not runs_class(user, session.cohort):
         abort(403)
     return session
 
@@ -31,9 +35,7 @@ def get_trainee_of_session_or_404(session: ClassSession, user_id: int) -> User:
 def get_session_for_sheet_or_404(session_id: int, for_user) -> ClassSession:
     """Load a session for those who run its class; 404 for anyone else (a sheet names every trainee)."""
     session = db.session.get(ClassSession, session_id)
-    if session is None:
-        abort(404)
-    if not for_user.has_role(Role.ORGANIZER, Role.ADMIN) and for_user not in session.cohort.instructors:
+    if session is None or not runs_class(for_user, session.cohort):
         abort(404)
     return session
 

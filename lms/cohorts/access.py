@@ -1,15 +1,35 @@
-"""Who runs a class, and the loaders of the class pages (used by other packages' routes too)."""
+"""Who runs a class, and the loaders that apply it in every route of every package.
 
+One rule, used by the class pages, attendance, sign-in sheets, certificates and the staff home:
+admins and organizers run every class; instructors run the classes they are listed on.
+"""
+
+import sqlalchemy as sa
 from flask import abort
 
-from lms.accounts.models import Role
+from lms.accounts.models import Role, User
 from lms.cohorts.models import ClassSession, Cohort
 from lms.cohorts.services import get_cohort_by_code
 from lms.extensions import db
 
 
-def can_manage(user, cohort: Cohort) -> bool:
-    return user.has_role(Role.ADMIN, Role.ORGANIZER) or any(i.id == user.id for i in cohort.instructors)
+def runs_every_class(user) -> bool:
+    """Return True for admins and organizers, who run every class."""
+    return getattr(user, "is_authenticated", False) and user.has_role(Role.ADMIN, Role.ORGANIZER)
+
+
+def runs_class(user, cohort: Cohort) -> bool:
+    """Return True for admins, organizers and the class's own instructors."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return runs_every_class(user) or any(i.id == user.id for i in cohort.instructors)
+
+
+def classes_run_by(user) -> sa.ColumnElement[bool]:
+    """Return the condition on Cohort that keeps the classes this user runs (true for all for organizers)."""
+    if runs_every_class(user):
+        return sa.true()
+    return Cohort.instructors.any(User.id == user.id)
 
 
 # --- Loaders ----------------------------------------------------------------------------------
@@ -20,7 +40,7 @@ def get_cohort_or_404(code: str, for_user) -> Cohort:
     cohort = get_cohort_by_code(code)
     if cohort is None:
         abort(404)
-    if not can_manage(for_user, cohort):
+    if not runs_class(for_user, cohort):
         abort(403)
     return cohort
 

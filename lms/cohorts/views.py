@@ -10,7 +10,13 @@ from lms.accounts.access import role_required
 from lms.accounts.forms import ConfirmActionForm, ConfirmForm
 from lms.accounts.models import Role, User, UserRole
 from lms.cohorts import services
-from lms.cohorts.access import get_cohort_or_404, get_session_or_404
+from lms.cohorts.access import (
+    classes_run_by,
+    get_cohort_or_404,
+    get_session_or_404,
+    runs_class,
+    runs_every_class,
+)
 from lms.cohorts.forms import (
     AddMemberForm,
     CancelForm,
@@ -26,6 +32,9 @@ from lms.i18n import gettext as _
 from lms.text import mask_phone
 
 bp = Blueprint("cohorts", __name__, url_prefix="/cohorts")
+# Templates ask the same question as the routes: who runs this class, who runs them all.
+bp.add_app_template_global(runs_class)
+bp.add_app_template_global(runs_every_class)
 
 
 def _course_choices():
@@ -41,9 +50,8 @@ def _instructor_choices():
 @role_required(Role.ORGANIZER, Role.INSTRUCTOR)
 def index():
     """List the classes I run."""
-    stmt = sa.select(Cohort).order_by(Cohort.start_date.desc().nulls_last(), Cohort.code)
-    if not current_user.has_role(Role.ADMIN, Role.ORGANIZER):
-        stmt = stmt.where(Cohort.instructors.any(User.id == current_user.id))
+    stmt = (sa.select(Cohort).where(classes_run_by(current_user))
+            .order_by(Cohort.start_date.desc().nulls_last(), Cohort.code))
     cohorts = list(db.session.scalars(stmt))
     counts = dict(db.session.execute(
         sa.select(CohortMember.cohort_id, sa.func.count(CohortMember.id))
