@@ -385,9 +385,10 @@ def cohort_certificates(code: str):
                            counts=services.cohort_counts(cohort), batches=services.recent_batches(cohort))
 
 
-def _batch_or_404(cohort: Cohort, batch_id: str) -> CertificateBatch:
+def _load_batch(cohort: Cohort, batch_id: str) -> CertificateBatch:
+    """Load a run of this class; one whose worker died is failed first, so the page offers a retry."""
     batch = get_batch_or_404(cohort, batch_id)
-    if services.recover_stale_batch(batch):  # its worker died: the page says so and offers a retry
+    if services.recover_stale_batch(batch):
         db.session.commit()
     return batch
 
@@ -397,7 +398,7 @@ def _batch_or_404(cohort: Cohort, batch_id: str) -> CertificateBatch:
 def batch(code: str, batch_id: str):
     """Show how far issuing to a class has gone (the page refreshes itself until done)."""
     cohort = get_cohort_or_404(code, current_user)
-    batch = _batch_or_404(cohort, batch_id)
+    batch = _load_batch(cohort, batch_id)
     return render_template("certificates/batch.html", cohort=cohort, batch=batch, form=ConfirmForm(),
                            running=batch.status in {BatchStatus.QUEUED, BatchStatus.RUNNING},
                            status_url=url_for("certificates.batch_status", code=cohort.code, batch_id=batch.public_id))
@@ -408,7 +409,7 @@ def batch(code: str, batch_id: str):
 def batch_status(code: str, batch_id: str):
     """Return the progress of issuing to a class, for polling."""
     cohort = get_cohort_or_404(code, current_user)
-    batch = _batch_or_404(cohort, batch_id)
+    batch = _load_batch(cohort, batch_id)
     return jsonify(status=batch.status.value, label=batch.status.label, total=batch.total,
                    processed=batch.processed, issued=batch.issued, skipped=batch.skipped, percent=batch.percent,
                    error=batch.error, done=batch.status in {BatchStatus.DONE, BatchStatus.FAILED})
