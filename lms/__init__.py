@@ -315,8 +315,8 @@ def register_hooks(app: Flask) -> None:
     """Connect every package to the extension points of the packages below it: the one place that does.
 
     Each registry is keyed by name, so the many apps a test run creates connect the same functions
-    again without adding any twice. The worker builds its app here too (lms.jobs), so the jobs that
-    complete lessons see the same rules and listeners as the site.
+    again without adding any twice. The worker's app comes from create_app too (`lms worker`, and
+    lms.jobs outside any app), so the jobs that complete lessons see the site's rules and listeners.
     """
     from lms.assignments import services as assignments
     from lms.assignments.access import SUBMISSION_UPLOAD
