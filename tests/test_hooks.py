@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 #: Prints the size of every registry, in a fresh interpreter.
 SIZES = """
 import json
-from lms.core import heartbeat
+from lms.core import jobs
 from lms.courses import hooks as courses
 from lms.learning import hooks as learning
 from lms.media import hooks as media
@@ -26,7 +26,7 @@ print(json.dumps({
     "media finders": len(courses._media_finders), "upload purposes": len(media._upload_purposes),
     "completion rules": len(learning._completion_rules), "completion listeners": len(learning._completion_listeners),
     "lesson panels": len(learning._panels), "home notices": len(learning._home_notices),
-    "recoverers": sorted(heartbeat.recoverers()),
+    "recoverers": sorted(jobs.recoverers()),
 }))
 """
 
@@ -39,7 +39,7 @@ for module in pkgutil.walk_packages(lms.__path__, "lms."):
 """
 
 WORKER_APP = """
-from lms import jobs
+from lms.core import jobs
 jobs._create_worker_app()  # what a job run outside any app builds: the `lms worker` process's app
 """
 

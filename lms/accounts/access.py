@@ -6,7 +6,7 @@ from flask import abort, redirect, request, url_for
 from flask_login import current_user
 
 from lms.accounts.models import Role, User
-from lms.extensions import db
+from lms.core.extensions import db
 
 
 def role_required(*roles: Role):

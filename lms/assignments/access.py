@@ -5,6 +5,8 @@ from flask import abort
 from flask_login import current_user
 
 from lms.assignments.models import Assignment, RubricCriterion, Submission
+from lms.core.extensions import db
+from lms.core.sniff import MediaKind
 from lms.courses.access import (
     can_edit_course,
     can_view_course,
@@ -14,10 +16,8 @@ from lms.courses.access import (
     get_lesson_or_404,
 )
 from lms.courses.models import Course, Lesson, LessonKind
-from lms.extensions import db
 from lms.learning.services import is_enrolled
 from lms.media.hooks import UploadPurpose
-from lms.media.sniff import MediaKind
 
 # --- Who may upload and see hand-in photos and videos ----------------------------------------
 

@@ -11,7 +11,6 @@ from flask_login import current_user, login_required
 from lms.accounts.access import role_required
 from lms.accounts.forms import ConfirmActionForm
 from lms.accounts.models import Role
-from lms.api import ErrorBody, api_error, api_login_required, api_operation
 from lms.assignments import services
 from lms.assignments.access import (
     get_assignment_for_editing_or_404,
@@ -31,11 +30,12 @@ from lms.assignments.forms import (
     split_ids,
 )
 from lms.assignments.models import RubricCriterion, Submission, SubmissionStatus
+from lms.core.api import ErrorBody, api_error, api_login_required, api_operation
+from lms.core.db import utcnow, writes_database
+from lms.core.extensions import db
+from lms.core.i18n import gettext as _
 from lms.courses.access import can_edit_course, can_view_course, get_course_for_editing_or_404
 from lms.courses.models import Course, Lesson, LessonKind
-from lms.database import utcnow, writes_database
-from lms.extensions import db
-from lms.i18n import gettext as _
 from lms.learning.services import is_enrolled
 from lms.media.models import MediaAsset
 

@@ -11,7 +11,7 @@ from lms.attendance.models import AttendanceExportJob
 from lms.cohorts.access import runs_class
 from lms.cohorts.models import ClassSession, Cohort
 from lms.cohorts.services import get_cohort_by_code, get_member
-from lms.extensions import db
+from lms.core.extensions import db
 
 
 def get_session_for_staff_or_404(session_id: int, user) -> ClassSession:

@@ -24,9 +24,9 @@ from lms.attendance.access import get_session_for_staff_or_404, get_trainee_of_s
 from lms.attendance.forms import CardScanForm, CodeForm, MarkForm
 from lms.attendance.models import ATTENDED, AttendanceStatus, CheckInMethod
 from lms.cohorts.models import ClassSession
-from lms.database import utcnow, writes_database
-from lms.extensions import db, limiter
-from lms.i18n import gettext as _
+from lms.core.db import utcnow, writes_database
+from lms.core.extensions import db, limiter
+from lms.core.i18n import gettext as _
 
 bp = Blueprint("attendance", __name__)
 

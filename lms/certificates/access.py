@@ -11,7 +11,7 @@ from lms.accounts.models import Role
 from lms.certificates import services
 from lms.certificates.models import Certificate, CertificateBatch
 from lms.cohorts.models import Cohort
-from lms.extensions import db
+from lms.core.extensions import db
 
 
 def can_see_certificate(user, certificate: Certificate) -> bool:

@@ -10,7 +10,7 @@ from flask import abort
 from lms.accounts.models import Role, User
 from lms.cohorts.models import ClassSession, Cohort
 from lms.cohorts.services import get_cohort_by_code
-from lms.extensions import db
+from lms.core.extensions import db
 
 
 def runs_every_class(user) -> bool:

@@ -4,9 +4,9 @@ import sqlalchemy as sa
 from flask import abort
 
 from lms.accounts.models import Role
+from lms.core.extensions import db
 from lms.courses import hooks
 from lms.courses.models import Course, Lesson, Module
-from lms.extensions import db
 
 
 def can_edit_course(user, course) -> bool:

@@ -7,7 +7,10 @@ from wtforms import SelectChoice
 
 from lms.accounts.access import role_required
 from lms.accounts.models import Role, User, UserRole
+from lms.core.extensions import db
+from lms.core.i18n import gettext as _
 from lms.core.params import int_arg
+from lms.core.text import mask_phone
 from lms.courses import hooks, services
 from lms.courses.access import (
     can_edit_course,
@@ -23,9 +26,6 @@ from lms.courses.models import (
     EnrollmentMode,
     LessonKind,
 )
-from lms.extensions import db
-from lms.i18n import gettext as _
-from lms.text import mask_phone
 
 bp = Blueprint("courses", __name__, url_prefix="/courses")
 

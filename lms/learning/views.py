@@ -11,7 +11,10 @@ from flask_login import current_user, login_required
 from lms.accounts.access import role_required
 from lms.accounts.forms import ConfirmActionForm
 from lms.accounts.models import Role
-from lms.api import ErrorBody, api_login_required, api_operation
+from lms.core.api import ErrorBody, api_login_required, api_operation
+from lms.core.db import utcnow, writes_database
+from lms.core.extensions import db
+from lms.core.i18n import gettext as _
 from lms.core.params import paginate
 from lms.courses import services as courses
 from lms.courses.access import (
@@ -23,9 +26,6 @@ from lms.courses.access import (
     visible_course_or_404,
 )
 from lms.courses.models import Course, Lesson
-from lms.database import utcnow, writes_database
-from lms.extensions import db
-from lms.i18n import gettext as _
 from lms.learning import hooks, services
 from lms.learning.forms import LessonDoneForm
 from lms.learning.models import Enrollment, EnrollmentStatus, LessonProgress

@@ -4,12 +4,12 @@ import sqlalchemy as sa
 from flask import abort
 
 from lms.accounts.models import Role
+from lms.core.extensions import db
+from lms.core.sniff import MediaKind
 from lms.courses.access import can_edit_course, can_view_course
 from lms.courses.models import Course
-from lms.extensions import db
 from lms.media.hooks import UploadPurpose, upload_purpose
 from lms.media.models import MediaAsset
-from lms.media.sniff import MediaKind
 
 
 def _course_editor(user, course) -> bool:

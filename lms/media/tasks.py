@@ -5,10 +5,9 @@ import time
 
 from huey import crontab
 
-from lms.core.heartbeat import Heartbeat, beat_row
-from lms.database import utcnow
-from lms.extensions import db
-from lms.jobs import job, periodic_job
+from lms.core.db import utcnow
+from lms.core.extensions import db
+from lms.core.jobs import Heartbeat, beat_row, job, periodic_job
 from lms.media.models import AssetStatus
 
 logger = logging.getLogger(__name__)
@@ -69,7 +68,7 @@ def recover_stale_media() -> int:
 def expire_uploads_job() -> int:
     """Delete uploads left unfinished past their time; assets whose worker died are recovered each minute.
 
-    (lms.core.tasks.recover_stale_jobs_job runs lms.media.services.recover_stale_assets.)
+    (lms.web.tasks.recover_stale_jobs_job runs lms.media.services.recover_stale_assets.)
     """
     from lms.media.services import expire_uploads
 

@@ -4,6 +4,7 @@ import sqlalchemy as sa
 from flask import abort
 from flask_login import current_user
 
+from lms.core.extensions import db
 from lms.courses.access import (
     get_any_lesson_or_404,
     get_course_for_editing_or_404,
@@ -11,7 +12,6 @@ from lms.courses.access import (
     get_lesson_or_404,
 )
 from lms.courses.models import Course, Lesson, LessonKind
-from lms.extensions import db
 from lms.quizzes import services
 from lms.quizzes.models import Question, Quiz, QuizAttempt
 

@@ -6,15 +6,15 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask_login import current_user, login_required
 
 from lms.accounts.forms import ConfirmForm
-from lms.api import ErrorBody, api_error, api_login_required, api_operation
+from lms.core.api import ErrorBody, api_error, api_login_required, api_operation
+from lms.core.db import writes_database
+from lms.core.extensions import db
+from lms.core.i18n import gettext as _
 from lms.courses.access import can_edit_course
 from lms.courses.forms import MoveForm
 from lms.courses.hooks import find_course_media
 from lms.courses.models import Course, Lesson
 from lms.courses.services import neighbours
-from lms.database import writes_database
-from lms.extensions import db
-from lms.i18n import gettext as _
 from lms.learning.services import get_enrollment
 from lms.quizzes import services
 from lms.quizzes.access import (

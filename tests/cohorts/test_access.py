@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from lms.accounts.models import Role
 from lms.cohorts.access import classes_run_by, runs_class, runs_every_class
 from lms.cohorts.models import Cohort
-from lms.extensions import db
+from lms.core.extensions import db
 from tests.attendance.helpers import make_class
 from tests.factories import make_user
 

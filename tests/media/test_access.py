@@ -2,7 +2,7 @@
 
 import sqlalchemy as sa
 
-from lms.extensions import db
+from lms.core.extensions import db
 from lms.media.access import may_upload, may_view
 from lms.media.models import MediaAsset
 from tests.factories import make_course, make_trainee
