@@ -38,6 +38,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     configure_logging(app)
     register_extensions(app)
     register_blueprints(app)
+    register_hooks(app)
     register_errorhandlers(app)
     register_commands(app)
     register_template_helpers(app)
@@ -132,6 +133,58 @@ def register_blueprints(app: Flask) -> None:
     app.after_request(apply_security_headers)
 
 
+def register_hooks(app: Flask) -> None:
+    """Connect every package to the extension points of the packages below it: the one place that does.
+
+    Each registry is keyed by name, so the many apps a test run creates connect the same functions
+    again without adding any twice. The worker's app comes from create_app too (`lms worker`, and
+    lms.core.jobs outside any app), so the jobs that complete lessons see the site's rules and listeners.
+    """
+    from lms.assignments import services as assignments
+    from lms.assignments.access import SUBMISSION_UPLOAD
+    from lms.assignments.views import render_home_notice as assignments_notice
+    from lms.assignments.views import render_panel as assignment_panel
+    from lms.attendance.export_jobs import recover_stale_exports
+    from lms.attendance.services import attendance_rule
+    from lms.attendance.views import render_home_notice as attendance_notice
+    from lms.certificates.services import issue_for_enrollment, recover_stale_batches
+    from lms.cohorts.import_tasks import recover_stale_imports
+    from lms.core import jobs
+    from lms.courses import hooks as courses
+    from lms.courses.models import LessonKind
+    from lms.learning import hooks as learning
+    from lms.learning.access import may_learn
+    from lms.learning.views import course_page_learner
+    from lms.media import hooks as media
+    from lms.media.access import MEDIA_PURPOSES
+    from lms.media.services import find_course_asset
+    from lms.media.tasks import recover_stale_media
+    from lms.notifications.views import render_notice as notifications_notice
+    from lms.quizzes.views import render_panel as quiz_panel
+
+    courses.register_view_rule("enrolled", may_learn)
+    courses.register_page_context("learning", course_page_learner)
+    courses.register_media_finder("media", find_course_asset)
+
+    for name, purpose in MEDIA_PURPOSES.items():
+        media.register_upload_purpose(name, purpose)
+    media.register_upload_purpose(assignments.SUBMISSION_PURPOSE, SUBMISSION_UPLOAD)
+
+    learning.register_completion_rule("attendance", attendance_rule)
+    learning.register_completion_listener("certificates", issue_for_enrollment)
+    learning.register_lesson_panel(LessonKind.QUIZ, quiz_panel)
+    learning.register_lesson_panel(LessonKind.ASSIGNMENT, assignment_panel)
+    # In the order the home page shows them.
+    learning.register_home_notice("assignments", assignments_notice)
+    learning.register_home_notice("attendance", attendance_notice)
+    learning.register_home_notice("notifications", notifications_notice)
+
+    jobs.recoverer("attendance exports")(recover_stale_exports)
+    jobs.recoverer("certificate batches")(recover_stale_batches)
+    jobs.recoverer("trainee imports")(recover_stale_imports)
+    jobs.recoverer("media processing")(recover_stale_media)
+
+
 def register_errorhandlers(app: Flask) -> None:
     """Render friendly pages for HTTP errors."""
     from lms.web.errors import register
@@ -160,7 +213,6 @@ def register_commands(app: Flask) -> None:
 def register_tasks() -> None:
     """Import every module that declares jobs, so the worker knows them."""
     import lms.attendance.export_tasks  # noqa: F401
-    import lms.certificates.services  # noqa: F401 - issues certificates when a course is completed
     import lms.certificates.tasks  # noqa: F401
     import lms.cohorts.import_tasks  # noqa: F401
     import lms.media.tasks  # noqa: F401

@@ -1,11 +1,12 @@
-"""Access control: role decorators shared by every blueprint."""
+"""Access control: the role decorator every blueprint uses, and the account loader."""
 
 import functools
 
 from flask import abort, redirect, request, url_for
 from flask_login import current_user
 
-from lms.accounts.models import Role
+from lms.accounts.models import Role, User
+from lms.core.extensions import db
 
 
 def role_required(*roles: Role):
@@ -23,3 +24,13 @@ def role_required(*roles: Role):
         return wrapped
 
     return decorator
+
+
+def get_user_or_404(user_id: int) -> User:
+    """Load an account that the current staff member may see."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    if not current_user.has_role(Role.ADMIN, Role.ORGANIZER, Role.INSTRUCTOR):
+        abort(404)
+    return user

@@ -15,7 +15,7 @@ from flask import (
 from flask_login import current_user, login_required, login_user, logout_user
 
 from lms.accounts import services
-from lms.accounts.access import role_required
+from lms.accounts.access import get_user_or_404, role_required
 from lms.accounts.forms import (
     ActivateForm,
     ChangePasswordForm,
@@ -289,16 +289,6 @@ def users():
     return render_template(
         "accounts/users.html", page=page, query=query, role=role, roles=list(Role)
     )
-
-
-def get_user_or_404(user_id: int) -> User:
-    """Load an account that the current staff member may see."""
-    user = db.session.get(User, user_id)
-    if user is None:
-        abort(404)
-    if not current_user.has_role(Role.ADMIN, Role.ORGANIZER, Role.INSTRUCTOR):
-        abort(404)
-    return user
 
 
 @bp.route("/users/<int:user_id>")

@@ -12,6 +12,13 @@ from lms.accounts.access import role_required
 from lms.accounts.forms import ConfirmActionForm
 from lms.accounts.models import Role
 from lms.assignments import services
+from lms.assignments.access import (
+    get_assignment_for_editing_or_404,
+    get_assignment_lesson_or_404,
+    get_criterion_or_404,
+    get_my_submission_or_404,
+    get_submission_for_review_or_404,
+)
 from lms.assignments.forms import (
     ArrangeForm,
     AssignmentForm,
@@ -22,100 +29,17 @@ from lms.assignments.forms import (
     review_form_for,
     split_ids,
 )
-from lms.assignments.models import Assignment, RubricCriterion, Submission, SubmissionStatus
+from lms.assignments.models import RubricCriterion, Submission, SubmissionStatus
 from lms.core.api import ErrorBody, api_error, api_login_required, api_operation
 from lms.core.db import utcnow, writes_database
 from lms.core.extensions import db
 from lms.core.i18n import gettext as _
-from lms.core.sniff import MediaKind
-from lms.courses.access import can_edit_course, can_view_course
+from lms.courses.access import can_edit_course, can_view_course, get_course_for_editing_or_404
 from lms.courses.models import Course, Lesson, LessonKind
-from lms.courses.views import (
-    get_any_lesson_or_404,
-    get_course_for_editing_or_404,
-    get_course_or_404,
-    get_lesson_or_404,
-)
-from lms.learning.panels import register_home_notice, register_lesson_panel
 from lms.learning.services import is_enrolled
 from lms.media.models import MediaAsset
-from lms.media.services import UploadPurpose, register_upload_purpose
 
 bp = Blueprint("assignments", __name__)
-
-
-# --- Who may upload and see hand-in photos and videos ----------------------------------------
-
-
-def _may_upload_submission(user, course) -> bool:
-    """Enrolled trainees upload their work; the course's editors may try the form out."""
-    if not getattr(user, "is_authenticated", False):
-        return False
-    return can_edit_course(user, course) or is_enrolled(user, course)
-
-
-def _may_view_submission(user, asset, course) -> bool:
-    """Only the trainee who uploaded it and the course's editors: never another trainee."""
-    if not getattr(user, "is_authenticated", False):
-        return False
-    return asset.owner_id == user.id or can_edit_course(user, course)
-
-
-register_upload_purpose(services.SUBMISSION_PURPOSE, UploadPurpose(
-    kinds=frozenset({MediaKind.IMAGE, MediaKind.VIDEO}),
-    can_upload=_may_upload_submission,
-    can_view=_may_view_submission,
-))
-
-
-# --- Loaders ---------------------------------------------------------------------------------
-
-
-def get_assignment_lesson_or_404(slug: str, lesson_slug: str, for_user) -> Lesson:
-    """Load a practical-work lesson the user may open."""
-    course = get_course_or_404(slug, for_user)
-    if not can_view_course(for_user, course):
-        abort(403)
-    lesson = get_lesson_or_404(course, lesson_slug)
-    if lesson.kind != LessonKind.ASSIGNMENT:
-        abort(404)
-    return lesson
-
-
-def get_my_submission_or_404(assignment: Assignment | None, user, number: int) -> Submission:
-    """Load one of the user's own hand-ins by its number; anyone else's is not there."""
-    submission = None
-    if assignment is not None:
-        submission = db.session.scalar(sa.select(Submission).where(
-            Submission.assignment_id == assignment.id, Submission.user_id == user.id, Submission.number == number))
-    if submission is None:
-        abort(404)
-    return submission
-
-
-def get_submission_for_review_or_404(submission_id: int, for_user) -> Submission:
-    """Load a hand-in for a reviewer who edits its course; 403 for anyone else."""
-    submission = db.session.get(Submission, submission_id)
-    if submission is None:
-        abort(404)
-    if not can_edit_course(for_user, submission.assignment.lesson.course):
-        abort(403)
-    return submission
-
-
-def get_criterion_or_404(assignment: Assignment, criterion_id: int) -> RubricCriterion:
-    criterion = db.session.get(RubricCriterion, criterion_id)
-    if criterion is None or criterion.assignment_id != assignment.id:
-        abort(404)
-    return criterion
-
-
-def get_assignment_for_editing_or_404(slug: str, lesson_slug: str) -> tuple[Course, Lesson]:
-    course = get_course_for_editing_or_404(slug, current_user)
-    lesson = get_any_lesson_or_404(course, lesson_slug)
-    if lesson.kind != LessonKind.ASSIGNMENT:
-        abort(404)
-    return course, lesson
 
 
 # --- Helpers for templates -------------------------------------------------------------------
@@ -203,10 +127,6 @@ def render_home_notice(user) -> str:
     if not news:
         return ""
     return render_template("assignments/_home_notice.html", news=news, **HELPERS)
-
-
-register_lesson_panel(LessonKind.ASSIGNMENT, render_panel)
-register_home_notice("assignments", render_home_notice)
 
 
 # --- Trainees: handing in and reading the review ---------------------------------------------

@@ -196,7 +196,6 @@ def recover_stale_export(job: AttendanceExportJob, now=None) -> bool:
     return True
 
 
-@jobs.recoverer("attendance exports")
 def recover_stale_exports(now=None) -> int:
     """Fail every running export whose worker is gone; return how many."""
     running = db.session.scalars(jobs.stale_rows(AttendanceExportJob, AttendanceExportJob.status,

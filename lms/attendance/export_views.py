@@ -31,10 +31,14 @@ from wtforms.validators import AnyOf, DataRequired, Optional, ValidationError
 from lms.accounts.access import role_required
 from lms.accounts.models import Role
 from lms.attendance import export_jobs, exports
+from lms.attendance.access import (
+    get_any_cohort_or_404,
+    get_export_job_or_404,
+    get_session_for_sheet_or_404,
+)
 from lms.attendance.export_tasks import export_attendance_job
 from lms.attendance.models import AttendanceExportJob, ExportStatus
-from lms.cohorts.models import ClassSession, Cohort
-from lms.cohorts.services import get_cohort_by_code
+from lms.cohorts.models import Cohort
 from lms.core.db import utcnow
 from lms.core.extensions import db
 from lms.core.forms import FlaskForm
@@ -126,7 +130,7 @@ def queue_export():
 @login_required
 def export_job(public_id: str):
     """Show how far a large export has gone (the page refreshes itself), then its download button."""
-    job = _get_export_job_or_404(public_id)
+    job = get_export_job_or_404(public_id, current_user)
     db.session.commit()  # an export whose worker died was just marked failed: keep it so
     return render_template("attendance_exports/job.html", job=job, status=job.effective_status(),
                            facts=_export_facts(job), keep_hours=current_app.config["ATTENDANCE_EXPORT_KEEP_HOURS"],
@@ -139,7 +143,7 @@ def download_export(public_id: str):
     """Send a finished export's stored file, under the name the inline download gives."""
     from lms.core.storage import get_storage
 
-    job = _get_export_job_or_404(public_id)
+    job = get_export_job_or_404(public_id, current_user)
     if job.effective_status() != ExportStatus.DONE or not job.file_key:
         return redirect(url_for(".export_job", public_id=job.public_id))
     try:
@@ -159,7 +163,7 @@ def download_export(public_id: str):
 @login_required
 def retry_export(public_id: str):
     """Make a failed or expired export again in the queue, with the same filters, counted as of now."""
-    job = _get_export_job_or_404(public_id)
+    job = get_export_job_or_404(public_id, current_user)
     if job.effective_status() not in {ExportStatus.FAILED, ExportStatus.EXPIRED}:
         return redirect(url_for(".export_job", public_id=job.public_id))
     try:
@@ -177,21 +181,21 @@ def retry_export(public_id: str):
 @role_required(Role.ORGANIZER)
 def cohort_attendance_xlsx(code):
     """Download one class's attendance workbook."""
-    return _download("xlsx", {"cohort": _get_cohort_or_404(code)})
+    return _download("xlsx", {"cohort": get_any_cohort_or_404(code)})
 
 
 @bp.get("/cohorts/<code>/attendance.csv")
 @role_required(Role.ORGANIZER)
 def cohort_attendance_csv(code):
     """Download one class's attendance, one row per trainee and session, as CSV."""
-    return _download("csv", {"cohort": _get_cohort_or_404(code)})
+    return _download("csv", {"cohort": get_any_cohort_or_404(code)})
 
 
 @bp.get("/cohorts/<code>/attendance-summary.csv")
 @role_required(Role.ORGANIZER)
 def cohort_attendance_summary_csv(code):
     """Download one class's roster as CSV: one row per trainee, a code per session, totals and the rate."""
-    cohort = _get_cohort_or_404(code)
+    cohort = get_any_cohort_or_404(code)
     checked = exports.make_filter(cohort=cohort)
     filename = exports.export_filename("csv", cohort=cohort).replace("diem-danh-", "tong-hop-diem-danh-", 1)
     # One row per trainee, never more than the class's size: always made in the request.
@@ -205,7 +209,7 @@ def cohort_attendance_summary_csv(code):
 @role_required(Role.ORGANIZER, Role.INSTRUCTOR)
 def sign_in_sheet(session_id):
     """Print the sign-in sheet of one session."""
-    session = _get_session_or_404(session_id)
+    session = get_session_for_sheet_or_404(session_id, current_user)
     info, trainees = exports.sign_in_sheet_data(session)
     day = session.starts_at.astimezone(VIETNAM).date().isoformat()
     from lms.attendance.sheets import (
@@ -216,14 +220,6 @@ def sign_in_sheet(session_id):
                          download_name=f"ky-ten-{session.cohort.code}-{day}.pdf")
     response.headers["Cache-Control"] = NO_STORE
     return response
-
-
-def _get_cohort_or_404(code: str) -> Cohort:
-    """Load a class for an organizer (organizers and admins see every class)."""
-    cohort = get_cohort_by_code(code)
-    if cohort is None:
-        abort(404)
-    return cohort
 
 
 def _export_facts(job: AttendanceExportJob) -> list[tuple[str, str]]:
@@ -245,24 +241,6 @@ def _export_facts(job: AttendanceExportJob) -> list[tuple[str, str]]:
         (_("Asked for at"), format_datetime(job.created_at, "short")),
     ]
     return facts
-
-
-def _get_export_job_or_404(public_id: str) -> AttendanceExportJob:
-    """Load an export for the organizer who asked for it, or an admin; 404 for anyone else."""
-    job = export_jobs.get_export_job(public_id, for_user=current_user)
-    if job is None:
-        abort(404)
-    return job
-
-
-def _get_session_or_404(session_id: int) -> ClassSession:
-    """Load a session for organizers, admins and the instructors of its class; 404 for anyone else."""
-    session = db.session.get(ClassSession, session_id)
-    if session is None:
-        abort(404)
-    if not current_user.has_role(Role.ORGANIZER, Role.ADMIN) and current_user not in session.cohort.instructors:
-        abort(404)
-    return session
 
 
 def _download(file_format: str, filters: dict) -> Response:

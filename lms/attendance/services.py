@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
-from lms.accounts.models import Role, User
+from lms.accounts.models import User
 from lms.attendance import figures
 from lms.attendance.checkin import (
     LATE_AFTER,
@@ -30,6 +30,7 @@ from lms.attendance.models import (
     AttendanceStatus,
     CheckInMethod,
 )
+from lms.cohorts.access import classes_run_by, runs_every_class
 from lms.cohorts.models import ClassSession, Cohort, CohortMember, MemberStatus
 from lms.cohorts.services import (
     active_member_count,
@@ -60,18 +61,6 @@ class UnknownCard(CheckInRefused):
 
 class CardRevoked(CheckInRefused):
     message = _l("This card has been replaced by a newer one and no longer works.")
-
-
-# --- Who may take attendance --------------------------------------------------------------
-
-
-def can_take_attendance(user, cohort: Cohort) -> bool:
-    """Return True for admins, organizers and the class's own instructors."""
-    if not getattr(user, "is_authenticated", False):
-        return False
-    if user.has_role(Role.ADMIN, Role.ORGANIZER):
-        return True
-    return user.has_role(Role.INSTRUCTOR) and any(i.id == user.id for i in cohort.instructors)
 
 
 # --- The one way to record attendance -----------------------------------------------------
@@ -392,8 +381,8 @@ def sessions_for_staff(user, day: date) -> list[ClassSession]:
     start, end = local_day_bounds(day)
     stmt = (sa.select(ClassSession).where(ClassSession.starts_at >= start, ClassSession.starts_at < end)
             .order_by(ClassSession.starts_at, ClassSession.id))
-    if not user.has_role(Role.ADMIN, Role.ORGANIZER):
-        stmt = stmt.join(Cohort).where(Cohort.instructors.any(User.id == user.id))
+    if not runs_every_class(user):
+        stmt = stmt.join(Cohort).where(classes_run_by(user))
     return list(db.session.scalars(stmt))
 
 
@@ -436,5 +425,3 @@ def describe_figure(figure: AttendanceFigure) -> str:
         text = figures.format_percent(figure.percent) + " · " + text
     return text
 
-
-learning.register_completion_rule("attendance", attendance_rule)

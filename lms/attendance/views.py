@@ -20,42 +20,20 @@ from lms.accounts.access import role_required
 from lms.accounts.forms import ConfirmForm
 from lms.accounts.models import Role, User
 from lms.attendance import checkin, figures, services
+from lms.attendance.access import get_session_for_staff_or_404, get_trainee_of_session_or_404
 from lms.attendance.forms import CardScanForm, CodeForm, MarkForm
 from lms.attendance.models import ATTENDED, AttendanceStatus, CheckInMethod
 from lms.cohorts.models import ClassSession
-from lms.cohorts.services import get_member
 from lms.core.db import utcnow, writes_database
 from lms.core.extensions import db, limiter
 from lms.core.i18n import gettext as _
 from lms.core.timezone import local_today
-from lms.learning.panels import register_home_notice
 
 bp = Blueprint("attendance", __name__)
 
 #: Typed check-in codes a trainee may try per minute: 6 digits must not be guessable by trying.
 CODE_LIMIT = "10 per minute"
 STAFF_ROLES = (Role.INSTRUCTOR, Role.ORGANIZER)
-
-
-# --- Loaders ----------------------------------------------------------------------------------
-
-
-def get_session_for_staff_or_404(session_id: int, user) -> ClassSession:
-    """Load a session whose attendance the user may take (the class's instructors, organizers, admins)."""
-    session = db.session.get(ClassSession, session_id)
-    if session is None:
-        abort(404)
-    if not services.can_take_attendance(user, session.cohort):
-        abort(403)
-    return session
-
-
-def get_trainee_of_session_or_404(session: ClassSession, user_id: int) -> User:
-    """Load a trainee who is (or was) in the session's class."""
-    user = db.session.get(User, user_id)
-    if user is None or get_member(session.cohort, user) is None:
-        abort(404)
-    return user
 
 
 # --- What every screen shows of a trainee's attendance (figures.py defines it) ------------------
@@ -347,6 +325,3 @@ def render_home_notice(user) -> str:
     if not lines:
         return ""
     return render_template("attendance/_home_notice.html", lines=lines, attended=ATTENDED)
-
-
-register_home_notice("attendance", render_home_notice)

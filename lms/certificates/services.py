@@ -1,7 +1,7 @@
 """Certificate rules: templates, serials and codes, issuing (one per trainee and course), revoking and re-issuing.
 
-Importing this module registers `issue_for_enrollment` with the learning rules, so a certificate is
-issued the moment a course's completion is first recorded.
+`issue_for_enrollment` listens to the learning rules (connected in `lms.register_hooks`), so a
+certificate is issued the moment a course's completion is first recorded.
 """
 
 import logging
@@ -302,8 +302,6 @@ def issue_for_enrollment(enrollment: Enrollment) -> Certificate | None:
     return certificate
 
 
-learning.on_course_completed(issue_for_enrollment)
-
 
 @dataclass
 class IssueSummary:
@@ -422,7 +420,6 @@ def recover_stale_batch(batch: CertificateBatch, now=None) -> bool:
     return True
 
 
-@jobs.recoverer("certificate batches")
 def recover_stale_batches(now=None) -> int:
     """Fail every running batch whose worker is gone; return how many."""
     running = db.session.scalars(jobs.stale_rows(CertificateBatch, CertificateBatch.status, BatchStatus.RUNNING, now))

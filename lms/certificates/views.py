@@ -27,6 +27,7 @@ from lms.accounts.access import role_required
 from lms.accounts.forms import ConfirmForm
 from lms.accounts.models import Role
 from lms.certificates import KEYS_PATH, documents, services
+from lms.certificates.access import get_batch_or_404, get_certificate_or_404
 from lms.certificates.forms import ReissueForm, RevokeForm, TemplateForm
 from lms.certificates.models import (
     BatchStatus,
@@ -36,6 +37,7 @@ from lms.certificates.models import (
     CertificateTemplate,
 )
 from lms.certificates.register import RegisterFilters, certificates_of, register_query
+from lms.cohorts.access import get_cohort_or_404
 from lms.cohorts.models import Cohort
 from lms.core.api import api_operation
 from lms.core.db import utcnow
@@ -45,7 +47,7 @@ from lms.core.i18n import lazy_gettext as _l
 from lms.core.params import int_arg, paginate
 from lms.core.text import InvalidPhoneNumber, normalize_phone, vietnamese_key
 from lms.core.timezone import to_local
-from lms.courses.access import can_edit_course
+from lms.courses.access import get_course_for_editing_or_404
 from lms.courses.models import Course
 from lms.places import get_commune
 
@@ -60,23 +62,6 @@ def public_base_url() -> str:
 
 def _verify_limit() -> str:
     return current_app.config.get("CERTIFICATE_VERIFY_LIMIT", "30 per minute")
-
-
-def can_see_certificate(user, certificate: Certificate) -> bool:
-    """The holder, organizers and admins may download a certificate's PDF."""
-    if not getattr(user, "is_authenticated", False):
-        return False
-    return certificate.user_id == user.id or user.has_role(Role.ADMIN, Role.ORGANIZER)
-
-
-def get_certificate_or_404(code: str, for_user) -> Certificate:
-    """Load a certificate by its code for someone allowed to see it (others get 403)."""
-    certificate = services.certificate_by_code(code)
-    if certificate is None:
-        abort(404)
-    if not can_see_certificate(for_user, certificate):
-        abort(403)
-    return certificate
 
 
 # --- Public verification ------------------------------------------------------------------------------------
@@ -328,16 +313,6 @@ def reissue(code: str):
 # --- Templates per course -----------------------------------------------------------------------------------
 
 
-def get_course_for_editing_or_404(slug: str) -> Course:
-    """Load a course whose certificate the current user may design."""
-    course = db.session.scalar(sa.select(Course).where(Course.slug == slug))
-    if course is None:
-        abort(404)
-    if not can_edit_course(current_user, course):
-        abort(403)
-    return course
-
-
 def _image_choices(course: Course) -> list[tuple[int, str]]:
     from lms.media.models import AssetStatus, MediaAsset, MediaType
 
@@ -351,7 +326,7 @@ def _image_choices(course: Course) -> list[tuple[int, str]]:
 @login_required
 def edit_template(slug: str):
     """Design the course's certificate, with a preview for a sample name."""
-    course = get_course_for_editing_or_404(slug)
+    course = get_course_for_editing_or_404(slug, current_user)
     template = services.template_for(course)
     form = TemplateForm(obj=template)
     form.set_image_choices(_image_choices(course))
@@ -372,7 +347,7 @@ def edit_template(slug: str):
 @login_required
 def preview(slug: str):
     """Render the certificate for "Nguyễn Thị Hường": the saved template (GET) or the form's unsaved values (POST)."""
-    course = get_course_for_editing_or_404(slug)
+    course = get_course_for_editing_or_404(slug, current_user)
     template = services.template_for(course)
     if request.method == "POST":
         form = TemplateForm()
@@ -392,19 +367,13 @@ def preview(slug: str):
 # --- Issuing to a cohort ------------------------------------------------------------------------------------
 
 
-def _cohort_or_404(code: str) -> Cohort:
-    from lms.cohorts.views import get_cohort_or_404
-
-    return get_cohort_or_404(code, current_user)
-
-
 @bp.route("/cohorts/<code>/certificates", methods=["GET", "POST"])
 @role_required(Role.ORGANIZER)
 def cohort_certificates(code: str):
     """Issue certificates to a whole class, in the job queue."""
     from lms.certificates.tasks import issue_cohort_certificates_job
 
-    cohort = _cohort_or_404(code)
+    cohort = get_cohort_or_404(code, current_user)
     form = ConfirmForm()
     if request.method == "POST":
         if not form.validate_on_submit():
@@ -418,11 +387,10 @@ def cohort_certificates(code: str):
                            counts=services.cohort_counts(cohort), batches=services.recent_batches(cohort))
 
 
-def _batch_or_404(cohort: Cohort, batch_id: str) -> CertificateBatch:
-    batch = db.session.scalar(sa.select(CertificateBatch).where(CertificateBatch.public_id == batch_id))
-    if batch is None or batch.cohort_id != cohort.id:
-        abort(404)
-    if services.recover_stale_batch(batch):  # its worker died: the page says so and offers a retry
+def _load_batch(cohort: Cohort, batch_id: str) -> CertificateBatch:
+    """Load a run of this class; one whose worker died is failed first, so the page offers a retry."""
+    batch = get_batch_or_404(cohort, batch_id)
+    if services.recover_stale_batch(batch):
         db.session.commit()
     return batch
 
@@ -431,8 +399,8 @@ def _batch_or_404(cohort: Cohort, batch_id: str) -> CertificateBatch:
 @role_required(Role.ORGANIZER)
 def batch(code: str, batch_id: str):
     """Show how far issuing to a class has gone (the page refreshes itself until done)."""
-    cohort = _cohort_or_404(code)
-    batch = _batch_or_404(cohort, batch_id)
+    cohort = get_cohort_or_404(code, current_user)
+    batch = _load_batch(cohort, batch_id)
     return render_template("certificates/batch.html", cohort=cohort, batch=batch, form=ConfirmForm(),
                            running=batch.status in {BatchStatus.QUEUED, BatchStatus.RUNNING},
                            status_url=url_for("certificates.batch_status", code=cohort.code, batch_id=batch.public_id))
@@ -442,8 +410,8 @@ def batch(code: str, batch_id: str):
 @role_required(Role.ORGANIZER)
 def batch_status(code: str, batch_id: str):
     """Return the progress of issuing to a class, for polling."""
-    cohort = _cohort_or_404(code)
-    batch = _batch_or_404(cohort, batch_id)
+    cohort = get_cohort_or_404(code, current_user)
+    batch = _load_batch(cohort, batch_id)
     return jsonify(status=batch.status.value, label=batch.status.label, total=batch.total,
                    processed=batch.processed, issued=batch.issued, skipped=batch.skipped, percent=batch.percent,
                    error=batch.error, done=batch.status in {BatchStatus.DONE, BatchStatus.FAILED})

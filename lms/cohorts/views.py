@@ -10,6 +10,13 @@ from lms.accounts.access import role_required
 from lms.accounts.forms import ConfirmActionForm, ConfirmForm
 from lms.accounts.models import Role, User, UserRole
 from lms.cohorts import services
+from lms.cohorts.access import (
+    classes_run_by,
+    get_cohort_or_404,
+    get_session_or_404,
+    runs_class,
+    runs_every_class,
+)
 from lms.cohorts.forms import (
     AddMemberForm,
     CancelForm,
@@ -18,7 +25,7 @@ from lms.cohorts.forms import (
     SeriesForm,
     SessionForm,
 )
-from lms.cohorts.models import ClassSession, Cohort, CohortMember
+from lms.cohorts.models import Cohort, CohortMember
 from lms.core.extensions import db
 from lms.core.i18n import gettext as _
 from lms.core.text import mask_phone
@@ -26,27 +33,9 @@ from lms.core.timezone import VIETNAM
 from lms.courses.models import Course
 
 bp = Blueprint("cohorts", __name__, url_prefix="/cohorts")
-
-
-def can_manage(user, cohort: Cohort) -> bool:
-    return user.has_role(Role.ADMIN, Role.ORGANIZER) or any(i.id == user.id for i in cohort.instructors)
-
-
-def get_cohort_or_404(code: str, for_user) -> Cohort:
-    """Load a class the user runs (organizers: any; instructors: their own)."""
-    cohort = services.get_cohort_by_code(code)
-    if cohort is None:
-        abort(404)
-    if not can_manage(for_user, cohort):
-        abort(403)
-    return cohort
-
-
-def get_session_or_404(cohort: Cohort, session_id: int) -> ClassSession:
-    session = db.session.get(ClassSession, session_id)
-    if session is None or session.cohort_id != cohort.id:
-        abort(404)
-    return session
+# Templates ask the same question as the routes: who runs this class, who runs them all.
+bp.add_app_template_global(runs_class)
+bp.add_app_template_global(runs_every_class)
 
 
 def _course_choices():
@@ -62,9 +51,8 @@ def _instructor_choices():
 @role_required(Role.ORGANIZER, Role.INSTRUCTOR)
 def index():
     """List the classes I run."""
-    stmt = sa.select(Cohort).order_by(Cohort.start_date.desc().nulls_last(), Cohort.code)
-    if not current_user.has_role(Role.ADMIN, Role.ORGANIZER):
-        stmt = stmt.where(Cohort.instructors.any(User.id == current_user.id))
+    stmt = (sa.select(Cohort).where(classes_run_by(current_user))
+            .order_by(Cohort.start_date.desc().nulls_last(), Cohort.code))
     cohorts = list(db.session.scalars(stmt))
     counts = dict(db.session.execute(
         sa.select(CohortMember.cohort_id, sa.func.count(CohortMember.id))

@@ -11,42 +11,23 @@ from lms.core.extensions import db
 from lms.core.i18n import gettext as _
 from lms.core.params import int_arg
 from lms.core.text import mask_phone
-from lms.courses import services
-from lms.courses.access import can_edit_course
+from lms.courses import hooks, services
+from lms.courses.access import (
+    can_edit_course,
+    get_any_lesson_or_404,
+    get_course_for_editing_or_404,
+    get_course_or_404,
+    get_module_or_404,
+)
 from lms.courses.forms import CourseForm, LessonForm, ModuleForm, MoveForm
 from lms.courses.models import (
-    Course,
     CourseLevel,
     CourseStatus,
     EnrollmentMode,
-    Lesson,
     LessonKind,
-    Module,
 )
 
 bp = Blueprint("courses", __name__, url_prefix="/courses")
-
-
-def get_course_or_404(slug: str, for_user) -> Course:
-    """Load a course the user may see: published, or a draft to its editors."""
-    return visible_course_or_404(db.session.scalar(sa.select(Course).where(Course.slug == slug)), for_user)
-
-
-def visible_course_or_404(course: Course | None, for_user) -> Course:
-    """Return the course if the user may see it (published, or a draft to its editors), else 404."""
-    if course is None or (not course.is_published and not can_edit_course(for_user, course)):
-        abort(404)
-    return course
-
-
-def get_lesson_or_404(course: Course, slug: str) -> Lesson:
-    """Load a lesson of this course by its address; archived lessons are gone for trainees."""
-    lesson = db.session.scalar(
-        sa.select(Lesson).where(Lesson.course_id == course.id, Lesson.slug == slug, Lesson.archived_at.is_(None))
-    )
-    if lesson is None:
-        abort(404)
-    return lesson
 
 
 @bp.route("")
@@ -59,58 +40,21 @@ def catalogue():
 def course_detail(slug: str):
     """Show a course's summary and its lessons by module."""
     course = get_course_or_404(slug, for_user=current_user)
-    from lms.learning.services import course_progress, is_enrolled
-
-    summary = course_progress(current_user, course) if current_user.is_authenticated else None
-    enrolled = current_user.is_authenticated and is_enrolled(current_user, course)
-    return render_template("courses/course.html", course=course, summary=summary, enrolled=enrolled,
+    # The learner's progress belongs to learning, which adds it here (courses never imports it).
+    learner = {"summary": None, "enrolled": False}
+    if current_user.is_authenticated:
+        learner.update(hooks.course_page_context(current_user, course))
+    return render_template("courses/course.html", course=course, **learner,
                            can_edit=can_edit_course(current_user, course) and request.args.get("preview") != "1")
 
 
 # --- Authoring: instructors, organizers and admins --------------------------------------
 
 
-def get_course_for_editing_or_404(slug: str, for_user) -> Course:
-    """Load a course the user may edit; others get 404 (or 403 when they may see it)."""
-    course = db.session.scalar(sa.select(Course).where(Course.slug == slug))
-    if course is None:
-        abort(404)
-    if not can_edit_course(for_user, course):
-        abort(403)
-    return course
-
-
-def get_module_or_404(course: Course, module_id: int) -> Module:
-    module = db.session.get(Module, module_id)
-    if module is None or module.course_id != course.id:
-        abort(404)
-    return module
-
-
-def get_any_lesson_or_404(course: Course, slug: str) -> Lesson:
-    """Load a lesson of this course, archived ones included."""
-    lesson = db.session.scalar(sa.select(Lesson).where(Lesson.course_id == course.id, Lesson.slug == slug))
-    if lesson is None:
-        abort(404)
-    return lesson
-
-
 def instructor_choices() -> list[tuple[int, str]]:
     stmt = (sa.select(User).where(User.role_rows.any(UserRole.role == Role.INSTRUCTOR))
             .order_by(User.full_name))
     return [SelectChoice(u.id, f"{u.full_name} ({mask_phone(u.phone)})") for u in db.session.scalars(stmt)]
-
-
-def find_course_media(course: Course, public_id: str | None):
-    """Return an asset uploaded for this course, or None."""
-    from lms.media.models import MediaAsset
-
-    if not public_id:
-        return None
-    asset = db.session.scalar(sa.select(MediaAsset).where(MediaAsset.public_id == public_id))
-    if asset is None or asset.course_id != course.id:
-        return None
-    return asset
 
 
 @bp.route("/manage")
@@ -169,7 +113,7 @@ def edit(slug: str):
             course.video_completion_percent = form.video_completion_percent.data
             chosen = [db.session.get(User, uid) for uid in form.instructors.data]
             services.set_instructors(course, [u for u in chosen if u is not None])
-            cover = find_course_media(course, form.cover_media_id.data)
+            cover = hooks.find_course_media(course, form.cover_media_id.data)
             if cover is not None and cover.media_type.value == "image":
                 course.cover = cover
             db.session.commit()
@@ -268,7 +212,7 @@ def edit_lesson(slug: str, lesson_slug: str):
         services.update_lesson(lesson, title=form.title.data, body_markdown=form.body_markdown.data or "",
                                required=form.required.data)
         services.place_lesson(lesson, get_module_or_404(course, form.module_id.data))
-        asset = find_course_media(course, form.media_id.data)
+        asset = hooks.find_course_media(course, form.media_id.data)
         try:
             if asset is not None and asset is not lesson.media:
                 services.attach_media(lesson, asset)

@@ -2,7 +2,6 @@
 
 import math
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -11,6 +10,7 @@ import sqlalchemy as sa
 from lms.core.db import insert_if_absent, utcnow
 from lms.core.extensions import db
 from lms.courses.models import Course, CourseStatus, EnrollmentMode, Lesson, LessonKind
+from lms.learning import hooks
 from lms.learning.models import (
     Enrollment,
     EnrollmentSource,
@@ -361,16 +361,6 @@ class RuleOutcome:
     detail: str = ""
 
 
-#: Extra completion rules that higher packages register (cohorts adds attendance).
-CompletionRule = Callable[[Enrollment], RuleOutcome | None]
-_completion_rules: dict[str, CompletionRule] = {}
-
-
-def register_completion_rule(name: str, rule: CompletionRule) -> None:
-    """Add a course-completion rule; it returns None when it does not apply to a course."""
-    _completion_rules[name] = rule
-
-
 def required_lessons(course: Course) -> list[Lesson]:
     return list(db.session.scalars(
         sa.select(Lesson).where(Lesson.course_id == course.id, Lesson.required.is_(True), Lesson.archived_at.is_(None))
@@ -395,7 +385,7 @@ def completion_status(enrollment: Enrollment) -> list[RuleOutcome]:
     outcomes = [RuleOutcome(bool(required) and finished == len(required),
                             _("Required lessons, quizzes and practical work"),
                             _("%(done)d of %(total)d done", done=finished, total=len(required)))]
-    for rule in _completion_rules.values():
+    for rule in hooks.completion_rules():  # those higher packages add (attendance)
         outcome = rule(enrollment)
         if outcome is not None:
             outcomes.append(outcome)
@@ -414,16 +404,8 @@ def refresh_course_completion(enrollment: Enrollment) -> bool:
     return False
 
 
-#: Called with an enrolment when it becomes complete (certificates listen here).
-_completion_listeners: list[Callable[[Enrollment], None]] = []
-
-
-def on_course_completed(listener: Callable[[Enrollment], None]) -> None:
-    _completion_listeners.append(listener)
-
-
 def _notify_completed(enrollment: Enrollment) -> None:
-    for listener in _completion_listeners:
+    for listener in hooks.completion_listeners():  # certificates listen here
         listener(enrollment)
 
 

@@ -17,15 +17,16 @@ from lms.core.extensions import db
 from lms.core.i18n import gettext as _
 from lms.core.params import paginate
 from lms.courses import services as courses
-from lms.courses.access import can_edit_course, can_view_course, register_view_rule
-from lms.courses.models import Course, Lesson
-from lms.courses.views import (
+from lms.courses.access import (
+    can_edit_course,
+    can_view_course,
     get_course_for_editing_or_404,
     get_course_or_404,
     get_lesson_or_404,
     visible_course_or_404,
 )
-from lms.learning import panels, services
+from lms.courses.models import Course, Lesson
+from lms.learning import hooks, services
 from lms.learning.forms import LessonDoneForm
 from lms.learning.models import Enrollment, EnrollmentStatus, LessonProgress
 from lms.learning.schemas import (
@@ -39,10 +40,12 @@ from lms.learning.schemas import (
 
 bp = Blueprint("learning", __name__)
 
-# Trainees learn only in courses they are enrolled in.
-register_view_rule("enrolled", lambda user, course: services.is_enrolled(user, course))
-
 STUCK_AFTER = timedelta(days=7)
+
+
+def course_page_learner(user, course: Course) -> dict:
+    """Return the learner's side of the course page (connected to courses in `lms.register_hooks`)."""
+    return {"summary": services.course_progress(user, course), "enrolled": services.is_enrolled(user, course)}
 
 
 @bp.route("/learn")
@@ -52,7 +55,7 @@ def home():
     summaries = [(e, services.course_progress(current_user, e.course)) for e in services.enrollments_of(current_user)]
     current = next(((e, s) for e, s in summaries if s.completed_at is None and s.resume_lesson), None)
     return render_template("learning/home.html", summaries=summaries, current=current,
-                           notices=panels.render_home_notices(current_user),
+                           notices=hooks.render_home_notices(current_user),
                            open_courses=_open_courses_not_joined(summaries))
 
 
@@ -138,7 +141,7 @@ def lesson(slug: str, lesson_slug: str):
     return render_template(
         "learning/lesson.html", course=course, lesson=lesson, before=before, after=after, progress=progress,
         summary=summary, body_html=responsive_images(lesson.body_html),
-        new_event_id=str(uuid.uuid4()), panel=panels.render_lesson_panel(lesson, user),
+        new_event_id=str(uuid.uuid4()), panel=hooks.render_lesson_panel(lesson, user),
         can_edit=can_edit_course(user, course) and request.args.get("preview") != "1",
     )
 

@@ -5,9 +5,7 @@ import os
 import re
 import shutil
 import unicodedata
-from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO
@@ -20,53 +18,9 @@ from lms.core.db import utcnow
 from lms.core.extensions import db
 from lms.core.sniff import SNIFF_BYTES, MediaKind, SniffedType, UnsupportedFileType, sniff_file
 from lms.core.storage import Storage, get_storage
-from lms.courses.access import can_edit_course, can_view_course
+from lms.media.hooks import upload_purpose
 from lms.media.models import AssetStatus, MediaAsset, MediaType, MediaVariant, Upload, new_public_id
 
-
-@dataclass(frozen=True)
-class UploadPurpose:
-    """What an upload is for: which file kinds it takes, who may upload and who may see the result."""
-
-    kinds: frozenset
-    can_upload: Callable  # (user, course) -> bool
-    can_view: Callable  # (user, asset, course) -> bool
-
-
-def _course_editor(user, course) -> bool:
-    return can_edit_course(user, course)
-
-
-def _course_viewer(user, asset, course) -> bool:
-    return can_view_course(user, course)
-
-
-#: Purposes; higher packages add theirs (assignments: "submission").
-UPLOAD_PURPOSES: dict[str, UploadPurpose] = {
-    "lesson": UploadPurpose(frozenset({MediaKind.VIDEO, MediaKind.DOCUMENT}), _course_editor, _course_viewer),
-    "cover": UploadPurpose(frozenset({MediaKind.IMAGE}), _course_editor, lambda user, asset, course: True),
-    "image": UploadPurpose(frozenset({MediaKind.IMAGE}), _course_editor, _course_viewer),
-}
-
-
-def register_upload_purpose(name: str, purpose: UploadPurpose) -> None:
-    """Add an upload purpose with its own rules."""
-    UPLOAD_PURPOSES[name] = purpose
-
-
-def may_upload(user, course, purpose: str) -> bool:
-    policy = UPLOAD_PURPOSES.get(purpose)
-    return policy is not None and policy.can_upload(user, course)
-
-
-def may_view(user, asset: MediaAsset, course) -> bool:
-    """Return True if the user may see this asset."""
-    if asset.is_public:
-        return True
-    if course is None:
-        return False
-    policy = UPLOAD_PURPOSES.get(asset.purpose, UPLOAD_PURPOSES["lesson"])
-    return policy.can_view(user, asset, course)
 _COPY_CHUNK = 1024 * 1024
 
 
@@ -96,6 +50,14 @@ class FileTypeRejected(MediaError):
 
 class UploadIncomplete(MediaError):
     pass
+
+
+def find_course_asset(course, public_id: str) -> MediaAsset | None:
+    """Return the asset with this public id if it was uploaded for this course (courses attach it)."""
+    asset = db.session.scalar(sa.select(MediaAsset).where(MediaAsset.public_id == public_id))
+    if asset is None or asset.course_id != course.id:
+        return None
+    return asset
 
 
 def clean_filename(name: str | None) -> str:
@@ -129,7 +91,7 @@ def create_upload(*, owner, course, length: int, filename: str, purpose: str = "
     """Start a resumable upload of `length` bytes for a course."""
     from lms.core.i18n import gettext as _
 
-    if purpose not in UPLOAD_PURPOSES:
+    if upload_purpose(purpose) is None:
         raise MediaError(_("Unknown upload purpose."))
     if length < 0:
         raise MediaError(_("The file size is missing or wrong."))
@@ -263,11 +225,13 @@ def check_upload_type(upload: Upload) -> SniffedType:
             _("This file type is not accepted (%(reason)s). Upload a video (MP4, MOV, WebM, 3GP), a PDF or a photo (JPEG, PNG, WebP, HEIC).",
               reason=str(exc))
         ) from None
-    if sniffed.kind not in UPLOAD_PURPOSES[upload.purpose].kinds:
+    policy = upload_purpose(upload.purpose)
+    kinds = policy.kinds if policy is not None else frozenset()  # a purpose no longer connected takes nothing
+    if sniffed.kind not in kinds:
         discard_upload(upload)
         if upload.purpose == "lesson":
             raise FileTypeRejected(_("A lesson takes a video or a PDF file."))
-        if MediaKind.VIDEO in UPLOAD_PURPOSES[upload.purpose].kinds:
+        if MediaKind.VIDEO in kinds:
             raise FileTypeRejected(_("Only photos and videos can be used here."))
         raise FileTypeRejected(_("Only photos (JPEG, PNG, WebP, HEIC) can be used here."))
     return sniffed
@@ -306,7 +270,8 @@ def ingest_file(path: Path, *, owner_id: int | None, course_id: int | None, file
         sniffed = sniff_file(path)
     except UnsupportedFileType as exc:
         raise FileTypeRejected(_("This file type is not accepted (%(reason)s).", reason=str(exc))) from None
-    if purpose not in UPLOAD_PURPOSES or sniffed.kind not in UPLOAD_PURPOSES[purpose].kinds:
+    policy = upload_purpose(purpose)
+    if policy is None or sniffed.kind not in policy.kinds:
         raise FileTypeRejected(_("This kind of file cannot be used here."))
     asset = MediaAsset(
         public_id=new_public_id(),

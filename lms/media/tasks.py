@@ -5,7 +5,6 @@ import time
 
 from huey import crontab
 
-from lms.core import jobs
 from lms.core.db import utcnow
 from lms.core.extensions import db
 from lms.core.jobs import Heartbeat, beat_row, job, periodic_job
@@ -53,7 +52,6 @@ def process_asset_job(asset_id: int) -> str:
     return asset.status.value
 
 
-@jobs.recoverer("media processing")
 def recover_stale_media() -> int:
     """Queue again (or fail) the assets whose worker died, after the commit the worker must see; return how many."""
     from lms.media.services import queue_processing, recover_stale_assets

@@ -25,6 +25,8 @@ from lms.core.storage import get_storage
 from lms.courses.access import can_edit_course
 from lms.courses.models import Course
 from lms.media import services
+from lms.media.access import get_asset_or_404, may_upload, may_view_asset
+from lms.media.hooks import upload_purpose
 from lms.media.models import AssetStatus, MediaAsset, Upload
 
 bp = Blueprint("media", __name__)
@@ -98,9 +100,9 @@ def tus_create():
     if course is None:
         return tus_error(400, _("Choose the course the file belongs to."))
     purpose = metadata.get("purpose", "lesson")
-    if purpose not in services.UPLOAD_PURPOSES:
+    if upload_purpose(purpose) is None:
         return tus_error(400, _("Unknown upload purpose."))
-    if not services.may_upload(current_user, course, purpose):
+    if not may_upload(current_user, course, purpose):
         return tus_error(403, _("You may not upload files to this course."))
     try:
         length = int(request.headers.get("Upload-Length", ""))
@@ -271,25 +273,11 @@ def asset_json(asset: MediaAsset) -> dict:
     }
 
 
-def get_asset_or_404(public_id: str) -> MediaAsset:
-    asset = db.session.scalar(sa.select(MediaAsset).where(MediaAsset.public_id == public_id))
-    if asset is None:
-        abort(404)
-    return asset
-
-
-def _may_view(asset: MediaAsset) -> bool:
-    course = db.session.get(Course, asset.course_id) if asset.course_id else None
-    if course is None and not asset.is_public:
-        return current_user.is_authenticated and current_user.has_role(Role.ADMIN)
-    return services.may_view(current_user, asset, course)
-
-
 @bp.route("/media/<public_id>/<variant>")
 def serve(public_id: str, variant: str):
     """Deliver a media file or one of its variants, with HTTP Range for seeking."""
     asset = get_asset_or_404(public_id)
-    if not _may_view(asset):
+    if not may_view_asset(current_user, asset):
         abort(403 if current_user.is_authenticated else 404)
     if variant == "original":
         key, mime = asset.storage_key, asset.mime

@@ -5,7 +5,6 @@ from flask_login import current_user, login_required
 
 from lms.core.extensions import db
 from lms.core.i18n import gettext as _
-from lms.learning.panels import register_home_notice
 from lms.notifications import services
 from lms.notifications.messages import text_of
 
@@ -18,9 +17,6 @@ def render_notice(user) -> str:
         return ""
     return render_template("notifications/_notice.html", items=items, count=services.unread_count(user),
                            text_of=text_of)
-
-
-register_home_notice("notifications", render_notice)
 
 
 def _internal(link: str | None) -> str | None:

@@ -2,7 +2,6 @@
 
 import uuid
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
@@ -13,18 +12,17 @@ from lms.core.extensions import db
 from lms.core.i18n import gettext as _
 from lms.courses.access import can_edit_course
 from lms.courses.forms import MoveForm
-from lms.courses.models import Course, Lesson, LessonKind
+from lms.courses.hooks import find_course_media
+from lms.courses.models import Course, Lesson
 from lms.courses.services import neighbours
-from lms.courses.views import (
-    find_course_media,
-    get_any_lesson_or_404,
-    get_course_for_editing_or_404,
-    get_course_or_404,
-    get_lesson_or_404,
-)
-from lms.learning.panels import register_lesson_panel
 from lms.learning.services import get_enrollment
 from lms.quizzes import services
+from lms.quizzes.access import (
+    get_my_attempt_or_404,
+    get_question_or_404,
+    get_quiz_for_editing_or_404,
+    get_quiz_lesson_or_404,
+)
 from lms.quizzes.forms import (
     AttemptForm,
     QuestionForm,
@@ -33,49 +31,9 @@ from lms.quizzes.forms import (
     SubmissionIn,
     SubmissionOut,
 )
-from lms.quizzes.models import Question, QuestionKind, Quiz, QuizAttempt
+from lms.quizzes.models import Question, QuestionKind, QuizAttempt
 
 bp = Blueprint("quizzes", __name__)
-
-
-# --- Loaders: every route goes through one, so changing an id never shows someone else's data ---
-
-
-def get_quiz_lesson_or_404(slug: str, lesson_slug: str) -> tuple[Course, Lesson, Quiz]:
-    """Load a quiz lesson the current user may open, and its quiz; 404 when it has none yet."""
-    course = get_course_or_404(slug, for_user=current_user)
-    lesson = get_lesson_or_404(course, lesson_slug)
-    quiz = services.find_quiz(lesson) if lesson.kind == LessonKind.QUIZ else None
-    if quiz is None:
-        abort(404)
-    return course, lesson, quiz
-
-
-def get_my_attempt_or_404(quiz: Quiz, number: int) -> QuizAttempt:
-    """Load one of the current user's own attempts by its number."""
-    attempt = db.session.scalar(
-        sa.select(QuizAttempt).where(QuizAttempt.quiz_id == quiz.id, QuizAttempt.user_id == current_user.id,
-                                     QuizAttempt.number == number)
-    )
-    if attempt is None:
-        abort(404)
-    return attempt
-
-
-def get_quiz_for_editing_or_404(slug: str, lesson_slug: str) -> tuple[Course, Lesson, Quiz]:
-    """Load a quiz lesson for its course's editors (others get 403), creating its quiz on first use."""
-    course = get_course_for_editing_or_404(slug, current_user)
-    lesson = get_any_lesson_or_404(course, lesson_slug)
-    if lesson.kind != LessonKind.QUIZ:
-        abort(404)
-    return course, lesson, services.get_or_create_quiz(lesson)
-
-
-def get_question_or_404(quiz: Quiz, question_id: int) -> Question:
-    question = db.session.get(Question, question_id)
-    if question is None or question.quiz_id != quiz.id:
-        abort(404)
-    return question
 
 
 # --- Taking a quiz ---------------------------------------------------------------------------
@@ -218,9 +176,6 @@ def render_panel(lesson: Lesson, user) -> str:
                        open=services.open_attempt(quiz, user), best=services.best_attempt(quiz, user),
                        left=services.attempts_left(quiz, user))
     return render_template("quizzes/_panel.html", **context)
-
-
-register_lesson_panel(LessonKind.QUIZ, render_panel)
 
 
 # --- Authoring: the course's editors --------------------------------------------------------

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from lms.accounts.models import Role, User
+from lms.cohorts.access import classes_run_by, runs_every_class
 from lms.cohorts.models import ClassSession, Cohort, CohortMember, MemberStatus
 from lms.core.db import utcnow
 from lms.core.extensions import db
@@ -38,18 +39,14 @@ class StaffHome:
     courses: list[Course] = field(default_factory=list)
 
 
-def _sees_every_class(user) -> bool:
-    return user.has_role(Role.ADMIN, Role.ORGANIZER)
-
-
 def todays_sessions(user, day: date) -> list[ClassSession]:
     """Return the day's sessions (Vietnam time) of the classes the user runs, each with its class loaded."""
     start, end = local_day_bounds(day)
     stmt = (sa.select(ClassSession).options(joinedload(ClassSession.cohort))
             .where(ClassSession.starts_at >= start, ClassSession.starts_at < end)
             .order_by(ClassSession.starts_at, ClassSession.id))
-    if not _sees_every_class(user):
-        stmt = stmt.where(ClassSession.cohort.has(Cohort.instructors.any(User.id == user.id)))
+    if not runs_every_class(user):
+        stmt = stmt.where(ClassSession.cohort.has(classes_run_by(user)))
     return list(db.session.scalars(stmt))
 
 
@@ -59,8 +56,8 @@ def current_classes(user, day: date, limit: int | None = CLASSES_SHOWN) -> tuple
     Instructors get the classes they teach, organizers and admins every class, newest first.
     """
     where = [sa.or_(Cohort.end_date.is_(None), Cohort.end_date >= day)]
-    if not _sees_every_class(user):
-        where.append(Cohort.instructors.any(User.id == user.id))
+    if not runs_every_class(user):
+        where.append(classes_run_by(user))
         limit = None
     total = db.session.scalar(sa.select(sa.func.count(Cohort.id)).where(*where))
     stmt = (sa.select(Cohort).options(joinedload(Cohort.course)).where(*where)

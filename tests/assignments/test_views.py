@@ -13,8 +13,8 @@ from lms.assignments.models import Assignment, RubricCriterion, SubmissionStatus
 from lms.assignments.views import render_home_notice, render_panel
 from lms.core.db import utcnow
 from lms.core.extensions import db
+from lms.learning.hooks import render_home_notices
 from lms.learning.models import LessonProgress
-from lms.learning.panels import render_home_notices
 from tests.assignments.helpers import (
     enrolled_trainee,
     hand_in_form,

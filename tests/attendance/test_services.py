@@ -5,7 +5,6 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from lms.accounts.models import Role
 from lms.attendance import checkin, services
 from lms.attendance.models import (
     AttendanceChange,
@@ -19,7 +18,7 @@ from lms.core.extensions import db
 from lms.courses.services import ordered_lessons
 from lms.learning import services as learning
 from tests.attendance.helpers import add_session_at, make_class, session_now
-from tests.factories import make_course, make_trainee, make_user
+from tests.factories import make_course, make_trainee
 
 PRESENT, LATE, ABSENT, EXCUSED = (AttendanceStatus.PRESENT, AttendanceStatus.LATE, AttendanceStatus.ABSENT,
                                   AttendanceStatus.EXCUSED)
@@ -360,15 +359,6 @@ def test_the_rule_does_not_apply_without_a_percentage(app):
     course.attendance_required_percent = 80
     outcome = services.attendance_rule(enrollment)
     assert outcome is not None and not outcome.met
-
-
-def test_staff_access_rule(app):
-    cohort, instructor, (huong, _) = make_class()
-    assert services.can_take_attendance(instructor, cohort)
-    assert services.can_take_attendance(make_user(Role.ORGANIZER), cohort)
-    assert services.can_take_attendance(make_user(Role.ADMIN), cohort)
-    assert not services.can_take_attendance(make_user(Role.INSTRUCTOR), cohort)
-    assert not services.can_take_attendance(huong, cohort)
 
 
 def test_two_taps_at_the_same_moment_make_one_record_and_both_changes(app, monkeypatch):

@@ -12,7 +12,7 @@ from lms.attendance.models import AttendanceCard, AttendanceChange, AttendanceSt
 from lms.cohorts import services as cohorts
 from lms.core.db import utcnow
 from lms.core.extensions import db
-from lms.learning.panels import render_home_notices
+from lms.learning.hooks import render_home_notices
 from tests.attendance.helpers import add_session_at, log_in, make_class, session_now
 from tests.factories import make_trainee, make_user
 

@@ -3,7 +3,6 @@
 import pytest
 
 import lms.certificates.models  # noqa: F401 - the tables exist before the test schema is built
-import lms.certificates.services  # noqa: F401 - registers the completion listener
 import lms.certificates.tasks  # noqa: F401
 
 

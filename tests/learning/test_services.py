@@ -7,7 +7,7 @@ from lms.core.db import utcnow
 from lms.core.extensions import db
 from lms.courses import services as courses
 from lms.courses.models import EnrollmentMode
-from lms.learning import services
+from lms.learning import hooks, services
 from lms.learning.models import EnrollmentStatus
 from tests.factories import make_course, make_trainee
 from tests.learning.helpers import add_video_lesson, event
@@ -125,12 +125,12 @@ def test_course_completes_only_when_every_required_lesson_is_done(app):
 def test_registered_completion_rules_are_checked(app):
     course = make_course(lessons=1)
     trainee = make_trainee(enrolled_in=course)
-    services.register_completion_rule("test-attendance", lambda e: services.RuleOutcome(False, "attendance"))
+    hooks.register_completion_rule("test-attendance", lambda e: services.RuleOutcome(False, "attendance"))
     try:
         services.record_event(trainee, event(courses.ordered_lessons(course)[0], kind="complete"))
         assert services.get_enrollment(trainee, course).completed_at is None
     finally:
-        services._completion_rules.pop("test-attendance")
+        hooks._completion_rules.pop("test-attendance")
 
 
 def test_resume_goes_to_the_last_opened_unfinished_lesson(app):

@@ -1,0 +1,53 @@
+"""Who runs a class, and the loaders that apply it in every route of every package.
+
+One rule, used by the class pages, attendance, sign-in sheets, certificates and the staff home:
+admins and organizers run every class; instructors run the classes they are listed on.
+"""
+
+import sqlalchemy as sa
+from flask import abort
+
+from lms.accounts.models import Role, User
+from lms.cohorts.models import ClassSession, Cohort
+from lms.cohorts.services import get_cohort_by_code
+from lms.core.extensions import db
+
+
+def runs_every_class(user) -> bool:
+    """Return True for admins and organizers, who run every class."""
+    return getattr(user, "is_authenticated", False) and user.has_role(Role.ADMIN, Role.ORGANIZER)
+
+
+def runs_class(user, cohort: Cohort) -> bool:
+    """Return True for admins, organizers and the class's own instructors."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return runs_every_class(user) or any(i.id == user.id for i in cohort.instructors)
+
+
+def classes_run_by(user) -> sa.ColumnElement[bool]:
+    """Return the condition on Cohort that keeps the classes this user runs (true for all for organizers)."""
+    if runs_every_class(user):
+        return sa.true()
+    return Cohort.instructors.any(User.id == user.id)
+
+
+# --- Loaders ----------------------------------------------------------------------------------
+
+
+def get_cohort_or_404(code: str, for_user) -> Cohort:
+    """Load a class the user runs (organizers: any; instructors: their own); 403 for others."""
+    cohort = get_cohort_by_code(code)
+    if cohort is None:
+        abort(404)
+    if not runs_class(for_user, cohort):
+        abort(403)
+    return cohort
+
+
+def get_session_or_404(cohort: Cohort, session_id: int) -> ClassSession:
+    """Load a session of this class."""
+    session = db.session.get(ClassSession, session_id)
+    if session is None or session.cohort_id != cohort.id:
+        abort(404)
+    return session
