@@ -238,8 +238,8 @@ def _export_rows(stmt):
 @bp.route("/certificates/export.<fmt>")
 @role_required(Role.ORGANIZER)
 def export(fmt: str):
-    """Download the filtered register as CSV or XLSX (formula-safe, through lms.spreadsheets)."""
-    from lms.spreadsheets import iter_csv, write_xlsx
+    """Download the filtered register as CSV or XLSX (formula-safe, through lms.core.spreadsheets.write)."""
+    from lms.core.spreadsheets.write import iter_csv, write_xlsx
 
     filters, _kept = _filters_from_args()
     stmt = services.register_query(filters)

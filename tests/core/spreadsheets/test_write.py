@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 from python_calamine import CalamineWorkbook
 
-from lms import spreadsheets
-from lms.spreadsheets import iter_csv, neutralise, write_csv, write_xlsx
+from lms.core.spreadsheets import write as spreadsheets
+from lms.core.spreadsheets.write import iter_csv, neutralise, write_csv, write_xlsx
 
 EVIL = '=HYPERLINK("http://evil")'
 
