@@ -4,9 +4,9 @@ import sqlalchemy as sa
 from lms import demo
 from lms.accounts import services as accounts
 from lms.accounts.models import Role, User
+from lms.core.places import get_commune
 from lms.courses.models import Course, Lesson, LessonKind
 from lms.extensions import db
-from lms.places import get_commune
 from lms.text import normalize_phone
 
 

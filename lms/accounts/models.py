@@ -7,10 +7,10 @@ import sqlalchemy.orm
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from lms.core.places import Commune, get_commune
 from lms.database import LabelledEnum, UTCDateTime, enum_column_type, utcnow
 from lms.extensions import db
 from lms.i18n import lazy_gettext as _l
-from lms.places import Commune, get_commune
 
 
 class Role(LabelledEnum):

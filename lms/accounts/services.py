@@ -15,9 +15,9 @@ from lms.accounts.passwords import (
     password_hashing,
     verify_password,
 )
+from lms.core.places import get_commune
 from lms.database import utcnow
 from lms.extensions import db
-from lms.places import get_commune
 from lms.text import normalize_code, normalize_phone, normalize_text
 
 MIN_PASSWORD_LENGTH = 8

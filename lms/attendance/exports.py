@@ -36,12 +36,12 @@ from lms.attendance.figures import RULE, AttendanceFigure, held_conditions
 from lms.attendance.models import AttendanceRecord, AttendanceStatus, CheckInMethod
 from lms.cohorts.models import ClassSession, Cohort, CohortMember, MemberStatus
 from lms.cohorts.services import VIETNAM
+from lms.core.places import get_commune
 from lms.core.spreadsheets.write import iter_csv, write_csv, write_xlsx
 from lms.courses.models import Course
 from lms.database import utcnow
 from lms.extensions import db
 from lms.i18n import gettext as _
-from lms.places import get_commune
 from lms.text import fold_diacritics, mask_phone, name_order
 
 _YIELD_PER = 2000

@@ -38,13 +38,13 @@ from lms.certificates.models import (
 )
 from lms.cohorts.models import Cohort
 from lms.core.params import int_arg, paginate
+from lms.core.places import get_commune
 from lms.courses.access import can_edit_course
 from lms.courses.models import Course
 from lms.database import utcnow
 from lms.extensions import db, limiter
 from lms.i18n import gettext as _
 from lms.i18n import lazy_gettext as _l
-from lms.places import get_commune
 from lms.text import InvalidPhoneNumber, normalize_phone, vietnamese_key
 
 bp = Blueprint("certificates", __name__)

@@ -53,7 +53,7 @@ def create_cohort_command(code, course_slug, name, start_date, end_date, capacit
 
 def _commune_option(commune: str | None, province: str | None) -> int | None:
     """Resolve --commune (and --province) with the one commune matcher, or explain why not."""
-    from lms.places import MatchStatus, match_commune, match_province
+    from lms.core.places import MatchStatus, match_commune, match_province
 
     province_code = None
     if province:

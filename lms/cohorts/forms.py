@@ -20,9 +20,9 @@ from wtforms.validators import (
 
 from lms.accounts.forms import MultiCheckboxField, PlaceFieldsMixin, strip_text
 from lms.core.forms import FlaskForm
+from lms.core.places import MatchStatus, match_commune
 from lms.i18n import gettext as _
 from lms.i18n import lazy_gettext as _l
-from lms.places import MatchStatus, match_commune
 from lms.text import normalize_text
 
 WEEKDAYS = [SelectChoice(n, label) for n, label in enumerate(

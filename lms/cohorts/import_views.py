@@ -110,7 +110,7 @@ def template(code):
     cohort = _cohort_or_404(code)
     province = None
     if cohort.commune_code:
-        from lms.places import get_commune
+        from lms.core.places import get_commune
 
         commune = get_commune(cohort.commune_code)
         province = commune.province_code if commune else None

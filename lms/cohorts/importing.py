@@ -49,12 +49,12 @@ import sqlalchemy as sa
 from lms.accounts.models import STAFF_ROLES, Role, User, UserRole
 from lms.cohorts.models import Cohort, CohortMember, MemberStatus
 from lms.config import DEFAULT_SPREADSHEET_MEMORY_MB, DEFAULT_SPREADSHEET_SECONDS
+from lms.core.places import Commune, MatchStatus, communes_of, match_commune
 from lms.database import LabelledEnum, utcnow
 from lms.extensions import db
 from lms.i18n import gettext as _
 from lms.i18n import lazy_gettext as _l
 from lms.learning.models import Enrollment, EnrollmentSource, EnrollmentStatus
-from lms.places import Commune, MatchStatus, communes_of, match_commune
 from lms.text import (
     ForeignPhoneNumber,
     InvalidPhoneNumber,
@@ -1459,7 +1459,7 @@ def _analyse(cohort: Cohort, data: bytes, today: date | None = None) -> tuple[Im
         return report, None
     province = None
     if cohort.commune_code:
-        from lms.places import get_commune
+        from lms.core.places import get_commune
 
         commune = get_commune(cohort.commune_code)
         province = commune.province_code if commune else None

@@ -17,12 +17,12 @@ from lms.cohorts.models import (
     MemberStatus,
     SessionStatus,
 )
+from lms.core.places import get_commune
 from lms.courses.models import Course
 from lms.database import utcnow
 from lms.extensions import db
 from lms.learning import services as learning
 from lms.learning.models import EnrollmentSource
-from lms.places import get_commune
 from lms.text import fold_diacritics, name_order, normalize_text, person_matcher
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
