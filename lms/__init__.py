@@ -282,7 +282,7 @@ def register_blueprints(app: Flask) -> None:
     from lms.attendance.export_views import bp as attendance_exports_bp
     from lms.attendance.views import bp as attendance_bp
     from lms.certificates.views import bp as certificates_bp
-    from lms.cohorts.import_views import bp as imports_bp
+    from lms.cohorts.importing.views import bp as imports_bp
     from lms.cohorts.views import bp as cohorts_bp
     from lms.core.views import bp as core_bp
     from lms.courses.views import bp as courses_bp
@@ -338,7 +338,7 @@ def register_tasks() -> None:
     import lms.attendance.export_tasks  # noqa: F401
     import lms.certificates.services  # noqa: F401 - issues certificates when a course is completed
     import lms.certificates.tasks  # noqa: F401
-    import lms.cohorts.import_tasks  # noqa: F401
+    import lms.cohorts.importing.tasks  # noqa: F401
     import lms.core.tasks  # noqa: F401
     import lms.media.tasks  # noqa: F401
 

@@ -9,14 +9,14 @@ import pytest
 from lms.accounts.models import Role
 from lms.attendance import export_jobs
 from lms.attendance.models import ExportStatus
-from lms.cohorts import import_tasks
-from lms.cohorts.import_tasks import ImportState
+from lms.cohorts.importing import tasks as import_tasks
+from lms.cohorts.importing.tasks import ImportState
 from lms.cohorts.services import create_cohort
 from lms.database import utcnow
 from lms.extensions import db
 from tests.attendance.test_exports import add_session, add_trainee, make_cohort
 from tests.cohorts import fixtures
-from tests.cohorts.test_import_views import GOOD
+from tests.cohorts.importing.test_import_views import GOOD
 from tests.factories import CHUYEN_MY, DEFAULT_PASSWORD, make_course, make_user
 
 pytestmark = pytest.mark.e2e

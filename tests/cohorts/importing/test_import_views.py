@@ -10,7 +10,8 @@ from flask_babel import force_locale
 
 from lms.accounts import services as accounts
 from lms.accounts.models import Role, User
-from lms.cohorts import import_tasks, importing
+from lms.cohorts.importing import rows as importing
+from lms.cohorts.importing import tasks as import_tasks
 from lms.cohorts.models import CohortMember
 from lms.cohorts.services import create_cohort
 from lms.extensions import db

@@ -21,8 +21,8 @@ from flask_babel import force_locale
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lms.cohorts import importing
 from lms.cohorts.importing import ImportFileError
+from lms.cohorts.importing import rows as importing
 from lms.cohorts.services import create_cohort
 from lms.extensions import db
 from tests.cohorts import fixtures

@@ -4,13 +4,20 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
-from lms.cohorts import import_tasks
-from lms.cohorts.import_tasks import ImportState
+from lms.cohorts.importing import tasks as import_tasks
+from lms.cohorts.importing.tasks import ImportState
 from lms.cohorts.models import CohortMember
 from lms.core.tasks import recover_stale_jobs_job
 from lms.database import utcnow
 from tests.cohorts import fixtures
-from tests.cohorts.test_import_views import GOOD, cohort, count, organizer, token_of, upload  # noqa: F401 - fixtures
+from tests.cohorts.importing.test_import_views import (  # noqa: F401 - fixtures
+    GOOD,
+    cohort,
+    count,
+    organizer,
+    token_of,
+    upload,
+)
 from tests.conftest import csrf_token
 from tests.killed_worker import killed_mid_job
 

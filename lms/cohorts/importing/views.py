@@ -22,9 +22,9 @@ from wtforms import RadioField, SelectChoice
 
 from lms.accounts.access import role_required
 from lms.accounts.models import Role
-from lms.cohorts import import_tasks as store
 from lms.cohorts import importing
-from lms.cohorts.import_tasks import ImportState
+from lms.cohorts.importing import tasks as store
+from lms.cohorts.importing.tasks import ImportState
 from lms.cohorts.models import Cohort
 from lms.cohorts.services import get_cohort_by_code
 from lms.core.forms import FlaskForm

@@ -11,8 +11,8 @@ from flask_babel import force_locale
 
 from lms.accounts import services as accounts
 from lms.accounts.models import Role, User, UserRole
-from lms.cohorts import importing
 from lms.cohorts.importing import ImportBlocked, ImportFileError, Outcome
+from lms.cohorts.importing import rows as importing
 from lms.cohorts.models import CohortMember, MemberStatus
 from lms.cohorts.services import add_member, create_cohort, withdraw_member
 from lms.extensions import db
