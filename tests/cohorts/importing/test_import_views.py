@@ -10,10 +10,10 @@ from flask_babel import force_locale
 
 from lms.accounts import services as accounts
 from lms.accounts.models import Role, User
-from lms.cohorts.importing import rows as importing
 from lms.cohorts.importing import tasks as import_tasks
 from lms.cohorts.models import CohortMember
 from lms.cohorts.services import create_cohort
+from lms.core.spreadsheets import read
 from lms.extensions import db
 from tests.cohorts import fixtures
 from tests.conftest import csrf_token
@@ -145,7 +145,7 @@ def aborting_file(monkeypatch):
     data = fixtures.xls_wrapping_dimensions()
     if not fixtures.calamine_aborts_on(data):
         pytest.skip("this python-calamine no longer aborts on the wrapping DIMENSIONS record")
-    monkeypatch.setattr(importing, "check_xls_extents", lambda data: None)
+    monkeypatch.setattr(read, "check_xls_extents", lambda data, limits: None)
     return data
 
 
