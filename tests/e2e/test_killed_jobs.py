@@ -9,8 +9,8 @@ import pytest
 from lms.accounts.models import Role
 from lms.attendance import export_jobs
 from lms.attendance.models import ExportStatus
-from lms.cohorts.importing import tasks as import_tasks
-from lms.cohorts.importing.tasks import ImportState
+from lms.cohorts.importing import store as import_tasks
+from lms.cohorts.importing.store import ImportState
 from lms.cohorts.services import create_cohort
 from lms.database import utcnow
 from lms.extensions import db

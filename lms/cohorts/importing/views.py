@@ -23,8 +23,8 @@ from wtforms import RadioField, SelectChoice
 from lms.accounts.access import role_required
 from lms.accounts.models import Role
 from lms.cohorts import importing
-from lms.cohorts.importing import tasks as store
-from lms.cohorts.importing.tasks import ImportState
+from lms.cohorts.importing import store
+from lms.cohorts.importing.store import ImportState
 from lms.cohorts.models import Cohort
 from lms.cohorts.services import get_cohort_by_code
 from lms.core.forms import FlaskForm
@@ -228,7 +228,7 @@ def slips(code):
     cohort = _cohort_or_404(code)
     form = SlipsForm()
     if form.validate_on_submit():
-        from lms.pdf import render_activation_slips
+        from lms.cohorts.importing.slips import render_activation_slips
 
         issued = importing.issue_slips(cohort, only_without_code=form.scope.data != "all")
         if not issued:

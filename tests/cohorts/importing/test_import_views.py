@@ -10,7 +10,7 @@ from flask_babel import force_locale
 
 from lms.accounts import services as accounts
 from lms.accounts.models import Role, User
-from lms.cohorts.importing import tasks as import_tasks
+from lms.cohorts.importing import store as import_tasks
 from lms.cohorts.models import CohortMember
 from lms.cohorts.services import create_cohort
 from lms.core.spreadsheets import read

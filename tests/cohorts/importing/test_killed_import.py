@@ -4,8 +4,8 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
-from lms.cohorts.importing import tasks as import_tasks
-from lms.cohorts.importing.tasks import ImportState
+from lms.cohorts.importing import store as import_tasks
+from lms.cohorts.importing.store import ImportState
 from lms.cohorts.models import CohortMember
 from lms.core.tasks import recover_stale_jobs_job
 from lms.database import utcnow
