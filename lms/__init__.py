@@ -338,7 +338,7 @@ def register_tasks() -> None:
     import lms.attendance.export_tasks  # noqa: F401
     import lms.certificates.services  # noqa: F401 - issues certificates when a course is completed
     import lms.certificates.tasks  # noqa: F401
-    import lms.cohorts.importing.store  # noqa: F401
+    import lms.cohorts.importing.tasks  # noqa: F401
     import lms.core.tasks  # noqa: F401
     import lms.media.tasks  # noqa: F401
 

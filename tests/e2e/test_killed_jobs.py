@@ -9,7 +9,7 @@ import pytest
 from lms.accounts.models import Role
 from lms.attendance import export_jobs
 from lms.attendance.models import ExportStatus
-from lms.cohorts.importing import store as import_tasks
+from lms.cohorts.importing import store
 from lms.cohorts.importing.store import ImportState
 from lms.cohorts.services import create_cohort
 from lms.database import utcnow
@@ -45,9 +45,9 @@ def test_a_dead_import_and_a_dead_export_say_so_and_try_again_works(served, phon
     data = fixtures.xlsx(GOOD)
     from lms.cohorts import importing
 
-    token = import_tasks.save_upload(data, cohort_id=cohort.id, user_id=organizer.id, filename="danh-sach.xlsx",
+    token = store.save_upload(data, cohort_id=cohort.id, user_id=organizer.id, filename="danh-sach.xlsx",
                                      report=importing.dry_run(cohort, data).to_dict())
-    import_tasks.write_status(token, ImportState.RUNNING, progress=0.4,
+    store.write_status(token, ImportState.RUNNING, progress=0.4,
                               updated_at=(utcnow() - timedelta(minutes=3)).isoformat())
     export_class = make_cohort(make_course("livestream-ban-hang", lessons=1), "PX-LIVE-01")
     add_session(export_class, utcnow().date() - timedelta(days=7))
