@@ -29,7 +29,8 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from lms.accounts.models import STAFF_ROLES, Role, User, UserRole
+from lms.accounts.bulk import create_trainees_in_bulk, update_accounts_in_bulk
+from lms.accounts.models import STAFF_ROLES, User, UserRole
 from lms.cohorts.importing.cells import (
     BUSINESS_MAX,
     VILLAGE_MAX,
@@ -59,7 +60,8 @@ from lms.database import LabelledEnum
 from lms.extensions import db
 from lms.i18n import gettext as _
 from lms.i18n import lazy_gettext as _l
-from lms.learning.models import Enrollment, EnrollmentSource, EnrollmentStatus
+from lms.learning.bulk import enroll_in_bulk
+from lms.learning.models import Enrollment, EnrollmentSource
 from lms.text import fold_diacritics
 
 IN_CHUNK = 500
@@ -458,31 +460,27 @@ def commit_import(cohort: Cohort, data: bytes, *, today: date | None = None,
 def _write(cohort: Cohort, report: ImportReport, plan: _Plan, progress: Callable[[float], None]) -> None:
     new_rows = [row for row in report.rows if row.outcome == Outcome.NEW]
     for done, chunk in enumerate(_chunks(new_rows, 1_000)):
-        values = [{
-            "full_name": row.values["full_name"],
-            "phone": row.values["phone"],
-            "email": row.values.get("email"),
-            "date_of_birth": row.values.get("date_of_birth"),
-            "commune_code": row.values.get("commune_code"),
-            "village": row.values.get("village"),
-            "business_name": row.values.get("business_name"),
-            # No password: trainees log in first with a one-time activation code (an argon2 hash
-            # each would cost minutes for a big class).
-            "password_hash": None,
-            "must_change_password": False,
-        } for row in chunk]
-        # A plain executemany, then the ids by phone: RETURNING in a guaranteed order makes SQLite
-        # insert row by row (measured: 4x slower for 4,500 rows).
-        db.session.execute(sa.insert(User.__table__), values)
-        ids = {}
-        for phones in _chunks([row.values["phone"] for row in chunk]):
-            ids.update((phone, user_id) for user_id, phone in db.session.execute(
-                sa.select(User.id, User.phone).where(User.phone.in_(phones))))
+        ids = create_trainees_in_bulk([row.values for row in chunk])
         for row in chunk:
             row.user_id = ids[row.values["phone"]]
-        db.session.execute(sa.insert(UserRole.__table__), [{"user_id": row.user_id, "role": Role.TRAINEE} for row in chunk])
         progress(0.3 + 0.4 * min(1.0, (done + 1) * 1_000 / max(len(new_rows), 1)))
+    updates = _account_updates(report, plan)
+    update_accounts_in_bulk(updates)
+    joining = [row.user_id for row in report.rows if row.joins_class]
+    _add_members(cohort, joining, plan)
+    progress(0.85)
+    enroll_in_bulk(cohort.course_id, joining, source=EnrollmentSource.COHORT,
+                   new_user_ids=[row.user_id for row in new_rows])
+    db.session.flush()
+    _expire_loaded(cohort, {u["id"] for u in updates} | set(joining))
+    # Everyone who joins, new or returning, gets the same message a single addition sends.
+    from lms.cohorts.services import tell_joined
 
+    tell_joined(cohort, joining)
+
+
+def _account_updates(report: ImportReport, plan: _Plan) -> list[dict]:
+    """Return, for each existing trainee the file adds to, the empty fields it fills (and the name, when it may)."""
     updates = []
     for row in report.rows:
         if row.outcome != Outcome.UPDATED:
@@ -493,12 +491,11 @@ def _write(cohort: Cohort, report: ImportReport, plan: _Plan, progress: Callable
         if _name_replaces(account, row.values["full_name"]):
             changed["full_name"] = row.values["full_name"]
         updates.append({"id": account.id, **changed})
-    for changed in updates:
-        # One UPDATE per account: only the fields that were empty (a bulk UPDATE needs the same keys).
-        db.session.execute(sa.update(User).where(User.id == changed["id"]).values(
-            {k: v for k, v in changed.items() if k != "id"}))
+    return updates
 
-    joining = [row.user_id for row in report.rows if row.joins_class]
+
+def _add_members(cohort: Cohort, joining: list[int], plan: _Plan) -> None:
+    """Put the joining users in the class: a new membership, or the old one active again."""
     new_members, returning = [], []
     for user_id in joining:
         member = plan.members_by_user.get(user_id)
@@ -511,34 +508,6 @@ def _write(cohort: Cohort, report: ImportReport, plan: _Plan, progress: Callable
     for chunk in _chunks(returning):
         db.session.execute(sa.update(CohortMember).where(CohortMember.id.in_(chunk))
                            .values(status=MemberStatus.ACTIVE, withdrawn_at=None))
-    progress(0.85)
-
-    existing_ids = [row.user_id for row in report.rows if row.joins_class and row.outcome != Outcome.NEW]
-    enrolments: dict[int, tuple[int, EnrollmentStatus]] = {}
-    for chunk in _chunks(existing_ids):
-        for enrolment_id, user_id, status in db.session.execute(
-                sa.select(Enrollment.id, Enrollment.user_id, Enrollment.status).where(
-                    Enrollment.course_id == cohort.course_id, Enrollment.user_id.in_(chunk))):
-            enrolments[user_id] = (enrolment_id, status)
-    to_insert, to_reopen = [], []
-    for user_id in joining:
-        enrolment = enrolments.get(user_id)
-        if enrolment is None:
-            to_insert.append({"user_id": user_id, "course_id": cohort.course_id, "source": EnrollmentSource.COHORT,
-                              "status": EnrollmentStatus.ACTIVE})
-        elif enrolment[1] != EnrollmentStatus.ACTIVE:
-            to_reopen.append(enrolment[0])
-    if to_insert:
-        db.session.execute(sa.insert(Enrollment.__table__), to_insert)
-    for chunk in _chunks(to_reopen):
-        db.session.execute(sa.update(Enrollment).where(Enrollment.id.in_(chunk))
-                           .values(status=EnrollmentStatus.ACTIVE, left_at=None))
-    db.session.flush()
-    _expire_loaded(cohort, {u["id"] for u in updates} | set(joining))
-    # Everyone who joins, new or returning, gets the same message a single addition sends.
-    from lms.cohorts.services import tell_joined
-
-    tell_joined(cohort, joining)
 
 
 def _expire_loaded(cohort: Cohort, user_ids: set[int]) -> None:
