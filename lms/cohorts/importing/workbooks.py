@@ -7,7 +7,7 @@ from lms.cohorts.importing.cells import cell_text
 from lms.cohorts.importing.headers import MAX_ROWS, column_letter, read_table
 from lms.cohorts.importing.rows import ImportReport
 from lms.core.places import communes_of
-from lms.core.spreadsheets.write import FORMULA_PREFIXES
+from lms.core.spreadsheets.write import write_marked_copy
 from lms.i18n import gettext as _
 from lms.text import strip_invisible
 
@@ -19,49 +19,23 @@ def _safe_text(value) -> str:
 def errors_workbook(data: bytes, report: ImportReport) -> bytes:
     """Return the uploaded sheet as XLSX with an error column, every value written as text.
 
-    Nothing is written as a formula: cells starting with '=', '+', '-' or '@' get Excel's quote prefix.
+    Nothing is written as a formula (lms.core.spreadsheets.write.write_marked_copy): cells
+    starting like one get Excel's quote prefix.
     """
-    import xlsxwriter
-
     table = read_table(data)
     errors_by_row = {row.number: row.errors for row in report.rows if row.errors}
     width = max((len(r) for r in table.rows), default=0)
     while width and not any(cell_text(r[width - 1]) for r in table.rows if len(r) >= width):
         width -= 1
-    buffer = io.BytesIO()
-    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False,
-                                            "strings_to_numbers": False, "strings_to_urls": False})
-    plain = workbook.add_format({})
-    quoted = workbook.add_format({"quote_prefix": True})
-    bad = workbook.add_format({"bg_color": "#FDE2E1"})
-    bad_quoted = workbook.add_format({"bg_color": "#FDE2E1", "quote_prefix": True})
-    bold = workbook.add_format({"bold": True, "bg_color": "#E6F2EF"})
-    message = workbook.add_format({"text_wrap": True, "font_color": "#9B1C1C", "valign": "top"})
-    sheet = workbook.add_worksheet(re.sub(r"[\[\]:*?/\\']", " ", table.sheet_name).strip()[:31] or "Sheet1")
-    header_index = (report.header_row or 1) - 1
     letters = {column_letter(i): i for i in range(width)}
-    for r, row in enumerate(table.rows):
-        wrong = {letters[e.column] for e in errors_by_row.get(r + 1, ()) if e.column in letters}
-        for c in range(width):
-            text = _safe_text(row[c]) if c < len(row) else ""
-            if not text and c not in wrong:
-                continue
-            formula_like = text.startswith(FORMULA_PREFIXES)
-            if r == header_index:
-                fmt = bold
-            elif c in wrong:
-                fmt = bad_quoted if formula_like else bad
-            else:
-                fmt = quoted if formula_like else plain
-            sheet.write_string(r, c, text, fmt)
-        if r == header_index:
-            sheet.write_string(r, width, _("Errors"), bold)
-        elif r + 1 in errors_by_row:
-            sheet.write_string(r, width, "\n".join(e.in_row() for e in errors_by_row[r + 1]), message)
-    sheet.set_column(width, width, 70)
-    sheet.freeze_panes(header_index + 1, 0)
-    workbook.close()
-    return buffer.getvalue()
+    marked = {number - 1: {letters[e.column] for e in errors if e.column in letters}
+              for number, errors in errors_by_row.items()}
+    notes = {number - 1: "\n".join(e.in_row() for e in errors) for number, errors in errors_by_row.items()}
+    # Every row padded to the last used column: the writer puts the error column after the widest row.
+    rows = [[_safe_text(row[c]) if c < len(row) else "" for c in range(width)] for row in table.rows]
+    sheet_name = re.sub(r"[\[\]:*?/\\']", " ", table.sheet_name).strip()[:31] or "Sheet1"
+    return write_marked_copy(rows, sheet_name=sheet_name, header_index=(report.header_row or 1) - 1, marked=marked,
+                             notes=notes, notes_title=_("Errors"))
 
 
 TEMPLATE_HEADERS = ("Họ và tên", "Số điện thoại", "Ngày sinh", "Xã/Phường", "Thôn/Xóm", "Nghề / Tên cơ sở", "Email")
