@@ -318,7 +318,7 @@ def read_spreadsheet(data: bytes, limits: Limits = DEFAULT_LIMITS, score_sheet: 
         raise
     except Exception:
         # A kind of damage the checks do not know yet: still the reader's error, never a 500; the
-        # trace goes to the log so it can be handled by name (tests/cohorts/importing/test_damaged_files.py).
+        # trace goes to the log so it can be handled by name (tests/core/spreadsheets/test_read.py).
         logger.exception("an uploaded spreadsheet (%d bytes) failed the reader unexpectedly", len(data))
         raise _unreadable() from None
 
