@@ -212,66 +212,13 @@ def _check_rows(table: Table, header: Header, finder: CommuneFinder, today: date
     data_columns = [c for key, c in used.items() if key in _VALUE_FIELDS]
     rows, skipped = [], 0
     first_row_of_phone: dict[str, int] = {}
-
-    def cell(row: list, key: str):
-        column = used.get(key)
-        return row[column.index] if column is not None and column.index < len(row) else None
-
     for index in range(header.data_start, len(table.rows)):
         raw = table.rows[index]
         if all(is_blank(raw[c.index]) for c in data_columns if c.index < len(raw)):
             skipped += 1  # an empty row, or a template row with only its number filled in
             continue
-        result = RowResult(number=index + 1)
-
-        def problem(key: str, exc: CellProblem, result=result):
-            column = used[key]
-            result.errors.append(CellError(result.number, column.letter, column.header, str(exc)))
-
-        values = result.values
-        if "full_name" in used:
-            try:
-                values["full_name"] = parse_name(cell(raw, "full_name"))
-            except CellProblem as exc:
-                problem("full_name", exc)
-        else:
-            family, given = cell_text(cell(raw, "family_name")), cell_text(cell(raw, "given_name"))
-            try:
-                values["full_name"] = parse_name(f"{family} {given}".strip())
-            except CellProblem as exc:
-                problem("given_name", exc)
-        try:
-            values["phone"] = parse_phone(cell(raw, "phone"))
-        except CellProblem as exc:
-            problem("phone", exc)
-        if "date_of_birth" in used:
-            try:
-                values["date_of_birth"] = parse_birth_date(cell(raw, "date_of_birth"), today)
-            except CellProblem as exc:
-                problem("date_of_birth", exc)
-        if "commune" in used:
-            try:
-                commune = finder.find(cell(raw, "commune"))
-                values["commune_code"] = commune.code if commune else None
-                if commune and finder.province_code and commune.province_code != finder.province_code:
-                    result.notes.append(_("The commune is outside the class's province: %(commune)s.",
-                                          commune=commune.full_name))
-            except CellProblem as exc:
-                problem("commune", exc)
-        for key, limit in (("village", VILLAGE_MAX), ("business_name", BUSINESS_MAX)):
-            if key in used:
-                try:
-                    values[key] = parse_optional_text(cell(raw, key), limit)
-                except CellProblem as exc:
-                    problem(key, exc)
-        if "email" in used:
-            try:
-                values["email"] = parse_email(cell(raw, "email"))
-            except CellProblem as exc:
-                problem("email", exc)
-        result.full_name = values.get("full_name") or cell_text(cell(raw, "full_name") or cell(raw, "given_name"))
-        phone = values.get("phone")
-        result.phone = phone or cell_text(cell(raw, "phone"))
+        result = _check_row(raw, index + 1, used, finder, today)
+        phone = result.values.get("phone")
         if phone:
             first = first_row_of_phone.setdefault(phone, result.number)
             if first != result.number:
@@ -283,6 +230,64 @@ def _check_rows(table: Table, header: Header, finder: CommuneFinder, today: date
         result.errors.sort(key=lambda e: (e.column is None, len(e.column or ""), e.column or ""))
         rows.append(result)
     return rows, skipped
+
+
+def _check_row(raw: list, number: int, used: dict, finder: CommuneFinder, today: date) -> RowResult:
+    """Parse one row's cells into its values, with an error for each cell that is wrong."""
+    result = RowResult(number=number)
+    values = result.values
+
+    def cell(key: str):
+        column = used.get(key)
+        return raw[column.index] if column is not None and column.index < len(raw) else None
+
+    def problem(key: str, exc: CellProblem):
+        column = used[key]
+        result.errors.append(CellError(result.number, column.letter, column.header, str(exc)))
+
+    if "full_name" in used:
+        try:
+            values["full_name"] = parse_name(cell("full_name"))
+        except CellProblem as exc:
+            problem("full_name", exc)
+    else:
+        family, given = cell_text(cell("family_name")), cell_text(cell("given_name"))
+        try:
+            values["full_name"] = parse_name(f"{family} {given}".strip())
+        except CellProblem as exc:
+            problem("given_name", exc)
+    try:
+        values["phone"] = parse_phone(cell("phone"))
+    except CellProblem as exc:
+        problem("phone", exc)
+    if "date_of_birth" in used:
+        try:
+            values["date_of_birth"] = parse_birth_date(cell("date_of_birth"), today)
+        except CellProblem as exc:
+            problem("date_of_birth", exc)
+    if "commune" in used:
+        try:
+            commune = finder.find(cell("commune"))
+            values["commune_code"] = commune.code if commune else None
+            if commune and finder.province_code and commune.province_code != finder.province_code:
+                result.notes.append(_("The commune is outside the class's province: %(commune)s.",
+                                      commune=commune.full_name))
+        except CellProblem as exc:
+            problem("commune", exc)
+    for key, limit in (("village", VILLAGE_MAX), ("business_name", BUSINESS_MAX)):
+        if key in used:
+            try:
+                values[key] = parse_optional_text(cell(key), limit)
+            except CellProblem as exc:
+                problem(key, exc)
+    if "email" in used:
+        try:
+            values["email"] = parse_email(cell("email"))
+        except CellProblem as exc:
+            problem("email", exc)
+    result.full_name = values.get("full_name") or cell_text(cell("full_name") or cell("given_name"))
+    result.phone = values.get("phone") or cell_text(cell("phone"))
+    return result
 
 
 #: What the plan needs of an existing account; read as plain rows, not ORM objects (4,500 of those
