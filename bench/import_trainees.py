@@ -111,7 +111,7 @@ def timed(fn):
 def run_on(database_url: str, data: bytes, instance: Path) -> dict:
     from lms import create_app
     from lms.cohorts import importing
-    from lms.cohorts.importing.slips import render_activation_slips
+    from lms.cohorts.importing.slip_pdf import render_activation_slips
     from lms.cohorts.services import create_cohort
     from lms.extensions import db
     from tests.factories import make_course

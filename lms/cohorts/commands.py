@@ -151,7 +151,7 @@ def _echo_report(name: str, report) -> None:
 def print_slips_command(cohort_code, out_path, login_url, everyone):
     """Issue one-time activation codes to a class's trainees and write the slips to a PDF."""
     from lms.cohorts import importing
-    from lms.cohorts.importing.slips import render_activation_slips
+    from lms.cohorts.importing.slip_pdf import render_activation_slips
     from lms.cohorts.services import get_cohort_by_code
     from lms.extensions import db
 

@@ -5,7 +5,7 @@ lms.core.spreadsheets.read) and finds which row names the columns and which colu
 field; ``cells`` parses each cell into a field or says what is wrong with it; ``rows`` checks
 every row, plans what each will do, and writes them all or none (``dry_run``, ``commit_import``;
 the rules for existing accounts are in its docstring); ``workbooks`` hands the sheet back with its
-errors, and the template; ``slips`` prints activation codes. ``store`` keeps an upload between the
+errors, and the template; ``slips`` gives activation codes, ``slip_pdf`` prints them. ``store`` keeps an upload between the
 dry run and the import, ``tasks`` imports a big one in the worker, ``views`` are the pages.
 
 The names callers use are re-exported here (``importing.dry_run``, ``importing.ImportFileError``).
@@ -30,7 +30,6 @@ from lms.cohorts.importing.rows import (
 )
 from lms.cohorts.importing.slips import (
     issue_slips,
-    render_activation_slips,
     trainees_waiting_for_codes,
 )
 from lms.cohorts.importing.workbooks import TEMPLATE_HEADERS, errors_workbook, template_workbook
@@ -38,5 +37,5 @@ from lms.cohorts.importing.workbooks import TEMPLATE_HEADERS, errors_workbook, t
 __all__ = [
     "MAX_FILE_BYTES", "MAX_ROWS", "TEMPLATE_HEADERS", "CellError", "ImportBlocked", "ImportFileError", "ImportReport",
     "Outcome", "RowResult", "Table", "commit_import", "dry_run", "errors_workbook", "find_header", "issue_slips",
-    "read_table", "render_activation_slips", "template_workbook", "trainees_waiting_for_codes",
+    "read_table", "template_workbook", "trainees_waiting_for_codes",
 ]

@@ -228,7 +228,7 @@ def slips(code):
     cohort = _cohort_or_404(code)
     form = SlipsForm()
     if form.validate_on_submit():
-        from lms.cohorts.importing.slips import render_activation_slips
+        from lms.cohorts.importing.slip_pdf import render_activation_slips
 
         issued = importing.issue_slips(cohort, only_without_code=form.scope.data != "all")
         if not issued:
