@@ -46,9 +46,9 @@ def test_a_dead_import_and_a_dead_export_say_so_and_try_again_works(served, phon
     from lms.cohorts import importing
 
     token = store.save_upload(data, cohort_id=cohort.id, user_id=organizer.id, filename="danh-sach.xlsx",
-                                     report=importing.dry_run(cohort, data).to_dict())
+                              report=importing.dry_run(cohort, data).to_dict())
     store.write_status(token, ImportState.RUNNING, progress=0.4,
-                              updated_at=(utcnow() - timedelta(minutes=3)).isoformat())
+                       updated_at=(utcnow() - timedelta(minutes=3)).isoformat())
     export_class = make_cohort(make_course("livestream-ban-hang", lessons=1), "PX-LIVE-01")
     add_session(export_class, utcnow().date() - timedelta(days=7))
     add_trainee(export_class, "Nguyễn Thị Hường")

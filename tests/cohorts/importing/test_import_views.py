@@ -162,7 +162,7 @@ def test_a_file_that_aborts_the_spreadsheet_reader_gets_the_import_error_on_the_
 
 def test_the_import_job_survives_a_file_that_aborts_the_spreadsheet_reader(organizer, cohort, aborting_file):
     token = store.save_upload(aborting_file, cohort_id=cohort.id, user_id=organizer.id, filename="ds.xls",
-                                     report={})
+                              report={})
     with force_locale("vi"):
         status = tasks.run_import(token)
     assert status["state"] == store.ImportState.FAILED
@@ -197,7 +197,7 @@ def test_the_progress_page_reloads_itself_while_the_import_runs(client, organize
 def test_an_import_whose_worker_died_can_be_started_again(client, organizer, cohort):
     token = token_of(upload(client, fixtures.xlsx(GOOD)))
     store.write_status(token, store.ImportState.RUNNING, progress=0.4,
-                              updated_at="2026-01-01T00:00:00+00:00")
+                       updated_at="2026-01-01T00:00:00+00:00")
     client.post(f"/cohorts/PX-KT-01/import/{token}/commit", data={"csrf_token": csrf_token(client)})
     assert store.read_status(token)["state"] == "done"
     assert count(CohortMember) == 2
