@@ -200,7 +200,7 @@ def _with_sub_header(header: Header, top: list, below: list) -> Header:
     return merged
 
 
-# --- Reading files ----------------------------------------------------------------------
+# --- The trainee sheet -------------------------------------------------------------------
 
 
 @dataclass
