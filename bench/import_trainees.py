@@ -113,7 +113,7 @@ def run_on(database_url: str, data: bytes, instance: Path) -> dict:
     from lms.cohorts import importing
     from lms.cohorts.importing.slip_pdf import render_activation_slips
     from lms.cohorts.services import create_cohort
-    from lms.extensions import db
+    from lms.core.extensions import db
     from tests.factories import make_course
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": str(instance),

@@ -9,11 +9,11 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 
 from lms.accounts.models import Role, User, UserRole
-from lms.extensions import db
+from lms.core.extensions import db
 
 #: Values per IN (...) list: within every database's limit on bound parameters.
 IN_CHUNK = 500
-#: The columns of a person a bulk creation takes; phone is canonical (lms.text.normalize_phone).
+#: The columns of a person a bulk creation takes; phone is canonical (lms.core.text.normalize_phone).
 TRAINEE_FIELDS = ("full_name", "phone", "email", "date_of_birth", "commune_code", "village", "business_name")
 
 

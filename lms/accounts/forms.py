@@ -27,9 +27,9 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from lms.accounts.models import Role
 from lms.accounts.passwords import ONE_TIME_CODE_DIGITS
 from lms.core.forms import FlaskForm
+from lms.core.i18n import lazy_gettext as _l
 from lms.core.places import communes_of, get_commune, provinces
-from lms.i18n import lazy_gettext as _l
-from lms.text import (
+from lms.core.text import (
     ForeignPhoneNumber,
     InvalidPhoneNumber,
     normalize_code,

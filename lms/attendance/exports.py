@@ -36,13 +36,13 @@ from lms.attendance.figures import RULE, AttendanceFigure, held_conditions
 from lms.attendance.models import AttendanceRecord, AttendanceStatus, CheckInMethod
 from lms.cohorts.models import ClassSession, Cohort, CohortMember, MemberStatus
 from lms.cohorts.services import VIETNAM
+from lms.core.db import utcnow
+from lms.core.extensions import db
+from lms.core.i18n import gettext as _
 from lms.core.places import get_commune
 from lms.core.spreadsheets.write import iter_csv, write_csv, write_xlsx
+from lms.core.text import fold_diacritics, mask_phone, name_order
 from lms.courses.models import Course
-from lms.database import utcnow
-from lms.extensions import db
-from lms.i18n import gettext as _
-from lms.text import fold_diacritics, mask_phone, name_order
 
 _YIELD_PER = 2000
 #: A progress callback hears how many detail rows are written after every this many.

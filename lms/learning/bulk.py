@@ -8,7 +8,7 @@ from collections.abc import Collection, Iterable
 
 import sqlalchemy as sa
 
-from lms.extensions import db
+from lms.core.extensions import db
 from lms.learning.models import Enrollment, EnrollmentSource, EnrollmentStatus
 
 #: Values per IN (...) list: within every database's limit on bound parameters.

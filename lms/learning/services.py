@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from lms.core.db import insert_if_absent, utcnow
+from lms.core.extensions import db
 from lms.courses.models import Course, CourseStatus, EnrollmentMode, Lesson, LessonKind
-from lms.database import insert_if_absent, utcnow
-from lms.extensions import db
 from lms.learning.models import (
     Enrollment,
     EnrollmentSource,
@@ -112,7 +112,7 @@ def enrol(user, course: Course, source: EnrollmentSource = EnrollmentSource.SELF
 
 def self_enrol(user, course: Course) -> Enrollment:
     """Let a trainee join an open, published course."""
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     if course.status != CourseStatus.PUBLISHED:
         raise EnrollmentClosed(_("This course is not open yet."))
@@ -158,7 +158,7 @@ def _progress(user, lesson: Lesson, when: datetime, *, lock: bool = False) -> Le
 
 
 def _require_enrollment(user, lesson: Lesson) -> Enrollment:
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     enrollment = get_enrollment(user, lesson.course)
     if enrollment is None:
@@ -214,7 +214,7 @@ def record_event(user, event: ProgressEventData) -> EventOutcome:
     The event's id and its effect are saved in the caller's one transaction, so an event refused or
     lost to a crash leaves no id behind and its retry is applied.
     """
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     try:
         event_id = str(uuid.UUID(event.id))
@@ -271,7 +271,7 @@ def _event_time(event: ProgressEventData, enrollment: Enrollment, now: datetime)
     clock and refused; one shortly before (a phone a few hours off) keeps its order among the
     trainee's events, and a completion it brings is dated no earlier than the enrolment.
     """
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     if not event.occurred_at.tzinfo:
         return now
@@ -287,7 +287,7 @@ def _video_duration(lesson: Lesson) -> float | None:
 
 
 def _validate(event: ProgressEventData, lesson: Lesson) -> None:
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     if event.kind not in {"open", "position", "complete"}:
         raise InvalidEvent(_("Unknown kind of event."))
@@ -387,7 +387,7 @@ def completed_lesson_ids(user_id: int, course_id: int) -> set[int]:
 
 def completion_status(enrollment: Enrollment) -> list[RuleOutcome]:
     """Return every completion rule of the enrolment's course with whether it is met."""
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     required = required_lessons(enrollment.course)
     done = completed_lesson_ids(enrollment.user_id, enrollment.course_id)

@@ -8,8 +8,8 @@ from flask_babel import force_locale
 from lms.accounts.models import Role
 from lms.cohorts import importing
 from lms.cohorts.services import create_cohort, get_cohort_by_code
+from lms.core.extensions import db
 from lms.core.places import MatchStatus, match_commune, match_province
-from lms.extensions import db
 from tests.cohorts import fixtures
 from tests.conftest import csrf_token
 from tests.factories import CHUYEN_MY, make_course, make_user

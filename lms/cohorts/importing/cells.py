@@ -4,17 +4,17 @@ import re
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 
+from lms.core.i18n import gettext as _
 from lms.core.places import Commune, MatchStatus, match_commune
 from lms.core.spreadsheets.write import FORMULA_PREFIXES
-from lms.core.timezone import VIETNAM
-from lms.i18n import gettext as _
-from lms.text import (
+from lms.core.text import (
     ForeignPhoneNumber,
     InvalidPhoneNumber,
     normalize_phone,
     normalize_text,
     vietnamese_key,
 )
+from lms.core.timezone import VIETNAM
 
 MIN_AGE, MAX_AGE = 10, 110
 NAME_MAX, VILLAGE_MAX, BUSINESS_MAX, EMAIL_MAX = 120, 120, 160, 254

@@ -10,10 +10,10 @@ import re
 from dataclasses import dataclass
 
 from lms.cohorts.importing.cells import cell_text, is_blank
+from lms.core.i18n import gettext as _
+from lms.core.i18n import lazy_gettext as _l
 from lms.core.spreadsheets.read import Limits, UnreadableFile, column_letter, read_spreadsheet
-from lms.i18n import gettext as _
-from lms.i18n import lazy_gettext as _l
-from lms.text import fold_diacritics
+from lms.core.text import fold_diacritics
 
 #: Largest file accepted. Below the site's 16 MB form limit, so the web says it in our words.
 MAX_FILE_BYTES = 15 * 1024 * 1024

@@ -56,13 +56,13 @@ from lms.cohorts.importing.headers import (
     read_table,
 )
 from lms.cohorts.models import Cohort, CohortMember, MemberStatus
-from lms.database import LabelledEnum
-from lms.extensions import db
-from lms.i18n import gettext as _
-from lms.i18n import lazy_gettext as _l
+from lms.core.db import LabelledEnum
+from lms.core.extensions import db
+from lms.core.i18n import gettext as _
+from lms.core.i18n import lazy_gettext as _l
+from lms.core.text import fold_diacritics
 from lms.learning.bulk import enroll_in_bulk
 from lms.learning.models import Enrollment, EnrollmentSource
-from lms.text import fold_diacritics
 
 IN_CHUNK = 500
 

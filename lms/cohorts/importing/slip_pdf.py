@@ -13,8 +13,8 @@ from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen import canvas as pdf_canvas
 
-from lms.i18n import gettext as _
-from lms.pdf import BRAND, register_fonts
+from lms.core.i18n import gettext as _
+from lms.core.pdf import BRAND, register_fonts
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
 COLUMNS, ROWS = 2, 5

@@ -5,9 +5,9 @@ import sqlalchemy as sa
 
 from lms.accounts.models import User
 from lms.cohorts.models import Cohort, CohortMember, MemberStatus
-from lms.database import utcnow
-from lms.extensions import db
-from lms.text import name_order
+from lms.core.db import utcnow
+from lms.core.extensions import db
+from lms.core.text import name_order
 
 
 def _waiting_for_codes(cohort: Cohort):

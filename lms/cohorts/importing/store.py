@@ -19,15 +19,15 @@ from pathlib import Path
 
 from flask import current_app
 
-from lms.core import heartbeat
-from lms.database import utcnow
+from lms.core import jobs
+from lms.core.db import utcnow
 
 logger = logging.getLogger(__name__)
 
 TOKEN_RULE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 KEEP_FOR = timedelta(days=7)
 #: A queued import not started after this long is taken as lost (its queue was). A running one is taken as
-#: dead much sooner, when its heartbeat stops (lms.core.heartbeat): its transaction rolled back whole.
+#: dead much sooner, when its heartbeat stops (lms.core.jobs): its transaction rolled back whole.
 STALE_AFTER = timedelta(minutes=15)
 #: Shown when the import broke for a reason that is not the file's fault.
 INTERNAL_FAILURE = "internal"
@@ -123,7 +123,7 @@ def _worker_gone(token: str, status: dict) -> bool:
     beats = [_beat_time(token)]
     with contextlib.suppress(KeyError, TypeError, ValueError):
         beats.append(datetime.fromisoformat(status["updated_at"]))
-    return heartbeat.is_stale(max((beat for beat in beats if beat is not None), default=None))
+    return jobs.is_stale(max((beat for beat in beats if beat is not None), default=None))
 
 
 def _beat_time(token: str) -> datetime | None:
@@ -134,7 +134,7 @@ def _beat_time(token: str) -> datetime | None:
 
 
 def beat(token: str) -> None:
-    """Record that the process importing this upload is alive (see lms.core.heartbeat)."""
+    """Record that the process importing this upload is alive (see lms.core.jobs)."""
     _path(token, ".beat").touch()
 
 
@@ -147,7 +147,7 @@ def _fail_lost_import(token: str) -> dict:
     return write_status(token, ImportState.FAILED, message=WORKER_LOST)
 
 
-@heartbeat.recoverer("trainee imports")
+@jobs.recoverer("trainee imports")
 def recover_stale_imports() -> int:
     """Fail every running import whose worker is gone; return how many."""
     recovered = 0

@@ -13,9 +13,9 @@ from lms.cohorts.importing.store import (
     save_report,
     write_status,
 )
-from lms.core import heartbeat
-from lms.extensions import db
-from lms.jobs import job
+from lms.core import jobs
+from lms.core.extensions import db
+from lms.core.jobs import job
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def run_import(token: str) -> dict:
             last_saved[0] = time.monotonic()
 
     try:
-        with heartbeat.Heartbeat(lambda: beat(token)):  # stops with the process: the pages then say so
+        with jobs.Heartbeat(lambda: beat(token)):  # stops with the process: the pages then say so
             report = commit_import(cohort, data, on_progress=save_progress)
             db.session.commit()
     except ImportBlocked as blocked:

@@ -27,12 +27,12 @@ from lms.cohorts.importing import store, tasks
 from lms.cohorts.importing.store import ImportState
 from lms.cohorts.models import Cohort
 from lms.cohorts.services import get_cohort_by_code
+from lms.core.db import utcnow
+from lms.core.extensions import db
 from lms.core.forms import FlaskForm
+from lms.core.i18n import gettext as _
+from lms.core.i18n import lazy_gettext as _l
 from lms.core.params import MAX_PAGE, int_arg
-from lms.database import utcnow
-from lms.extensions import db
-from lms.i18n import gettext as _
-from lms.i18n import lazy_gettext as _l
 
 bp = Blueprint("imports", __name__)
 

@@ -6,10 +6,10 @@ import re
 from lms.cohorts.importing.cells import cell_text
 from lms.cohorts.importing.headers import MAX_ROWS, column_letter, read_table
 from lms.cohorts.importing.rows import ImportReport
+from lms.core.i18n import gettext as _
 from lms.core.places import communes_of
 from lms.core.spreadsheets.write import write_marked_copy
-from lms.i18n import gettext as _
-from lms.text import strip_invisible
+from lms.core.text import strip_invisible
 
 
 def _safe_text(value) -> str:

@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from time import monotonic
 
-from lms.config import DEFAULT_SPREADSHEET_MEMORY_MB, DEFAULT_SPREADSHEET_SECONDS
-from lms.i18n import gettext as _
-from lms.i18n import lazy_gettext as _l
+from lms.core.config import DEFAULT_SPREADSHEET_MEMORY_MB, DEFAULT_SPREADSHEET_SECONDS
+from lms.core.i18n import gettext as _
+from lms.core.i18n import lazy_gettext as _l
 
 #: The script that opens a workbook in a child process (see _run_workbook_child).
 _WORKBOOK_CHILD = str(Path(__file__).with_name("workbook_child.py"))

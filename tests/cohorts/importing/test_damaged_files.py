@@ -6,7 +6,7 @@ The reader's own tests (every kind of damage, the child process) are tests/core/
 import pytest
 
 from lms.cohorts.services import create_cohort
-from lms.extensions import db
+from lms.core.extensions import db
 from tests.core.spreadsheets.test_read import UNREADABLE, checks_miss_it, crasher, english  # noqa: F401 - fixtures
 from tests.factories import CHUYEN_MY, make_course
 

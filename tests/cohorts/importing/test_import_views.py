@@ -13,8 +13,8 @@ from lms.accounts.models import Role, User
 from lms.cohorts.importing import store, tasks
 from lms.cohorts.models import CohortMember
 from lms.cohorts.services import create_cohort
+from lms.core.extensions import db
 from lms.core.spreadsheets import read
-from lms.extensions import db
 from tests.cohorts import fixtures
 from tests.conftest import csrf_token
 from tests.factories import CHUYEN_MY, make_course, make_user

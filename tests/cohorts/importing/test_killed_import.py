@@ -7,8 +7,8 @@ from pathlib import Path
 from lms.cohorts.importing import store, tasks
 from lms.cohorts.importing.store import ImportState
 from lms.cohorts.models import CohortMember
-from lms.core.tasks import recover_stale_jobs_job
-from lms.database import utcnow
+from lms.core.db import utcnow
+from lms.web.tasks import recover_stale_jobs_job
 from tests.cohorts import fixtures
 from tests.cohorts.importing.test_import_views import (  # noqa: F401 - fixtures
     GOOD,
