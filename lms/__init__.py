@@ -105,7 +105,7 @@ def register_blueprints(app: Flask) -> None:
     from lms.attendance.export_views import bp as attendance_exports_bp
     from lms.attendance.views import bp as attendance_bp
     from lms.certificates.views import bp as certificates_bp
-    from lms.cohorts.import_views import bp as imports_bp
+    from lms.cohorts.importing.views import bp as imports_bp
     from lms.cohorts.views import bp as cohorts_bp
     from lms.courses.views import bp as courses_bp
     from lms.learning.views import bp as learning_bp
@@ -148,7 +148,7 @@ def register_hooks(app: Flask) -> None:
     from lms.attendance.services import attendance_rule
     from lms.attendance.views import render_home_notice as attendance_notice
     from lms.certificates.services import issue_for_enrollment, recover_stale_batches
-    from lms.cohorts.import_tasks import recover_stale_imports
+    from lms.cohorts.importing.store import recover_stale_imports
     from lms.core import jobs
     from lms.courses import hooks as courses
     from lms.courses.models import LessonKind
@@ -214,7 +214,7 @@ def register_tasks() -> None:
     """Import every module that declares jobs, so the worker knows them."""
     import lms.attendance.export_tasks  # noqa: F401
     import lms.certificates.tasks  # noqa: F401
-    import lms.cohorts.import_tasks  # noqa: F401
+    import lms.cohorts.importing.tasks  # noqa: F401
     import lms.media.tasks  # noqa: F401
     import lms.web.tasks  # noqa: F401
 

@@ -5,10 +5,10 @@ from lms import demo
 from lms.accounts import services as accounts
 from lms.accounts.models import Role, User
 from lms.core.extensions import db
+from lms.core.places import get_commune
 from lms.core.text import normalize_phone
 from lms.core.timezone import VIETNAM
 from lms.courses.models import Course, Lesson, LessonKind
-from lms.places import get_commune
 
 
 def test_demo_has_three_real_courses_and_the_fixed_accounts(app):

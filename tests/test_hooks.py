@@ -62,8 +62,7 @@ def _connected() -> dict:
 
 def test_importing_every_module_connects_nothing(tmp_path):
     sizes = _sizes(IMPORT_EVERYTHING, tmp_path)
-    # lms.cohorts.import_tasks still declares its recoverer with a decorator (being split into a package).
-    assert sizes.pop("recoverers") in ([], ["trainee imports"])
+    assert sizes.pop("recoverers") == []
     assert set(sizes.values()) == {0}, sizes
 
 

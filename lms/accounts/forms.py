@@ -28,6 +28,7 @@ from lms.accounts.models import Role
 from lms.accounts.passwords import ONE_TIME_CODE_DIGITS
 from lms.core.forms import FlaskForm
 from lms.core.i18n import lazy_gettext as _l
+from lms.core.places import communes_of, get_commune, provinces
 from lms.core.text import (
     ForeignPhoneNumber,
     InvalidPhoneNumber,
@@ -35,7 +36,6 @@ from lms.core.text import (
     normalize_phone,
     normalize_text,
 )
-from lms.places import communes_of, get_commune, provinces
 
 DEFAULT_PROVINCE_CODE = 1  # Hà Nội, where the first programme runs
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from lms.core.db import LabelledEnum, UTCDateTime, enum_column_type, utcnow
 from lms.core.extensions import db
 from lms.core.i18n import lazy_gettext as _l
-from lms.places import Commune, get_commune
+from lms.core.places import Commune, get_commune
 
 
 class Role(LabelledEnum):

@@ -17,8 +17,8 @@ from lms.accounts.passwords import (
 )
 from lms.core.db import utcnow
 from lms.core.extensions import db
+from lms.core.places import get_commune
 from lms.core.text import normalize_code, normalize_phone, normalize_text
-from lms.places import get_commune
 
 MIN_PASSWORD_LENGTH = 8
 

@@ -38,11 +38,11 @@ from lms.cohorts.models import ClassSession, Cohort, CohortMember, MemberStatus
 from lms.core.db import utcnow
 from lms.core.extensions import db
 from lms.core.i18n import gettext as _
+from lms.core.places import get_commune
+from lms.core.spreadsheets.write import iter_csv, write_csv, write_xlsx
 from lms.core.text import fold_diacritics, mask_phone, name_order
 from lms.core.timezone import VIETNAM, local_today, start_of_local_day
 from lms.courses.models import Course
-from lms.places import get_commune
-from lms.spreadsheets import iter_csv, write_csv, write_xlsx
 
 _YIELD_PER = 2000
 #: A progress callback hears how many detail rows are written after every this many.

@@ -45,11 +45,11 @@ from lms.core.extensions import db, limiter
 from lms.core.i18n import gettext as _
 from lms.core.i18n import lazy_gettext as _l
 from lms.core.params import int_arg, paginate
+from lms.core.places import get_commune
 from lms.core.text import InvalidPhoneNumber, normalize_phone, vietnamese_key
 from lms.core.timezone import to_local
 from lms.courses.access import get_course_for_editing_or_404
 from lms.courses.models import Course
-from lms.places import get_commune
 
 bp = Blueprint("certificates", __name__)
 PAGE_SIZE = 30
@@ -225,8 +225,8 @@ def _export_rows(stmt):
 @bp.route("/certificates/export.<fmt>")
 @role_required(Role.ORGANIZER)
 def export(fmt: str):
-    """Download the filtered register as CSV or XLSX (formula-safe, through lms.spreadsheets)."""
-    from lms.spreadsheets import iter_csv, write_xlsx
+    """Download the filtered register as CSV or XLSX (formula-safe, through lms.core.spreadsheets.write)."""
+    from lms.core.spreadsheets.write import iter_csv, write_xlsx
 
     filters, _kept = _filters_from_args()
     stmt = register_query(filters)

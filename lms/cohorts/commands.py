@@ -53,7 +53,7 @@ def create_cohort_command(code, course_slug, name, start_date, end_date, capacit
 
 def _commune_option(commune: str | None, province: str | None) -> int | None:
     """Resolve --commune (and --province) with the one commune matcher, or explain why not."""
-    from lms.places import MatchStatus, match_commune, match_province
+    from lms.core.places import MatchStatus, match_commune, match_province
 
     province_code = None
     if province:
@@ -151,9 +151,9 @@ def _echo_report(name: str, report) -> None:
 def print_slips_command(cohort_code, out_path, login_url, everyone):
     """Issue one-time activation codes to a class's trainees and write the slips to a PDF."""
     from lms.cohorts import importing
+    from lms.cohorts.importing.slip_pdf import render_activation_slips
     from lms.cohorts.services import get_cohort_by_code
     from lms.core.extensions import db
-    from lms.core.pdf import render_activation_slips
 
     cohort = get_cohort_by_code(cohort_code)
     if cohort is None:

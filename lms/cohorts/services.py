@@ -18,12 +18,12 @@ from lms.cohorts.models import (
 )
 from lms.core.db import utcnow
 from lms.core.extensions import db
+from lms.core.places import get_commune
 from lms.core.text import fold_diacritics, name_order, normalize_text, person_matcher
 from lms.core.timezone import local_moment
 from lms.courses.models import Course
 from lms.learning import services as learning
 from lms.learning.models import EnrollmentSource
-from lms.places import get_commune
 
 CODE_RULE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,31}$")
 

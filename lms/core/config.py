@@ -90,7 +90,7 @@ def settings_from_env(instance_path: Path) -> dict:
         #: How often a running job records that its worker is alive; well under JOBS_STALE_AFTER_S.
         "JOBS_HEARTBEAT_S": float(env.get("LMS_JOBS_HEARTBEAT_S", DEFAULT_JOBS_HEARTBEAT_S)),
         #: An uploaded workbook is opened in a child process with this much address space (MB) and time
-        #: (seconds); a file that needs more is refused as unreadable (lms/cohorts/workbook_child.py).
+        #: (seconds); a file that needs more is refused as unreadable (lms/core/spreadsheets/workbook_child.py).
         "SPREADSHEET_MEMORY_MB": int(env.get("LMS_SPREADSHEET_MEMORY_MB", DEFAULT_SPREADSHEET_MEMORY_MB)),
         "SPREADSHEET_SECONDS": float(env.get("LMS_SPREADSHEET_SECONDS", DEFAULT_SPREADSHEET_SECONDS)),
     }

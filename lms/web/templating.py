@@ -62,9 +62,9 @@ def register(app) -> None:
         masked_phone=mask_phone,
     )
 
+    from lms.core.places import get_commune
     from lms.media.presenters import failure_text, format_bytes, image_srcset, processing_note
     from lms.media.services import max_upload_bytes
-    from lms.places import get_commune
 
     app.jinja_env.globals.update(
         csrf_field=csrf_field,

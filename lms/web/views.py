@@ -16,7 +16,7 @@ from flask_login import current_user
 from lms.accounts.forms import ConfirmForm
 from lms.accounts.models import Role
 from lms.core.extensions import db
-from lms.places import communes_of
+from lms.core.places import communes_of
 
 bp = Blueprint("core", __name__)
 

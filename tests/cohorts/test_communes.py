@@ -1,4 +1,4 @@
-"""One commune matcher (lms.places.match_commune) for the CLI, the class form and the import."""
+"""One commune matcher (lms.core.places.match_commune) for the CLI, the class form and the import."""
 
 import unicodedata
 
@@ -9,7 +9,7 @@ from lms.accounts.models import Role
 from lms.cohorts import importing
 from lms.cohorts.services import create_cohort, get_cohort_by_code
 from lms.core.extensions import db
-from lms.places import MatchStatus, match_commune, match_province
+from lms.core.places import MatchStatus, match_commune, match_province
 from tests.cohorts import fixtures
 from tests.conftest import csrf_token
 from tests.factories import CHUYEN_MY, make_course, make_user

@@ -9,14 +9,14 @@ import pytest
 from lms.accounts.models import Role
 from lms.attendance import export_jobs
 from lms.attendance.models import ExportStatus
-from lms.cohorts import import_tasks
-from lms.cohorts.import_tasks import ImportState
+from lms.cohorts.importing import store
+from lms.cohorts.importing.store import ImportState
 from lms.cohorts.services import create_cohort
 from lms.core.db import utcnow
 from lms.core.extensions import db
 from tests.attendance.test_exports import add_session, add_trainee, make_cohort
 from tests.cohorts import fixtures
-from tests.cohorts.test_import_views import GOOD
+from tests.cohorts.importing.test_import_views import GOOD
 from tests.factories import CHUYEN_MY, DEFAULT_PASSWORD, make_course, make_user
 
 pytestmark = pytest.mark.e2e
@@ -45,10 +45,10 @@ def test_a_dead_import_and_a_dead_export_say_so_and_try_again_works(served, phon
     data = fixtures.xlsx(GOOD)
     from lms.cohorts import importing
 
-    token = import_tasks.save_upload(data, cohort_id=cohort.id, user_id=organizer.id, filename="danh-sach.xlsx",
-                                     report=importing.dry_run(cohort, data).to_dict())
-    import_tasks.write_status(token, ImportState.RUNNING, progress=0.4,
-                              updated_at=(utcnow() - timedelta(minutes=3)).isoformat())
+    token = store.save_upload(data, cohort_id=cohort.id, user_id=organizer.id, filename="danh-sach.xlsx",
+                              report=importing.dry_run(cohort, data).to_dict())
+    store.write_status(token, ImportState.RUNNING, progress=0.4,
+                       updated_at=(utcnow() - timedelta(minutes=3)).isoformat())
     export_class = make_cohort(make_course("livestream-ban-hang", lessons=1), "PX-LIVE-01")
     add_session(export_class, utcnow().date() - timedelta(days=7))
     add_trainee(export_class, "Nguyễn Thị Hường")

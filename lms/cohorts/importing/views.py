@@ -22,9 +22,9 @@ from wtforms import RadioField, SelectChoice
 
 from lms.accounts.access import role_required
 from lms.accounts.models import Role
-from lms.cohorts import import_tasks as store
 from lms.cohorts import importing
-from lms.cohorts.import_tasks import ImportState
+from lms.cohorts.importing import store, tasks
+from lms.cohorts.importing.store import ImportState
 from lms.cohorts.models import Cohort
 from lms.cohorts.services import get_cohort_by_code
 from lms.core.db import utcnow
@@ -110,7 +110,7 @@ def template(code):
     cohort = _cohort_or_404(code)
     province = None
     if cohort.commune_code:
-        from lms.places import get_commune
+        from lms.core.places import get_commune
 
         commune = get_commune(cohort.commune_code)
         province = commune.province_code if commune else None
@@ -137,7 +137,7 @@ def preview(code, token):
         "imports/preview.html", cohort=cohort, meta=meta, report=report, status=status, show=show,
         rows=rows[(page - 1) * ROWS_PER_PAGE: page * ROWS_PER_PAGE], page=page, pages=pages,
         uploaded_at=datetime.fromisoformat(meta["uploaded_at"]), Outcome=importing.Outcome,
-        background=len(report.rows) > store.INLINE_ROW_LIMIT,
+        background=len(report.rows) > tasks.INLINE_ROW_LIMIT,
     )
 
 
@@ -171,10 +171,10 @@ def commit(code, token):
         return redirect(url_for("imports.preview", code=cohort.code, token=token))
     if not store.claim_import(token):
         return redirect(url_for("imports.progress", code=cohort.code, token=token))
-    if len(report.rows) > store.INLINE_ROW_LIMIT:
-        store.import_trainees_job(token)
+    if len(report.rows) > tasks.INLINE_ROW_LIMIT:
+        tasks.import_trainees_job(token)
     else:
-        store.run_import(token)
+        tasks.run_import(token)
     status = store.read_status(token) or {}
     if status.get("state") == ImportState.BLOCKED:
         flash(_("The class or its trainees changed since the check, and the file now has errors. Nothing was "
@@ -228,7 +228,7 @@ def slips(code):
     cohort = _cohort_or_404(code)
     form = SlipsForm()
     if form.validate_on_submit():
-        from lms.core.pdf import render_activation_slips
+        from lms.cohorts.importing.slip_pdf import render_activation_slips
 
         issued = importing.issue_slips(cohort, only_without_code=form.scope.data != "all")
         if not issued:

@@ -21,12 +21,9 @@ from flask_babel import force_locale
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lms.cohorts import importing
-from lms.cohorts.importing import ImportFileError
-from lms.cohorts.services import create_cohort
-from lms.core.extensions import db
+from lms.core.spreadsheets import read
+from lms.core.spreadsheets.read import UnreadableFile
 from tests.cohorts import fixtures
-from tests.factories import CHUYEN_MY, make_course
 
 UNREADABLE = "The file could not be read as a spreadsheet."
 ROWS = [["Họ và tên", "Số điện thoại", "Ngày sinh"], ["Nguyễn Thị Hường", "0912345678", "15/03/1985"],
@@ -42,23 +39,30 @@ def english(app):
 
 @pytest.fixture
 def unexpected(monkeypatch):
-    """The exceptions read_table's last-resort handler caught: every damage must be handled by name."""
+    """The exceptions read_spreadsheet's last-resort handler caught: every damage must be handled by name."""
     caught = []
-    monkeypatch.setattr(importing.logger, "exception", lambda *args, **kwargs: caught.append(sys.exc_info()[1]))
+    monkeypatch.setattr(read.logger, "exception", lambda *args, **kwargs: caught.append(sys.exc_info()[1]))
     return caught
 
 
 @pytest.fixture
 def warnings(monkeypatch):
     said = []
-    monkeypatch.setattr(importing.logger, "warning", lambda message, *args: said.append(message % args))
+    monkeypatch.setattr(read.logger, "warning", lambda message, *args: said.append(message % args))
     return said
 
 
 def refusal(data: bytes) -> str:
-    with pytest.raises(ImportFileError) as refused:
-        importing.read_table(data)
+    with pytest.raises(UnreadableFile) as refused:
+        read.read_spreadsheet(data)
     return str(refused.value)
+
+
+def test_the_format_is_decided_by_content_not_by_the_name():
+    assert read.detect_format(fixtures.xls(ROWS)) == "xls"
+    assert read.detect_format(fixtures.ods(ROWS)) == "ods"
+    assert read.detect_format(fixtures.xlsx(ROWS)) == "xlsx"
+    assert read.detect_format(fixtures.csv_bytes(ROWS)) == "csv"
 
 
 # --- Building damaged zips ------------------------------------------------------------------
@@ -118,7 +122,7 @@ def mimetype_with_a_wrong_crc() -> bytes:
 
 
 def mimetype_longer_than_the_file() -> bytes:
-    data = zip_of(("mimetype", importing.ODS_MIMETYPE, zipfile.ZIP_STORED))
+    data = zip_of(("mimetype", read.ODS_MIMETYPE, zipfile.ZIP_STORED))
     entry = next(central_entries(data))
     return patched(patched(data, entry + 20, "<I", 190), entry + 24, "<I", 190)  # compressed, real size
 
@@ -186,7 +190,7 @@ def test_an_error_nobody_foresaw_is_still_the_readers_error_and_is_logged(monkey
     def broken(data):
         raise KeyError("a kind of damage nobody has seen yet")
 
-    monkeypatch.setattr(importing, "check_sheet_extents", lambda fmt, parts: broken(parts))
+    monkeypatch.setattr(read, "check_sheet_extents", lambda fmt, parts, limits: broken(parts))
     assert refusal(fixtures.xlsx(ROWS)).startswith(UNREADABLE)
     assert [type(e) for e in unexpected] == [KeyError]
 
@@ -200,8 +204,8 @@ def test_a_workbook_whose_difat_loops_is_refused_before_calamine_follows_it(app,
     assert unexpected == []
     # calamine would extend its DIFAT forever: in the child that ends at the memory limit.
     app.config["SPREADSHEET_MEMORY_MB"] = 256
-    with pytest.raises(ImportFileError, match="could not be read"):
-        importing._read_workbook(bytes(data), "xls")
+    with pytest.raises(UnreadableFile, match="could not be read"):
+        read._read_workbook(bytes(data), "xls")
 
 
 # --- Fuzzing the reader's entry point -------------------------------------------------------
@@ -219,7 +223,7 @@ GOOD_FILES = [
     fixtures.csv_bytes(ROWS, encoding="cp1258"), b"\xff\xfe" + TEXT.encode("utf-16-le"),
     b"\xfe\xff" + TEXT.encode("utf-16-be"),
 ]
-MAGIC = [b"", b"PK\x03\x04", b"PK\x05\x06", importing.OLE2_MAGIC, b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf"]
+MAGIC = [b"", b"PK\x03\x04", b"PK\x05\x06", read.OLE2_MAGIC, b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf"]
 
 
 ZIP_FILES = [data for data in GOOD_FILES if data.startswith(b"PK")]
@@ -266,8 +270,8 @@ def damaged_files(draw) -> bytes:
 @given(data=damaged_files())
 def test_mutated_and_random_files_only_ever_raise_the_readers_error(data, unexpected):
     try:
-        table = importing.read_table(data)
-    except ImportFileError as refused:
+        table = read.read_spreadsheet(data)
+    except UnreadableFile as refused:
         assert str(refused)
     else:
         assert isinstance(table.rows, list)
@@ -288,7 +292,7 @@ def crasher() -> bytes:
 @pytest.fixture
 def checks_miss_it(monkeypatch):
     """Pretend the .xls checks do not know this damage, so the file reaches calamine, as the next one might."""
-    monkeypatch.setattr(importing, "check_xls_extents", lambda data: None)
+    monkeypatch.setattr(read, "check_xls_extents", lambda data, limits: None)
 
 
 @pytest.fixture
@@ -296,7 +300,7 @@ def reader_never_opens(monkeypatch):
     def refuse(*args, **kwargs):
         pytest.fail("the spreadsheet reader was reached")
 
-    monkeypatch.setattr(importing, "_read_workbook", refuse)
+    monkeypatch.setattr(read, "_read_workbook", refuse)
 
 
 def test_the_file_that_aborted_the_process_is_refused_by_the_checks(crasher, reader_never_opens, unexpected):
@@ -309,30 +313,13 @@ def test_a_file_that_aborts_calamine_ends_the_child_and_the_caller_gets_the_erro
                                                                                     warnings):
     assert refusal(crasher).startswith(UNREADABLE)
     assert any("ended with signal 6" in w and "memory allocation of … bytes failed" in w for w in warnings), warnings
-    assert importing.read_table(fixtures.xls(ROWS)).rows[1][0] == "Nguyễn Thị Hường"  # still here, still reading
-
-
-@pytest.fixture
-def cohort(app):
-    cohort = create_cohort(code="PX-KT-01", course=make_course(), name="Khảm trai Chuyên Mỹ", commune_code=CHUYEN_MY)
-    db.session.commit()
-    return cohort
-
-
-def test_the_command_line_import_survives_a_file_that_aborts_calamine(runner, cohort, crasher, checks_miss_it,
-                                                                       tmp_path):
-    path = tmp_path / "lop.xls"
-    path.write_bytes(crasher)
-    for extra in (["--dry-run"], []):
-        result = runner.invoke(args=["trainees", "import", str(path), "--cohort", cohort.code, *extra])
-        assert result.exit_code == 1, result.output
-        assert UNREADABLE in result.output
+    assert read.read_spreadsheet(fixtures.xls(ROWS)).rows[1][0] == "Nguyễn Thị Hường"  # still here, still reading
 
 
 def _child_script(tmp_path, monkeypatch, code: str) -> None:
     script = tmp_path / "child.py"
     script.write_text(code)
-    monkeypatch.setattr(importing, "_WORKBOOK_CHILD", str(script))
+    monkeypatch.setattr(read, "_WORKBOOK_CHILD", str(script))
 
 
 def test_a_child_that_dies_is_the_readers_error(tmp_path, monkeypatch, warnings):
@@ -343,11 +330,11 @@ def test_a_child_that_dies_is_the_readers_error(tmp_path, monkeypatch, warnings)
 
 def test_a_python_without_calamine_is_logged_as_an_error(tmp_path, monkeypatch):
     errors = []
-    monkeypatch.setattr(importing.logger, "error", lambda message, *args: errors.append(message % args))
+    monkeypatch.setattr(read.logger, "error", lambda message, *args: errors.append(message % args))
     child = (tmp_path / "workbook_child.py")
-    child.write_text(Path(importing._WORKBOOK_CHILD).read_text().replace("import python_calamine\n",
+    child.write_text(Path(read._WORKBOOK_CHILD).read_text().replace("import python_calamine\n",
                                                                           "import python_calamine_missing\n"))
-    monkeypatch.setattr(importing, "_WORKBOOK_CHILD", str(child))
+    monkeypatch.setattr(read, "_WORKBOOK_CHILD", str(child))
     assert refusal(fixtures.xlsx(ROWS)).startswith(UNREADABLE)
     assert len(errors) == 1 and "python-calamine cannot be imported" in errors[0]
 
@@ -390,15 +377,15 @@ def test_a_workbook_that_needs_more_memory_than_allowed_is_refused(app):
         sheet.write_row(row, 0, [long_text, long_text])
     workbook.close()
     data = buffer.getvalue()
-    assert len(importing.read_table(data).rows) == 601  # within the default limit
+    assert len(read.read_spreadsheet(data).rows) == 601  # within the default limit
     app.config["SPREADSHEET_MEMORY_MB"] = 64
-    assert len(importing.read_table(fixtures.xlsx(ROWS)).rows) == 3  # a small file fits in 64 MB
+    assert len(read.read_spreadsheet(fixtures.xlsx(ROWS)).rows) == 3  # a small file fits in 64 MB
     assert refusal(data).startswith(UNREADABLE)
 
 
 def test_the_child_ends_itself_when_its_time_is_up_even_if_nobody_kills_it():
     # Its parent may die first (a web worker killed by gunicorn's timeout): an alarm ends the child anyway.
-    child = subprocess.Popen([sys.executable, "-P", importing._WORKBOOK_CHILD, "1024", "1", "51000", "3000000", "10",
+    child = subprocess.Popen([sys.executable, "-P", read._WORKBOOK_CHILD, "1024", "1", "51000", "3000000", "10",
                               "-"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         assert child.wait(timeout=20) == -signal.SIGALRM  # still waiting for its input when the alarm rang

@@ -10,10 +10,11 @@ from flask_babel import force_locale
 
 from lms.accounts import services as accounts
 from lms.accounts.models import Role, User
-from lms.cohorts import import_tasks, importing
+from lms.cohorts.importing import store, tasks
 from lms.cohorts.models import CohortMember
 from lms.cohorts.services import create_cohort
 from lms.core.extensions import db
+from lms.core.spreadsheets import read
 from tests.cohorts import fixtures
 from tests.conftest import csrf_token
 from tests.factories import CHUYEN_MY, make_course, make_user
@@ -85,7 +86,7 @@ def test_upload_check_import_then_print_slips(client, organizer, cohort, app):
     assert "Trainees imported" in done and "2 trainees joined the class." in done
     assert count(CohortMember) == 2
     assert accounts.find_user_by_phone("0983111222").full_name == "Trần Văn Đức"
-    assert not (import_tasks._folder() / f"{token}.bin").exists()  # personal data not kept once imported
+    assert not (store._folder() / f"{token}.bin").exists()  # personal data not kept once imported
 
     status = client.get(f"/cohorts/PX-KT-01/import/{token}/status").get_json()
     assert status["state"] == "done" and status["counts"]["new"] == 2
@@ -135,7 +136,7 @@ def test_a_file_that_is_not_a_spreadsheet_is_refused_on_the_form(client, organiz
     response = upload(client, fixtures.PDF_BYTES, filename="danh-sach.xlsx")
     assert response.status_code == 200
     assert "This file is a PDF document, not a spreadsheet." in response.get_data(as_text=True)
-    assert not list((import_tasks._folder()).glob("*.bin"))
+    assert not list((store._folder()).glob("*.bin"))
 
 
 @pytest.fixture
@@ -144,7 +145,7 @@ def aborting_file(monkeypatch):
     data = fixtures.xls_wrapping_dimensions()
     if not fixtures.calamine_aborts_on(data):
         pytest.skip("this python-calamine no longer aborts on the wrapping DIMENSIONS record")
-    monkeypatch.setattr(importing, "check_xls_extents", lambda data: None)
+    monkeypatch.setattr(read, "check_xls_extents", lambda data, limits: None)
     return data
 
 
@@ -155,16 +156,16 @@ def test_a_file_that_aborts_the_spreadsheet_reader_gets_the_import_error_on_the_
     response = upload(client, aborting_file, filename="danh-sach.xls")
     assert response.status_code == 200
     assert "Không đọc được tệp này như một bảng tính." in response.get_data(as_text=True)
-    assert not list((import_tasks._folder()).glob("*.bin"))
+    assert not list((store._folder()).glob("*.bin"))
     assert upload(client, fixtures.xlsx(GOOD)).status_code == 302  # the same worker reads the next file
 
 
 def test_the_import_job_survives_a_file_that_aborts_the_spreadsheet_reader(organizer, cohort, aborting_file):
-    token = import_tasks.save_upload(aborting_file, cohort_id=cohort.id, user_id=organizer.id, filename="ds.xls",
-                                     report={})
+    token = store.save_upload(aborting_file, cohort_id=cohort.id, user_id=organizer.id, filename="ds.xls",
+                              report={})
     with force_locale("vi"):
-        status = import_tasks.run_import(token)
-    assert status["state"] == import_tasks.ImportState.FAILED
+        status = tasks.run_import(token)
+    assert status["state"] == store.ImportState.FAILED
     assert status["message"].startswith("Không đọc được tệp này như một bảng tính.")
     assert count(CohortMember) == 0
 
@@ -186,7 +187,7 @@ def test_a_large_file_is_imported_by_the_job_with_a_progress_page(client, organi
 
 def test_the_progress_page_reloads_itself_while_the_import_runs(client, organizer, cohort):
     token = token_of(upload(client, fixtures.xlsx(GOOD)))
-    import_tasks.write_status(token, import_tasks.ImportState.RUNNING, progress=0.4)
+    store.write_status(token, store.ImportState.RUNNING, progress=0.4)
     page = client.get(f"/cohorts/PX-KT-01/import/{token}/progress").get_data(as_text=True)
     assert '<meta http-equiv="refresh" content="2">' in page
     assert 'value="40"' in page
@@ -195,10 +196,10 @@ def test_the_progress_page_reloads_itself_while_the_import_runs(client, organize
 
 def test_an_import_whose_worker_died_can_be_started_again(client, organizer, cohort):
     token = token_of(upload(client, fixtures.xlsx(GOOD)))
-    import_tasks.write_status(token, import_tasks.ImportState.RUNNING, progress=0.4,
-                              updated_at="2026-01-01T00:00:00+00:00")
+    store.write_status(token, store.ImportState.RUNNING, progress=0.4,
+                       updated_at="2026-01-01T00:00:00+00:00")
     client.post(f"/cohorts/PX-KT-01/import/{token}/commit", data={"csrf_token": csrf_token(client)})
-    assert import_tasks.read_status(token)["state"] == "done"
+    assert store.read_status(token)["state"] == "done"
     assert count(CohortMember) == 2
 
 

@@ -1,6 +1,6 @@
 """Opens one uploaded workbook (XLSX, XLS, ODS) with python-calamine, in a process of its own.
 
-Run as a script by ``importing._read_workbook``, never imported by the app: it needs only the
+Run as a script by ``lms.core.spreadsheets.read``, never imported by the app: it needs only the
 standard library and python-calamine, so it starts in about 15 ms, and a file that makes the
 reader ask for hundreds of gigabytes (calamine then aborts the whole process) or loop takes this
 process down, not the web worker, the job worker or the command that asked.

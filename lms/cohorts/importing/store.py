@@ -1,4 +1,4 @@
-"""Uploaded trainee lists kept between the dry run and the import, and the job that imports big ones.
+"""Uploaded trainee lists kept between the dry run and the import, with the import's status.
 
 An upload is stored in the instance folder under a random token (never under its own name):
 ``<token>.bin`` holds the file, ``<token>.json`` who uploaded it for which class and the dry run's
@@ -21,8 +21,6 @@ from flask import current_app
 
 from lms.core import jobs
 from lms.core.db import utcnow
-from lms.core.extensions import db
-from lms.core.jobs import job
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +29,6 @@ KEEP_FOR = timedelta(days=7)
 #: A queued import not started after this long is taken as lost (its queue was). A running one is taken as
 #: dead much sooner, when its heartbeat stops (lms.core.jobs): its transaction rolled back whole.
 STALE_AFTER = timedelta(minutes=15)
-#: Files with more rows than this are imported by the background worker.
-INLINE_ROW_LIMIT = 1_000
 #: Shown when the import broke for a reason that is not the file's fault.
 INTERNAL_FAILURE = "internal"
 #: Shown when the process importing the file stopped (killed, restarted) before it finished.
@@ -108,6 +104,13 @@ def read_upload_data(token: str) -> bytes | None:
         return None
 
 
+def delete_upload_data(token: str) -> None:
+    """Delete an upload's file, with its personal data, once it is imported (its report stays)."""
+    path = _path(token, ".bin")
+    if path is not None:
+        path.unlink(missing_ok=True)
+
+
 def read_status(token: str) -> dict | None:
     """Return an import's status; one whose worker died is failed first, so every page says so and allows a retry."""
     status = _read_json(_path(token, ".status.json"))
@@ -130,7 +133,8 @@ def _beat_time(token: str) -> datetime | None:
         return None
 
 
-def _beat(token: str) -> None:
+def beat(token: str) -> None:
+    """Record that the process importing this upload is alive (see lms.core.jobs)."""
     _path(token, ".beat").touch()
 
 
@@ -143,7 +147,6 @@ def _fail_lost_import(token: str) -> dict:
     return write_status(token, ImportState.FAILED, message=WORKER_LOST)
 
 
-@jobs.recoverer("trainee imports")
 def recover_stale_imports() -> int:
     """Fail every running import whose worker is gone; return how many."""
     recovered = 0
@@ -202,51 +205,3 @@ def purge_old_uploads() -> int:
         except OSError:
             continue
     return removed
-
-
-def run_import(token: str) -> dict:
-    """Import a stored upload into its class in one transaction, recording progress; return the status."""
-    from lms.cohorts.importing import ImportBlocked, ImportFileError, commit_import
-    from lms.cohorts.models import Cohort
-
-    meta = load_upload(token)
-    data = read_upload_data(token)
-    cohort = db.session.get(Cohort, meta["cohort_id"]) if meta else None
-    if meta is None or data is None or cohort is None:
-        return write_status(token, ImportState.FAILED, message=INTERNAL_FAILURE) if meta else {}
-    write_status(token, ImportState.RUNNING, progress=0.05)
-    last_saved = [time.monotonic()]
-
-    def save_progress(fraction: float) -> None:
-        if time.monotonic() - last_saved[0] > 0.5:
-            write_status(token, ImportState.RUNNING, progress=round(fraction, 3))
-            last_saved[0] = time.monotonic()
-
-    try:
-        with jobs.Heartbeat(lambda: _beat(token)):  # stops with the process: the pages then say so
-            report = commit_import(cohort, data, on_progress=save_progress)
-            db.session.commit()
-    except ImportBlocked as blocked:
-        db.session.rollback()
-        save_report(token, blocked.report.to_dict())
-        return write_status(token, ImportState.BLOCKED, message=blocked.report.all_error_texts()[0])
-    except ImportFileError as exc:
-        db.session.rollback()
-        return write_status(token, ImportState.FAILED, message=str(exc))
-    except Exception:
-        # Nothing half-written: the transaction rolls back whole; tell the page, keep the trace in the log.
-        db.session.rollback()
-        logger.exception("importing trainees from upload %s failed", token)
-        return write_status(token, ImportState.FAILED, message=INTERNAL_FAILURE)
-    save_report(token, report.to_dict())
-    path = _path(token, ".bin")
-    if path is not None:
-        path.unlink(missing_ok=True)  # imported: the file with its personal data is no longer needed
-    logger.info("imported %d rows into class %s: %s", len(report.rows), cohort.code, report.counts)
-    return write_status(token, ImportState.DONE, progress=1.0, counts=report.counts, joining=report.joining)
-
-
-@job()
-def import_trainees_job(token: str) -> str:
-    """Import a large stored upload in the worker."""
-    return run_import(token).get("state", ImportState.FAILED)

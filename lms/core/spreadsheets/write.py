@@ -5,13 +5,17 @@ Every export goes through here so that two rules hold everywhere:
 - a text cell never becomes a formula (``neutralise``; OWASP "CSV injection"), in CSV and XLSX alike;
 - rows come from an iterator and leave as soon as they are written, so memory stays flat
   however many rows there are (xlsxwriter's ``constant_memory`` mode; CSV in chunks).
+
+``write_marked_copy`` hands a person's own sheet back to be corrected (the import's error file):
+every value stays exactly as typed, so text a spreadsheet would run gets Excel's quote prefix
+instead of neutralise's apostrophe. Both go by the one FORMULA_PREFIXES.
 """
 
 import csv
 import io
 import tempfile
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
 from os import PathLike
@@ -254,3 +258,49 @@ class _XlsxWriter:
                                      cell_format if kind == "date" else self.date_format)
         else:  # time
             worksheet.write_datetime(row, col, value, self.formats["time"])
+
+
+def write_marked_copy(rows: Sequence[Sequence[str]], *, sheet_name: str, header_index: int,
+                      marked: Mapping[int, Collection[int]], notes: Mapping[int, str], notes_title: str) -> bytes:
+    """Return rows of text as a one-sheet XLSX to correct by hand; rows and columns are 0-based indexes.
+
+    The header row is bold and frozen and gets notes_title in the column after the last; cells in
+    marked[row] are shaded (written even when empty); notes[row] goes in that last column. Every
+    value is written as text, never a formula: text starting with one of FORMULA_PREFIXES gets
+    Excel's quote prefix, so it stays text when edited and the value is kept as it was.
+    sheet_name must already be a valid sheet name.
+    """
+    import xlsxwriter
+
+    width = max((len(row) for row in rows), default=0)
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(buffer, {**XLSX_OPTIONS, "constant_memory": False, "in_memory": True})
+    plain = workbook.add_format({})
+    quoted = workbook.add_format({"quote_prefix": True})
+    bad = workbook.add_format({"bg_color": "#FDE2E1"})
+    bad_quoted = workbook.add_format({"bg_color": "#FDE2E1", "quote_prefix": True})
+    bold = workbook.add_format({"bold": True, "bg_color": "#E6F2EF"})
+    message = workbook.add_format({"text_wrap": True, "font_color": "#9B1C1C", "valign": "top"})
+    sheet = workbook.add_worksheet(sheet_name)
+    for r, row in enumerate(rows):
+        wrong = marked.get(r, ())
+        for c in range(width):
+            text = row[c] if c < len(row) else ""
+            if not text and c not in wrong:
+                continue
+            formula_like = text.startswith(FORMULA_PREFIXES)
+            if r == header_index:
+                fmt = bold
+            elif c in wrong:
+                fmt = bad_quoted if formula_like else bad
+            else:
+                fmt = quoted if formula_like else plain
+            sheet.write_string(r, c, text, fmt)
+        if r == header_index:
+            sheet.write_string(r, width, notes_title, bold)
+        elif r in notes:
+            sheet.write_string(r, width, notes[r], message)
+    sheet.set_column(width, width, 70)
+    sheet.freeze_panes(header_index + 1, 0)
+    workbook.close()
+    return buffer.getvalue()

@@ -1,5 +1,6 @@
 import csv
 import io
+import re
 import tracemalloc
 import unicodedata
 import zipfile
@@ -9,8 +10,8 @@ from decimal import Decimal
 import pytest
 from python_calamine import CalamineWorkbook
 
-from lms import spreadsheets
-from lms.spreadsheets import iter_csv, neutralise, write_csv, write_xlsx
+from lms.core.spreadsheets import write as spreadsheets
+from lms.core.spreadsheets.write import iter_csv, neutralise, write_csv, write_xlsx
 
 EVIL = '=HYPERLINK("http://evil")'
 
@@ -156,3 +157,24 @@ def test_xlsx_memory_stays_flat_however_many_rows():
     small, large = peak(2_000), peak(20_000)
     # The zip of a larger file is bigger in memory here (BytesIO), so allow for it; rows themselves add nothing.
     assert large < small + 2_000_000
+
+
+def quote_prefixed_cells(data: bytes) -> set[str]:
+    """The references of the cells whose style carries Excel's quote prefix."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        sheet_xml = archive.read("xl/worksheets/sheet1.xml").decode()
+        styles = archive.read("xl/styles.xml").decode()
+    xfs = re.findall(r"<xf [^>]*>", styles.split("<cellXfs", 1)[1].split("</cellXfs>", 1)[0])
+    quoted = {str(i) for i, xf in enumerate(xfs) if 'quotePrefix="1"' in xf}
+    return {ref for ref, style in re.findall(r'<c r="([A-Z]+[0-9]+)" s="([0-9]+)"', sheet_xml) if style in quoted}
+
+
+def test_a_marked_copy_keeps_every_value_as_typed_and_quotes_what_would_run():
+    rows = [["Tên", "Ghi chú"], ["=1+1", "-"], ["\t=A1", "tổ 1"], ["An", "@x"]]
+    data = spreadsheets.write_marked_copy(rows, sheet_name="DS", header_index=0, marked={1: {0}}, notes={1: "sai"},
+                                          notes_title="Lỗi")
+    assert read_xlsx(data)["DS"] == [["Tên", "Ghi chú", "Lỗi"], ["=1+1", "-", "sai"], ["\t=A1", "tổ 1", ""],
+                                     ["An", "@x", ""]]
+    assert quote_prefixed_cells(data) == {"A2", "B2", "A3", "B4"}  # every cell starting with a FORMULA_PREFIXES sign
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert b"<f>" not in archive.read("xl/worksheets/sheet1.xml")

@@ -1,0 +1,1 @@
+"""Spreadsheets in and out: ``read`` opens untrusted uploads safely, ``write`` makes formula-safe exports."""
