@@ -255,8 +255,9 @@ class TrackedRun:
 
     start: mark the job running and return True, or return False when it is gone or already ended.
     beat: record that its worker is alive (see `beat_row`). fail: mark it failed with the given
-    words. page_errors: exceptions whose own message the job's page may show; any other error
-    is shown as failure_text and logged in full.
+    words. page_errors: exceptions whose own message the job's page may show (logged in a line);
+    any other error is shown as failure_text and logged in full. reraise: let the error go on to
+    the queue after the job is marked failed (False: run_tracked returns None instead).
     """
 
     name: str
@@ -265,6 +266,7 @@ class TrackedRun:
     fail: Callable[[str], None]
     failure_text: Callable[[], str]
     page_errors: tuple[type[BaseException], ...] = ()
+    reraise: bool = True
 
 
 #: The longest failure text a job row keeps.
@@ -288,13 +290,19 @@ def run_tracked(run: TrackedRun, work: Callable[[], Any]) -> Any:
             return work()
     except Exception as exc:
         db.session.rollback()
-        reason = str(exc) if isinstance(exc, run.page_errors) else run.failure_text()
+        shown = isinstance(exc, run.page_errors)
+        reason = str(exc) if shown else run.failure_text()
         try:
             run.fail(reason[:FAILURE_TEXT_LENGTH])
         finally:
             db.session.commit()
-        logger.exception("%s failed", run.name)
-        raise
+        if shown:
+            logger.info("%s stopped: %s", run.name, reason)
+        else:
+            logger.exception("%s failed", run.name)
+        if run.reraise:
+            raise
+        return None
 
 
 #: What run_tracked returns for a job that is gone or no longer waiting to run.

@@ -3,6 +3,8 @@
 import threading
 from datetime import timedelta
 
+import pytest
+
 from lms.core import jobs
 from lms.core.db import utcnow
 from lms.web.tasks import recover_stale_jobs_job
@@ -50,3 +52,44 @@ def test_the_periodic_job_runs_every_kind_and_one_failure_does_not_stop_the_othe
 def test_every_kind_of_job_registers_its_recoverer(app):
     assert set(jobs.recoverers()) == {"attendance exports", "certificate batches", "media processing",
                                            "trainee imports"}
+
+
+class RuleBroken(Exception):
+    pass
+
+
+def _run(marks, *, reraise=True):
+    return jobs.TrackedRun(name="a test job", start=lambda: marks.append("start") or True, beat=lambda: None,
+                           fail=marks.append, failure_text=lambda: "general words",
+                           page_errors=(RuleBroken,), reraise=reraise)
+
+
+def test_a_tracked_job_that_cannot_start_does_no_work(app):
+    calls = []
+    run = jobs.TrackedRun(name="gone", start=lambda: False, beat=lambda: None, fail=calls.append,
+                          failure_text=lambda: "x")
+    assert jobs.run_tracked(run, lambda: calls.append("work")) == {"status": "missing"}
+    assert calls == []
+
+
+def test_a_tracked_job_returns_what_its_work_returns(app):
+    marks = []
+    assert jobs.run_tracked(_run(marks), lambda: {"status": "done"}) == {"status": "done"}
+    assert marks == ["start"]
+
+
+def test_a_rule_error_is_shown_in_its_own_words_and_anything_else_in_general_ones(app):
+    marks = []
+    with pytest.raises(RuleBroken):
+        jobs.run_tracked(_run(marks), lambda: (_ for _ in ()).throw(RuleBroken("Lớp không còn nữa.")))
+    assert marks == ["start", "Lớp không còn nữa."]
+    marks.clear()
+    with pytest.raises(ZeroDivisionError):
+        jobs.run_tracked(_run(marks), lambda: 1 / 0)
+    assert marks == ["start", "general words"]
+
+
+def test_a_tracked_job_may_keep_its_error_from_the_queue(app):
+    marks = []
+    assert jobs.run_tracked(_run(marks, reraise=False), lambda: 1 / 0) is None
+    assert marks == ["start", "general words"]

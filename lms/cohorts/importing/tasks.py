@@ -9,6 +9,7 @@ from lms.cohorts.importing.store import (
     beat,
     delete_upload_data,
     load_upload,
+    read_status,
     read_upload_data,
     save_report,
     write_status,
@@ -41,26 +42,28 @@ def run_import(token: str) -> dict:
             write_status(token, ImportState.RUNNING, progress=round(fraction, 3))
             last_saved[0] = time.monotonic()
 
-    try:
-        with jobs.Heartbeat(lambda: beat(token)):  # stops with the process: the pages then say so
+    def fail(reason: str) -> None:
+        write_status(token, ImportState.FAILED, message=reason)
+
+    def work() -> dict:
+        try:
             report = commit_import(cohort, data, on_progress=save_progress)
             db.session.commit()
-    except ImportBlocked as blocked:
-        db.session.rollback()
-        save_report(token, blocked.report.to_dict())
-        return write_status(token, ImportState.BLOCKED, message=blocked.report.all_error_texts()[0])
-    except ImportFileError as exc:
-        db.session.rollback()
-        return write_status(token, ImportState.FAILED, message=str(exc))
-    except Exception:
-        # Nothing half-written: the transaction rolls back whole; tell the page, keep the trace in the log.
-        db.session.rollback()
-        logger.exception("importing trainees from upload %s failed", token)
-        return write_status(token, ImportState.FAILED, message=INTERNAL_FAILURE)
-    save_report(token, report.to_dict())
-    delete_upload_data(token)  # imported: the file with its personal data is no longer needed
-    logger.info("imported %d rows into class %s: %s", len(report.rows), cohort.code, report.counts)
-    return write_status(token, ImportState.DONE, progress=1.0, counts=report.counts, joining=report.joining)
+        except ImportBlocked as blocked:  # rows to correct: not a failure, the page lists them
+            db.session.rollback()
+            save_report(token, blocked.report.to_dict())
+            return write_status(token, ImportState.BLOCKED, message=blocked.report.all_error_texts()[0])
+        save_report(token, report.to_dict())
+        delete_upload_data(token)  # imported: the file with its personal data is no longer needed
+        logger.info("imported %d rows into class %s: %s", len(report.rows), cohort.code, report.counts)
+        return write_status(token, ImportState.DONE, progress=1.0, counts=report.counts, joining=report.joining)
+
+    # Nothing half-written on failure: the import's one transaction rolls back whole.
+    run = jobs.TrackedRun(
+        name=f"importing trainees from upload {token}", start=lambda: True, beat=lambda: beat(token), fail=fail,
+        failure_text=lambda: INTERNAL_FAILURE, page_errors=(ImportFileError,), reraise=False)
+    status = jobs.run_tracked(run, work)
+    return status if status is not None else read_status(token)
 
 
 @job()
