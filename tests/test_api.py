@@ -14,9 +14,7 @@ from lms.core.extensions import db
 from lms.courses import services as courses
 from lms.learning.models import LessonProgress, ProgressEvent
 from tests.conftest import csrf_token
-from tests.factories import make_course, make_trainee, make_user
-from tests.learning.helpers import add_video_lesson
-from tests.media.helpers import meta
+from tests.factories import add_video_lesson, make_course, make_trainee, make_user, meta
 
 BATCH = "/api/v1/progress/batch"
 

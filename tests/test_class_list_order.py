@@ -13,8 +13,7 @@ from lms.cohorts import services as cohorts
 from lms.core.db import utcnow
 from lms.core.extensions import db
 from lms.core.text import name_order
-from tests.attendance.helpers import add_session_at
-from tests.factories import make_course, make_trainee, make_user
+from tests.factories import add_session_at, make_course, make_trainee, make_user
 
 #: By given name (the last word: An < Ánh < Bình < Cường < Dũng < Đức < Hùng), then by the full name,
 #: where D comes before Đ and Đ before E: the four Hùng go Dương, Đinh, Đỗ, Trần.

@@ -4,15 +4,15 @@ import uuid
 
 from lms.assignments.models import SubmissionStatus
 from lms.core.api import openapi_document
-from tests.assignments.helpers import (
+from tests.conftest import csrf_token
+from tests.factories import (
     enrolled_trainee,
     log_in,
     make_practical_course,
+    make_trainee,
     submissions,
     upload_photo,
 )
-from tests.conftest import csrf_token
-from tests.factories import make_trainee
 
 PATH = "/api/v1/assignments/{lesson_id}/submissions"
 

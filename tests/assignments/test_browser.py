@@ -5,10 +5,15 @@ import re
 import pytest
 
 from lms.core.extensions import db
-from tests.assignments.helpers import enrolled_trainee, make_practical_course, submissions
 from tests.conftest import wait_until_logged_in
-from tests.factories import DEFAULT_PASSWORD
-from tests.media.helpers import mp4_bytes, png_bytes
+from tests.factories import (
+    DEFAULT_PASSWORD,
+    enrolled_trainee,
+    make_practical_course,
+    mp4_bytes,
+    png_bytes,
+    submissions,
+)
 
 pytestmark = pytest.mark.e2e
 

@@ -13,13 +13,14 @@ from lms.core.db import utcnow
 from lms.core.extensions import db
 from lms.learning.models import LessonProgress
 from lms.media.models import AssetStatus, MediaType
-from tests.assignments.helpers import (
+from tests.factories import (
     enrolled_trainee,
     instructor_of,
     make_asset,
     make_practical_course,
+    make_trainee,
+    make_user,
 )
-from tests.factories import make_trainee, make_user
 
 
 def levels_for(assignment, *titles) -> dict[int, int]:

@@ -15,18 +15,20 @@ from lms.core.db import utcnow
 from lms.core.extensions import db
 from lms.learning.hooks import render_home_notices
 from lms.learning.models import LessonProgress
-from tests.assignments.helpers import (
+from tests.factories import (
+    Tus,
     enrolled_trainee,
     hand_in_form,
     hand_in_url,
     instructor_of,
     log_in,
     make_practical_course,
+    make_trainee,
+    make_user,
+    mp4_bytes,
     submissions,
     upload_photo,
 )
-from tests.factories import make_trainee, make_user
-from tests.media.helpers import Tus, mp4_bytes
 
 
 def review_levels(assignment, *titles) -> dict[str, int]:

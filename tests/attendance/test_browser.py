@@ -8,9 +8,8 @@ import pytest
 from lms.attendance import services
 from lms.attendance.models import AttendanceStatus
 from lms.core.extensions import db
-from tests.attendance.helpers import make_class, session_now
 from tests.conftest import wait_until_logged_in
-from tests.factories import DEFAULT_PASSWORD
+from tests.factories import DEFAULT_PASSWORD, make_class, session_now
 
 pytestmark = pytest.mark.e2e
 
@@ -112,8 +111,8 @@ def test_instructor_takes_the_roll_and_sees_each_trainees_rate(served, new_phone
     from playwright.sync_api import expect
 
     from lms.core.db import utcnow
-    from tests.attendance.helpers import add_session_at
     from tests.e2e.conftest import screenshot
+    from tests.factories import add_session_at
 
     names = ["Nguyễn Thị Hường", "Trần Văn Bình", "Lê Thị An", "Phạm Văn Dũng", "Đỗ Thị Lan", "Hoàng Văn Tuấn"]
     cohort, instructor, trainees = make_class(trainees=names)

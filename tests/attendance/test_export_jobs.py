@@ -18,9 +18,8 @@ from lms.core.db import utcnow
 from lms.core.extensions import db
 from lms.core.storage import get_storage
 from lms.core.timezone import VIETNAM
-from tests.attendance.helpers import log_in
 from tests.attendance.test_exports import XLSX, A, L, P, add_session, add_trainee, make_cohort, mark
-from tests.factories import make_course, make_user
+from tests.factories import log_in_in_english, make_course, make_user
 
 #: Every large export below has 12 detail rows; one class alone has 6 and stays inline.
 INLINE_ROWS = 6
@@ -48,7 +47,7 @@ def classes(app):
 @pytest.fixture
 def organizer(client, auth, classes):
     user = make_user(Role.ORGANIZER, full_name="Cán bộ Phú Xuyên")
-    log_in(client, auth, user)
+    log_in_in_english(client, auth, user)
     return user
 
 

@@ -17,9 +17,8 @@ from lms.cohorts import services as cohorts
 from lms.core.db import utcnow
 from lms.core.extensions import db
 from lms.learning import services as learning
-from tests.attendance.helpers import add_session_at, log_in, make_class
 from tests.conftest import AuthActions
-from tests.factories import make_course, make_user
+from tests.factories import add_session_at, log_in_in_english, make_class, make_course, make_user
 
 P, L, E, A = AttendanceStatus.PRESENT, AttendanceStatus.LATE, AttendanceStatus.EXCUSED, AttendanceStatus.ABSENT
 #: Hường's eight held sessions: 4 present, 1 late, 1 excused, 1 absent, 1 never marked.
@@ -63,7 +62,7 @@ def client_for(app, user, *, english=True):
     client = app.test_client()
     auth = AuthActions(client)
     if english:
-        log_in(client, auth, user)
+        log_in_in_english(client, auth, user)
     else:
         auth.login(user.phone)
     return client

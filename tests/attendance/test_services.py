@@ -17,8 +17,7 @@ from lms.core.db import utcnow
 from lms.core.extensions import db
 from lms.courses.services import ordered_lessons
 from lms.learning import services as learning
-from tests.attendance.helpers import add_session_at, make_class, session_now
-from tests.factories import make_course, make_trainee
+from tests.factories import add_session_at, make_class, make_course, make_trainee, session_now
 
 PRESENT, LATE, ABSENT, EXCUSED = (AttendanceStatus.PRESENT, AttendanceStatus.LATE, AttendanceStatus.ABSENT,
                                   AttendanceStatus.EXCUSED)

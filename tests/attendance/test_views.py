@@ -13,8 +13,14 @@ from lms.cohorts import services as cohorts
 from lms.core.db import utcnow
 from lms.core.extensions import db
 from lms.learning.hooks import render_home_notices
-from tests.attendance.helpers import add_session_at, log_in, make_class, session_now
-from tests.factories import make_trainee, make_user
+from tests.factories import (
+    add_session_at,
+    log_in_in_english,
+    make_class,
+    make_trainee,
+    make_user,
+    session_now,
+)
 
 
 def status_of(session, user):
@@ -36,7 +42,7 @@ def test_roll_call_lists_the_class_with_counts_and_one_form_per_row(client, auth
     session = session_now(cohort)
     services.record_attendance(session, huong, AttendanceStatus.LATE, by=instructor, method=CheckInMethod.ROLL_CALL)
     db.session.commit()
-    log_in(client, auth, instructor)
+    log_in_in_english(client, auth, instructor)
     response = client.get(f"/sessions/{session.id}/roll-call")
     html = response.get_data(as_text=True)
     assert response.status_code == 200
@@ -50,7 +56,7 @@ def test_roll_call_lists_the_class_with_counts_and_one_form_per_row(client, auth
 def test_a_tap_marks_then_changes_and_returns_to_the_row(client, auth, app):
     cohort, instructor, (huong, _) = make_class()
     session = session_now(cohort)
-    token = log_in(client, auth, instructor)
+    token = log_in_in_english(client, auth, instructor)
     url = f"/sessions/{session.id}/attendance/{huong.id}"
     response = client.post(url, data={"csrf_token": token, "status": "present", "q": "huong"})
     assert response.status_code == 302
@@ -70,7 +76,7 @@ def test_a_tap_marks_then_changes_and_returns_to_the_row(client, auth, app):
 def test_a_tap_from_attendance_js_answers_json_with_the_counts(client, auth, app):
     cohort, instructor, (huong, _) = make_class()
     session = session_now(cohort)
-    token = log_in(client, auth, instructor)
+    token = log_in_in_english(client, auth, instructor)
     response = client.post(f"/sessions/{session.id}/attendance/{huong.id}", data={"status": "late"},
                            headers={"X-CSRFToken": token, "Accept": "application/json"})
     assert response.status_code == 200
@@ -84,7 +90,7 @@ def test_a_tap_from_attendance_js_answers_json_with_the_counts(client, auth, app
 def test_taps_need_the_csrf_token(client, auth, app):
     cohort, instructor, (huong, _) = make_class()
     session = session_now(cohort)
-    log_in(client, auth, instructor)
+    log_in_in_english(client, auth, instructor)
     assert client.post(f"/sessions/{session.id}/attendance/{huong.id}", data={"status": "present"}).status_code == 400
     assert status_of(session, huong) is None
 
@@ -92,7 +98,7 @@ def test_taps_need_the_csrf_token(client, auth, app):
 def test_search_filters_by_name_without_tone_marks_and_escapes(client, auth, app):
     cohort, instructor, (huong, binh) = make_class()
     session = session_now(cohort)
-    log_in(client, auth, instructor)
+    log_in_in_english(client, auth, instructor)
     html = client.get(f"/sessions/{session.id}/roll-call?q=HUONG").get_data(as_text=True)
     assert f'id="m-{huong.id}"' in html and f'id="m-{binh.id}"' not in html
     assert "1 of 2 trainees match" in html
@@ -105,7 +111,7 @@ def test_mark_everyone_not_yet_marked_absent(client, auth, app):
     session = session_now(cohort)
     services.record_attendance(session, huong, AttendanceStatus.PRESENT, by=instructor, method=CheckInMethod.ROLL_CALL)
     db.session.commit()
-    token = log_in(client, auth, instructor)
+    token = log_in_in_english(client, auth, instructor)
     response = client.post(f"/sessions/{session.id}/roll-call", data={"csrf_token": token}, follow_redirects=True)
     assert "1 trainees marked absent." in response.get_data(as_text=True)
     assert (status_of(session, huong), status_of(session, binh)) == (AttendanceStatus.PRESENT, AttendanceStatus.ABSENT)
@@ -117,13 +123,13 @@ def test_trainees_and_other_instructors_cannot_take_attendance(client, auth, app
     pages = [f"/sessions/{session.id}", f"/sessions/{session.id}/roll-call", f"/sessions/{session.id}/check-in-screen",
              f"/sessions/{session.id}/check-in-code.json", f"/sessions/{session.id}/scan",
              f"/sessions/{session.id}/attendance/{binh.id}/history"]
-    token = log_in(client, auth, huong)
+    token = log_in_in_english(client, auth, huong)
     for page in pages:
         assert client.get(page).status_code == 403, page
     assert client.post(f"/sessions/{session.id}/attendance/{huong.id}",
                        data={"csrf_token": token, "status": "present"}).status_code == 403
     auth.logout()
-    log_in(client, auth, make_user(Role.INSTRUCTOR, full_name="Giảng viên lớp khác"))
+    log_in_in_english(client, auth, make_user(Role.INSTRUCTOR, full_name="Giảng viên lớp khác"))
     for page in pages:
         assert client.get(page).status_code == 403, page
     assert client.get("/sessions/999999/roll-call").status_code == 404
@@ -133,7 +139,7 @@ def test_trainees_and_other_instructors_cannot_take_attendance(client, auth, app
 def test_organizers_may_take_attendance_for_any_class_but_only_of_its_trainees(client, auth, app):
     cohort, _instructor, (huong, _) = make_class()
     session = session_now(cohort)
-    token = log_in(client, auth, make_user(Role.ORGANIZER))
+    token = log_in_in_english(client, auth, make_user(Role.ORGANIZER))
     assert client.get(f"/sessions/{session.id}/roll-call").status_code == 200
     outsider = make_trainee()
     assert client.post(f"/sessions/{session.id}/attendance/{outsider.id}",
@@ -143,7 +149,7 @@ def test_organizers_may_take_attendance_for_any_class_but_only_of_its_trainees(c
 def test_session_page_links_the_three_ways_and_counts(client, auth, app):
     cohort, instructor, _ = make_class()
     session = session_now(cohort)
-    log_in(client, auth, instructor)
+    log_in_in_english(client, auth, instructor)
     html = client.get(f"/sessions/{session.id}").get_data(as_text=True)
     for path in ("roll-call", "check-in-screen", "scan"):
         assert f'href="/sessions/{session.id}/{path}"' in html
@@ -158,7 +164,7 @@ def test_session_page_links_the_three_ways_and_counts(client, auth, app):
 def test_check_in_screen_shows_a_qr_and_the_current_code(client, auth, app):
     cohort, instructor, _ = make_class()
     session = session_now(cohort)
-    log_in(client, auth, instructor)
+    log_in_in_english(client, auth, instructor)
     html = client.get(f"/sessions/{session.id}/check-in-screen").get_data(as_text=True)
     assert 'src="data:image/svg+xml;base64,' in html
     assert '<meta http-equiv="refresh"' in html
@@ -172,7 +178,7 @@ def test_check_in_screen_shows_a_qr_and_the_current_code(client, auth, app):
 def test_check_in_screen_waits_outside_the_session_time(client, auth, app):
     cohort, instructor, _ = make_class()
     session = add_session_at(cohort, utcnow() + timedelta(hours=5))
-    log_in(client, auth, instructor)
+    log_in_in_english(client, auth, instructor)
     state = client.get(f"/sessions/{session.id}/check-in-code.json").json
     assert not state["open"] and "code" not in state
     assert "Check-in is open from" in client.get(f"/sessions/{session.id}/check-in-screen").get_data(as_text=True)
@@ -181,7 +187,7 @@ def test_check_in_screen_waits_outside_the_session_time(client, auth, app):
 def test_scanning_the_class_qr_checks_in_with_a_big_confirmation(client, auth, app):
     cohort, _, (huong, _) = make_class()
     session = session_now(cohort)
-    log_in(client, auth, huong)
+    log_in_in_english(client, auth, huong)
     response = client.get(f"/check-in/{checkin.make_token(session)}")
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and "You are checked in" in html and "Present" in html
@@ -194,7 +200,7 @@ def test_qr_refusals_are_explained(client, auth, app):
     cohort, _, (huong, _) = make_class()
     other_cohort, _, _ = make_class(trainees=())
     session, elsewhere = session_now(cohort), session_now(other_cohort)
-    log_in(client, auth, huong)
+    log_in_in_english(client, auth, huong)
     expired = client.get(f"/check-in/{checkin.make_token(session, utcnow() - timedelta(minutes=2))}")
     assert expired.status_code == 400 and "has expired" in expired.get_data(as_text=True)
     stranger = client.get(f"/check-in/{checkin.make_token(elsewhere)}")
@@ -242,7 +248,7 @@ def test_anonymous_visitors_get_no_login_detour_for_a_bad_code(client, app):
 def test_typing_the_code_checks_in(client, auth, app):
     cohort, _, (huong, _) = make_class()
     session = session_now(cohort, started_minutes_ago=20)
-    token = log_in(client, auth, huong)
+    token = log_in_in_english(client, auth, huong)
     page = client.get("/check-in").get_data(as_text=True)
     assert 'inputmode="numeric"' in page and "Lớp gốm Phú Xuyên" in page
     code = checkin.make_code(session)
@@ -256,7 +262,7 @@ def test_typing_the_code_checks_in(client, auth, app):
 def test_a_wrong_code_is_explained_and_guessing_is_rate_limited(client, auth, app):
     cohort, _, (huong, _) = make_class()
     session = session_now(cohort)
-    token = log_in(client, auth, huong)
+    token = log_in_in_english(client, auth, huong)
     valid = {checkin.make_code(session, utcnow() - timedelta(seconds=s)) for s in range(0, 700, 30)}
     guesses = (f"{n:06d}" for n in range(10**6) if f"{n:06d}" not in valid)
     statuses = []
@@ -275,12 +281,12 @@ def test_the_code_limit_is_per_trainee(client, auth, app):
     app.config["CHECK_IN_CODE_LIMIT"] = "2 per minute"
     cohort, _, (huong, binh) = make_class()
     session = session_now(cohort)
-    token = log_in(client, auth, huong)
+    token = log_in_in_english(client, auth, huong)
     for _ in range(2):
         client.post("/check-in", data={"csrf_token": token, "code": "abc"})
     assert client.post("/check-in", data={"csrf_token": token, "code": "abc"}).status_code == 429
     auth.logout()
-    token = log_in(client, auth, binh)
+    token = log_in_in_english(client, auth, binh)
     response = client.post("/check-in", data={"csrf_token": token, "code": checkin.make_code(session)})
     assert response.status_code == 200 and status_of(session, binh) == AttendanceStatus.PRESENT
 
@@ -290,7 +296,7 @@ def test_the_code_limit_is_per_trainee(client, auth, app):
 
 def test_my_card_is_made_on_first_view_and_can_be_replaced(client, auth, app):
     _cohort, _, (huong, _) = make_class()
-    token = log_in(client, auth, huong)
+    token = log_in_in_english(client, auth, huong)
     html = client.get("/my/attendance-card").get_data(as_text=True)
     card = services.card_of(huong)
     assert card.token in html and 'src="data:image/svg+xml;base64,' in html and "Nguyễn Thị Hường" in html
@@ -308,7 +314,7 @@ def test_instructor_scans_a_card(client, auth, app):
     services.replace_card(db.session.get(type(huong), revoked.user_id))
     outsider = services.issue_card(make_trainee())
     db.session.commit()
-    token = log_in(client, auth, instructor)
+    token = log_in_in_english(client, auth, instructor)
     page = client.get(f"/sessions/{session.id}/scan").get_data(as_text=True)
     assert 'name="card"' in page and "data-scanner" in page
     response = client.post(f"/sessions/{session.id}/scan", data={"csrf_token": token, "card": card.token},
@@ -339,7 +345,7 @@ def test_trainees_see_only_their_own_attendance(client, auth, app):
         services.record_attendance(session, binh, AttendanceStatus.EXCUSED, by=instructor,
                                    method=CheckInMethod.ROLL_CALL)
     db.session.commit()
-    log_in(client, auth, huong)
+    log_in_in_english(client, auth, huong)
     html = client.get("/my/attendance").get_data(as_text=True)
     assert "Lớp gốm Phú Xuyên" in html and "50%" in html and "Attended 1 of 2 sessions" in html
     assert "Present" in html and "Not yet marked" in html and "Upcoming" in html
@@ -350,7 +356,7 @@ def test_trainees_see_only_their_own_attendance(client, auth, app):
 
 def test_home_notice_shows_todays_class_with_a_check_in_button_while_it_is_on(client, auth, app):
     cohort, _, (huong, _) = make_class()
-    log_in(client, auth, huong)
+    log_in_in_english(client, auth, huong)
     with app.test_request_context():  # only the "you joined the class" message, no class today
         assert [n for n in render_home_notices(huong) if "att-today" in n] == []
     session_now(cohort)
@@ -374,7 +380,7 @@ def test_session_page_links_the_sign_in_sheet_for_organizer_and_instructor(app):
     organizer = make_user(Role.ORGANIZER, full_name="Phạm Tổ Chức")
     for user, sees_csv in ((instructor, False), (organizer, True)):
         client = app.test_client()
-        log_in(client, AuthActions(client), user)
+        log_in_in_english(client, AuthActions(client), user)
         html = client.get(f"/sessions/{session.id}").get_data(as_text=True)
         link = re.search(r'href="([^"]+)" data-sign-in-sheet', html)
         assert link and link.group(1) == f"/sessions/{session.id}/sign-in-sheet.pdf"

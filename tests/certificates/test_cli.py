@@ -2,13 +2,14 @@ import json
 
 from lms.certificates import documents, services
 from lms.core.extensions import db
-from tests.certificates.helpers import (
+from tests.factories import (
     certificate_of,
     completed_trainee,
     make_cohort,
+    make_course,
     make_organizer,
+    make_trainee,
 )
-from tests.factories import make_course, make_trainee
 
 
 def test_issue_for_a_cohort_prints_how_many(runner):

@@ -10,9 +10,8 @@ from lms.core.db import utcnow
 from lms.core.extensions import db
 from lms.learning.models import Enrollment
 from lms.web.tasks import recover_stale_jobs_job
-from tests.certificates.helpers import completed_trainee, make_cohort, make_organizer
 from tests.conftest import csrf_token
-from tests.factories import make_course
+from tests.factories import completed_trainee, make_cohort, make_course, make_organizer
 
 LOST = "Bộ xử lý nền đã dừng giữa chừng khi đang cấp chứng chỉ. Các chứng chỉ đã cấp vẫn được giữ"
 

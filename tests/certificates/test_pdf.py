@@ -13,8 +13,7 @@ from lms.certificates.pdf import (
     render_certificate,
 )
 from lms.core.pdf import fit_text, register_fonts
-from tests.certificates.helpers import certificate_of, completed_trainee
-from tests.factories import make_course
+from tests.factories import certificate_of, completed_trainee, make_course
 
 PDFTOTEXT = shutil.which("pdftotext")
 NAMES = ["Nguyễn Thị Hường", "Đặng Quốc Bảo", "Lê Thị Ngọc Ánh"]
@@ -108,7 +107,7 @@ def test_an_issued_certificate_renders_with_its_snapshot(app, tmp_path):
 
 
 def test_a_revoked_certificate_is_marked_across_the_page(app):
-    from tests.certificates.helpers import make_organizer
+    from tests.factories import make_organizer
 
     course = make_course()
     certificate = certificate_of(completed_trainee(course), course)

@@ -14,14 +14,15 @@ from lms.core.extensions import db
 from lms.courses.models import Course
 from lms.demo.certificates import load_demo_certificates
 from lms.learning import services as learning
-from tests.certificates.helpers import (
+from tests.factories import (
     certificate_of,
     complete_course,
     completed_trainee,
     make_cohort,
+    make_course,
     make_organizer,
+    make_trainee,
 )
-from tests.factories import make_course, make_trainee
 
 SERIAL = re.compile(r"^LS-\d{4}-\d{6}$")
 

@@ -16,8 +16,7 @@ from lms.certificates.signing import (
     verify_signature,
 )
 from lms.core.db import utcnow
-from tests.certificates.helpers import certificate_of, completed_trainee, make_organizer
-from tests.factories import make_course
+from tests.factories import certificate_of, completed_trainee, make_course, make_organizer
 
 BASE = "https://langso.example.vn/"
 

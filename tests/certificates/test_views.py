@@ -10,14 +10,16 @@ from lms.certificates import services
 from lms.certificates.models import Certificate, CertificateBatch, CertificateStatus
 from lms.certificates.signing import check_certificate_document
 from lms.core.extensions import db, limiter
-from tests.certificates.helpers import (
+from tests.conftest import csrf_token
+from tests.factories import (
     certificate_of,
     completed_trainee,
     make_cohort,
+    make_course,
     make_organizer,
+    make_trainee,
+    make_user,
 )
-from tests.conftest import csrf_token
-from tests.factories import make_course, make_trainee, make_user
 
 
 def issued(**fields):

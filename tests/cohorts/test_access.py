@@ -6,8 +6,7 @@ from lms.accounts.models import Role
 from lms.cohorts.access import classes_run_by, runs_class, runs_every_class
 from lms.cohorts.models import Cohort
 from lms.core.extensions import db
-from tests.attendance.helpers import make_class
-from tests.factories import make_user
+from tests.factories import make_class, make_user
 
 
 def test_staff_access_rule(app):

@@ -11,8 +11,7 @@ from lms.core import db as lms_db
 from lms.core.extensions import db
 from lms.learning import services
 from tests.conftest import csrf_token
-from tests.factories import make_course, make_trainee
-from tests.learning.helpers import add_video_lesson
+from tests.factories import add_video_lesson, make_course, make_trainee
 
 
 def _is_sqlite(app) -> bool:

@@ -85,7 +85,7 @@ def test_too_large_file_is_refused_before_uploading(live_server, phone_page, tmp
 
 
 def test_uploaded_video_is_processed_and_plays_for_the_trainee(live_server, new_phone_page, tmp_path):
-    from tests.media.helpers import mp4_bytes
+    from tests.factories import mp4_bytes
 
     page = new_phone_page()
     login(page, live_server, "0900000003")

@@ -8,8 +8,7 @@ from lms.core.extensions import db
 from lms.learning import services as learning
 from lms.media import services as media
 from tests.conftest import wait_until_logged_in
-from tests.factories import DEFAULT_PASSWORD, make_course, make_trainee
-from tests.learning.helpers import event
+from tests.factories import DEFAULT_PASSWORD, event, make_course, make_trainee
 from tests.media.test_processing import write_clip
 
 pytestmark = pytest.mark.e2e

@@ -15,8 +15,7 @@ from lms.courses.models import LessonKind
 from lms.learning import services
 from lms.learning.models import Enrollment, LessonProgress, ProgressEvent
 from tests.conftest import csrf_token
-from tests.factories import make_course, make_trainee
-from tests.learning.helpers import add_video_lesson
+from tests.factories import add_video_lesson, make_course, make_trainee
 
 BATCH = "/api/v1/progress/batch"
 ROUNDS = 12

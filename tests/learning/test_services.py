@@ -9,8 +9,7 @@ from lms.courses import services as courses
 from lms.courses.models import EnrollmentMode
 from lms.learning import hooks, services
 from lms.learning.models import EnrollmentStatus
-from tests.factories import make_course, make_trainee
-from tests.learning.helpers import add_video_lesson, event
+from tests.factories import add_video_lesson, event, make_course, make_trainee
 
 
 def test_watched_stretches_add_up_and_complete_the_video_at_90_percent(app):

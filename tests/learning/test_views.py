@@ -10,8 +10,7 @@ from lms.courses import services as courses
 from lms.learning import services
 from lms.learning.models import LessonProgress, ProgressEvent
 from tests.conftest import csrf_token
-from tests.factories import make_course, make_trainee, make_user
-from tests.learning.helpers import add_video_lesson
+from tests.factories import add_video_lesson, make_course, make_trainee, make_user
 
 
 def api_post(client, url, body, token):

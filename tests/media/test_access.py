@@ -5,8 +5,7 @@ import sqlalchemy as sa
 from lms.core.extensions import db
 from lms.media.access import may_upload, may_view
 from lms.media.models import MediaAsset
-from tests.factories import make_course, make_trainee
-from tests.media.helpers import pdf_bytes
+from tests.factories import make_course, make_trainee, pdf_bytes
 from tests.media.test_uploads import login_instructor
 
 

@@ -13,8 +13,7 @@ from lms.courses.models import Course, LessonKind
 from lms.media import services, tasks
 from lms.media.models import AssetStatus, MediaAsset, MediaVariant
 from lms.web.tasks import recover_stale_jobs_job
-from tests.factories import make_course
-from tests.media.helpers import mp4_bytes
+from tests.factories import make_course, mp4_bytes
 from tests.media.test_uploads import login_instructor
 
 RESTARTED = "Bộ xử lý nền đã dừng giữa chừng khi đang xử lý tệp; việc xử lý đã được chạy lại."

@@ -20,8 +20,7 @@ from lms.accounts.models import Role
 from lms.core.extensions import db
 from lms.courses import services as courses
 from lms.media.models import AssetStatus, MediaAsset, Upload
-from tests.factories import DEFAULT_PASSWORD, make_course, make_user
-from tests.media.helpers import pdf_bytes
+from tests.factories import DEFAULT_PASSWORD, make_course, make_user, pdf_bytes
 from tests.media.s3_server import s3_server, s3_storage  # noqa: F401
 
 

@@ -7,8 +7,17 @@ from lms.core.extensions import db
 from lms.courses import services as courses
 from lms.courses.models import Course
 from lms.media.models import AssetStatus, MediaAsset, Upload
-from tests.factories import make_course, make_trainee, make_user
-from tests.media.helpers import PNG_HEADER, Tus, csrf_from, mp4_bytes, pdf_bytes, png_bytes
+from tests.factories import (
+    PNG_HEADER,
+    Tus,
+    csrf_from,
+    make_course,
+    make_trainee,
+    make_user,
+    mp4_bytes,
+    pdf_bytes,
+    png_bytes,
+)
 
 
 def login_instructor(client, auth, course=None):

@@ -12,10 +12,16 @@ from lms.cohorts import services as cohorts
 from lms.core.extensions import db
 from lms.notifications import services
 from lms.notifications.models import Notification
-from tests.assignments.helpers import enrolled_trainee, instructor_of, make_practical_course
-from tests.certificates.helpers import complete_course, make_organizer
 from tests.conftest import csrf_token
-from tests.factories import make_course, make_trainee
+from tests.factories import (
+    complete_course,
+    enrolled_trainee,
+    instructor_of,
+    make_course,
+    make_organizer,
+    make_practical_course,
+    make_trainee,
+)
 
 
 def messages_of(user) -> list[Notification]:

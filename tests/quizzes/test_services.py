@@ -10,8 +10,14 @@ from lms.learning.services import get_progress
 from lms.media.models import AssetStatus, MediaAsset, MediaType
 from lms.quizzes import services
 from lms.quizzes.models import Choice, QuestionKind, QuizAttempt
-from tests.factories import make_course, make_trainee
-from tests.quizzes.helpers import enrolled_trainee, make_quiz, right_answers, wrong_answers
+from tests.factories import (
+    enrolled_trainee,
+    make_course,
+    make_quiz,
+    make_trainee,
+    right_answers,
+    wrong_answers,
+)
 
 
 def new_id() -> str:

@@ -13,8 +13,7 @@ from lms.quizzes import services
 from lms.quizzes.models import Question, QuestionKind, QuizAttempt
 from lms.quizzes.views import render_panel
 from tests.conftest import csrf_token
-from tests.factories import make_trainee, make_user
-from tests.quizzes.helpers import (
+from tests.factories import (
     ATTEMPT_PAGE,
     COURSE,
     QUIZ_PAGE,
@@ -22,6 +21,8 @@ from tests.quizzes.helpers import (
     enrolled_trainee,
     hidden,
     make_quiz,
+    make_trainee,
+    make_user,
     question_ids_in_page,
     right_answers,
     sheet,
