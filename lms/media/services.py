@@ -295,15 +295,6 @@ def ingest_file(path: Path, *, owner_id: int | None, course_id: int | None, file
     return asset
 
 
-def queue_processing(asset: MediaAsset) -> None:
-    """Send an asset to the job queue (after the caller's commit)."""
-    if asset.status == AssetStatus.READY:
-        return
-    from lms.media.tasks import process_asset_job
-
-    process_asset_job(asset.id)
-
-
 def expire_uploads(now=None) -> int:
     """Delete uploads that were left unfinished past their expiry; return how many."""
     now = now or utcnow()
@@ -366,7 +357,7 @@ def recover_stale_asset(asset: MediaAsset, now=None) -> bool:
     """Mark for processing again (or, past MAX_PROCESSING_RESTARTS, fail) an asset whose worker died.
 
     Its partial renditions and its working folder are removed first. Return whether it was stale;
-    the caller commits, then hands a QUEUED one to queue_processing (the worker must see the commit).
+    the caller commits, then hands a QUEUED one to lms.media.tasks.queue_processing (the worker must see the commit).
     """
     if asset.status != AssetStatus.PROCESSING or not jobs.is_row_stale(asset, now):
         return False

@@ -52,9 +52,16 @@ def process_asset_job(asset_id: int) -> str:
     return asset.status.value
 
 
+def queue_processing(asset) -> None:
+    """Send an asset to the job queue (after the caller's commit)."""
+    if asset.status == AssetStatus.READY:
+        return
+    process_asset_job(asset.id)
+
+
 def recover_stale_media() -> int:
     """Queue again (or fail) the assets whose worker died, after the commit the worker must see; return how many."""
-    from lms.media.services import queue_processing, recover_stale_assets
+    from lms.media.services import recover_stale_assets
 
     recovered = recover_stale_assets()
     db.session.commit()

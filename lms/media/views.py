@@ -24,7 +24,7 @@ from lms.core.extensions import db
 from lms.core.storage import get_storage
 from lms.courses.access import can_edit_course
 from lms.courses.models import Course
-from lms.media import services
+from lms.media import services, tasks
 from lms.media.access import get_asset_or_404, may_upload, may_view_asset
 from lms.media.hooks import upload_purpose
 from lms.media.models import AssetStatus, MediaAsset, Upload
@@ -139,7 +139,7 @@ def tus_upload(upload_id: str):
         if offset >= upload.length and upload.asset is None:
             asset = services.finish_upload(upload)
             db.session.commit()
-            services.queue_processing(asset)
+            tasks.queue_processing(asset)
     except services.UploadBeingFinished:
         db.session.rollback()
         return tus_error(423, _("The file has arrived and is being saved. Please wait a moment."), Retry_After=2)
@@ -208,7 +208,7 @@ def tus_patch(upload_id: str):
             return tus_error(415, str(exc))
     db.session.commit()
     if asset is not None:
-        services.queue_processing(asset)
+        tasks.queue_processing(asset)
     extra = {"Upload_Offset": new_offset}
     if asset is not None:
         extra["Lms_Media_Id"] = asset.public_id
@@ -254,7 +254,7 @@ def _recover_if_stale(asset: MediaAsset) -> None:
     if services.recover_stale_asset(asset):
         db.session.commit()
         if asset.status == AssetStatus.QUEUED:
-            services.queue_processing(asset)
+            tasks.queue_processing(asset)
 
 
 def asset_json(asset: MediaAsset) -> dict:
