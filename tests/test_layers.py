@@ -49,3 +49,32 @@ def test_importing_the_whole_kernel_loads_no_domain_package():
                             cwd=LMS.parent).stdout.split()
     assert "core" in loaded
     assert sorted(set(loaded) & {*DOMAINS, "web", "demo"}) == []
+
+
+def _package_graph() -> dict[str, set[str]]:
+    """Return which packages of lms import which others (function-local imports included)."""
+    top = {p.name for p in LMS.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    graph: dict[str, set[str]] = {name: set() for name in top}
+    for name in top:
+        for path in (LMS / name).rglob("*.py"):
+            for _line, module in imported_modules(path):
+                parts = module.split(".")
+                if parts[0] == "lms" and len(parts) > 1 and parts[1] in top and parts[1] != name:
+                    graph[name].add(parts[1])
+    return graph
+
+
+def test_no_two_packages_import_each_other_even_through_others():
+    graph = _package_graph()
+
+    def reaches(start: str, goal: str) -> bool:
+        seen, todo = set(), [start]
+        while todo:
+            for nxt in graph[todo.pop()] - seen:
+                if nxt == goal:
+                    return True
+                seen.add(nxt)
+                todo.append(nxt)
+        return False
+
+    assert sorted(name for name in graph if reaches(name, name)) == []
