@@ -149,23 +149,33 @@ class ProfileFieldsMixin(PlaceFieldsMixin):
     )
 
 
+def new_password_field(label) -> PasswordField:
+    """Return a field for choosing a password: 8 to 128 characters, offered to the phone's password manager."""
+    return PasswordField(
+        label,
+        validators=[DataRequired(_l("Choose a password.")), Length(min=8, max=128)],
+        render_kw={"autocomplete": "new-password"},
+        description=_l("At least 8 characters."),
+    )
+
+
+def repeat_password_field(label, of: str) -> PasswordField:
+    """Return a field that must repeat the password typed in the field named `of`."""
+    return PasswordField(
+        label,
+        validators=[EqualTo(of, _l("The two passwords are not the same."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
 class RegisterForm(ProfileFieldsMixin, FlaskForm):
     phone = TelField(
         _l("Phone number"),
         validators=[DataRequired(_l("Enter your phone number.")), valid_phone],
         render_kw={"autocomplete": "tel", "inputmode": "tel"},
     )
-    password = PasswordField(
-        _l("Password"),
-        validators=[DataRequired(_l("Choose a password.")), Length(min=8, max=128)],
-        render_kw={"autocomplete": "new-password"},
-        description=_l("At least 8 characters."),
-    )
-    confirm = PasswordField(
-        _l("Repeat the password"),
-        validators=[EqualTo("password", _l("The two passwords are not the same."))],
-        render_kw={"autocomplete": "new-password"},
-    )
+    password = new_password_field(_l("Password"))
+    confirm = repeat_password_field(_l("Repeat the password"), "password")
 
 
 class ProfileForm(ProfileFieldsMixin, FlaskForm):
@@ -177,17 +187,8 @@ class ChangePasswordForm(FlaskForm):
         _l("Current password or one-time code"),
         render_kw={"autocomplete": "current-password"},
     )
-    new_password = PasswordField(
-        _l("New password"),
-        validators=[DataRequired(_l("Choose a password.")), Length(min=8, max=128)],
-        render_kw={"autocomplete": "new-password"},
-        description=_l("At least 8 characters."),
-    )
-    confirm = PasswordField(
-        _l("Repeat the new password"),
-        validators=[EqualTo("new_password", _l("The two passwords are not the same."))],
-        render_kw={"autocomplete": "new-password"},
-    )
+    new_password = new_password_field(_l("New password"))
+    confirm = repeat_password_field(_l("Repeat the new password"), "new_password")
 
 
 class ActivateForm(FlaskForm):
@@ -212,17 +213,8 @@ class ActivateForm(FlaskForm):
         render_kw={"inputmode": "numeric", "autocomplete": "one-time-code", "autocapitalize": "off",
                    "spellcheck": "false", "maxlength": 24, "placeholder": "1234 5678"},
     )
-    password = PasswordField(
-        _l("Choose your own password"),
-        validators=[DataRequired(_l("Choose a password.")), Length(min=8, max=128)],
-        render_kw={"autocomplete": "new-password"},
-        description=_l("At least 8 characters."),
-    )
-    confirm = PasswordField(
-        _l("Repeat the password"),
-        validators=[EqualTo("password", _l("The two passwords are not the same."))],
-        render_kw={"autocomplete": "new-password"},
-    )
+    password = new_password_field(_l("Choose your own password"))
+    confirm = repeat_password_field(_l("Repeat the password"), "password")
 
 
 class MultiCheckboxField(SelectMultipleField):
