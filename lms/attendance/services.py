@@ -363,13 +363,13 @@ def attendance_of(user, now: datetime | None = None) -> list[ClassAttendance]:
 
 
 def todays_sessions(user, now: datetime | None = None) -> list[SessionLine]:
-    """Return today's sessions of the trainee's classes, each with their status and whether check-in is open."""
+    """Return the sessions of the trainee's classes held during today (one begun last night and still on counts), each with their status and whether check-in is open."""
     now = now or utcnow()
     start, end = local_day_bounds(local_today(now))
     sessions = list(db.session.scalars(
         sa.select(ClassSession).join(CohortMember, CohortMember.cohort_id == ClassSession.cohort_id)
         .where(CohortMember.user_id == user.id, CohortMember.status == MemberStatus.ACTIVE,
-               ClassSession.starts_at >= start, ClassSession.starts_at < end)
+               ClassSession.starts_at < end, ClassSession.ends_at > start)
         .order_by(ClassSession.starts_at)))
     statuses = _statuses_of_user(user.id, [s.id for s in sessions])
     return [SessionLine(s, statuses.get(s.id), is_held(s, now), not s.is_cancelled and is_open(s, now))
@@ -377,9 +377,9 @@ def todays_sessions(user, now: datetime | None = None) -> list[SessionLine]:
 
 
 def sessions_for_staff(user, day: date) -> list[ClassSession]:
-    """Return the sessions on a day (Vietnam time) of the classes the user may take attendance for."""
+    """Return the sessions held during a day (Vietnam time) of the classes the user may take attendance for."""
     start, end = local_day_bounds(day)
-    stmt = (sa.select(ClassSession).where(ClassSession.starts_at >= start, ClassSession.starts_at < end)
+    stmt = (sa.select(ClassSession).where(ClassSession.starts_at < end, ClassSession.ends_at > start)
             .order_by(ClassSession.starts_at, ClassSession.id))
     if not runs_every_class(user):
         stmt = stmt.join(Cohort).where(classes_run_by(user))

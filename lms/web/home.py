@@ -43,7 +43,7 @@ def todays_sessions(user, day: date) -> list[ClassSession]:
     """Return the day's sessions (Vietnam time) of the classes the user runs, each with its class loaded."""
     start, end = local_day_bounds(day)
     stmt = (sa.select(ClassSession).options(joinedload(ClassSession.cohort))
-            .where(ClassSession.starts_at >= start, ClassSession.starts_at < end)
+            .where(ClassSession.starts_at < end, ClassSession.ends_at > start)
             .order_by(ClassSession.starts_at, ClassSession.id))
     if not runs_every_class(user):
         stmt = stmt.where(ClassSession.cohort.has(classes_run_by(user)))

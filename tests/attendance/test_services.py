@@ -1,6 +1,6 @@
 """Attendance rules: one recording function with a full history, rotating codes, cards, the completion rule."""
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -377,3 +377,18 @@ def test_two_taps_at_the_same_moment_make_one_record_and_both_changes(app, monke
     assert db.session.scalar(sa.select(sa.func.count(AttendanceRecord.id))) == 1
     assert record.status == LATE
     assert [(c.old_status, c.new_status) for c in changes()] == [(None, PRESENT), (PRESENT, LATE)]
+
+
+def test_a_session_begun_last_night_and_still_on_is_one_of_todays(app):
+    from datetime import datetime
+
+    from lms.core.timezone import VIETNAM
+
+    cohort, instructor, (huong, _) = make_class()
+    # 23:30 to 01:00 Vietnam time; it is 00:15 on the second day.
+    evening = add_session_at(cohort, datetime(2026, 12, 3, 23, 30, tzinfo=VIETNAM).astimezone(UTC), minutes=90)
+    yesterday = add_session_at(cohort, datetime(2026, 12, 3, 19, 0, tzinfo=VIETNAM).astimezone(UTC), minutes=90)
+    now = datetime(2026, 12, 4, 0, 15, tzinfo=VIETNAM).astimezone(UTC)
+    assert [line.session.id for line in services.todays_sessions(huong, now)] == [evening.id]
+    assert [s.id for s in services.sessions_for_staff(instructor, datetime(2026, 12, 4).date())] == [evening.id]
+    assert yesterday.id in [s.id for s in services.sessions_for_staff(instructor, datetime(2026, 12, 3).date())]
