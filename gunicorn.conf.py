@@ -25,7 +25,7 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 def post_fork(server, worker):
     """Give each worker its own database connections (none may cross a fork) and its share of the cores for hashing."""
-    from lms.extensions import db
+    from lms.core.extensions import db
 
     app = server.app.wsgi()
     with app.app_context():

@@ -19,7 +19,7 @@ from _common import ROOT, save
 sys.path.insert(0, str(ROOT))
 
 from lms import create_app  # noqa: E402
-from lms.extensions import db  # noqa: E402
+from lms.core.extensions import db  # noqa: E402
 
 
 def build_class(trainees: int):
@@ -29,9 +29,9 @@ def build_class(trainees: int):
     from lms.certificates import services
     from lms.cohorts import services as cohorts
     from lms.cohorts.models import CohortMember, MemberStatus
+    from lms.core.db import utcnow
     from lms.courses import services as courses
     from lms.courses.models import CourseStatus
-    from lms.database import utcnow
     from lms.learning.models import Enrollment, EnrollmentSource, EnrollmentStatus
 
     course = courses.create_course(title="Viết bài bán hàng trên mạng xã hội cho sản phẩm làng nghề",

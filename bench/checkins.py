@@ -25,7 +25,7 @@ def build(env: dict) -> None:
     script = f"""
 from datetime import datetime, timedelta
 from lms import create_app
-from lms.extensions import db
+from lms.core.extensions import db
 from lms.accounts import services as accounts
 from lms.accounts.models import Role
 from lms.cohorts import services as cohorts
@@ -56,7 +56,7 @@ def current_code(env: dict) -> str:
 from lms import create_app
 from lms.attendance.checkin import make_code
 from lms.cohorts.models import ClassSession
-from lms.extensions import db
+from lms.core.extensions import db
 app = create_app()
 with app.app_context():
     print(make_code(db.session.query(ClassSession).one()))
@@ -109,7 +109,7 @@ def main():
             }
             results["records_written"] = int(subprocess.run([str(VENV_BIN / "python"), "-c", """
 from lms import create_app
-from lms.extensions import db
+from lms.core.extensions import db
 from lms.attendance.models import AttendanceRecord
 app = create_app()
 with app.app_context():

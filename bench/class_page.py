@@ -45,9 +45,9 @@ def build(trainees: int, rng: random.Random):
     from lms.accounts.models import Role, User, UserRole
     from lms.cohorts import services as cohorts
     from lms.cohorts.models import CohortMember, MemberStatus
+    from lms.core.extensions import db
     from lms.courses import services as courses
     from lms.courses.models import CourseStatus
-    from lms.extensions import db
 
     course = courses.create_course(title="Viết bài bán hàng", slug="viet-bai-ban-hang", status=CourseStatus.PUBLISHED)
     cohort = cohorts.create_cohort(code="PX-BENCH-01", course=course, name="Lớp 4.500 học viên", commune_code=10330,
@@ -100,7 +100,7 @@ def main() -> None:
     parser.add_argument("--database-url", default=None, help="An empty database to build in (default: temp SQLite).")
     args = parser.parse_args()
     from lms import create_app
-    from lms.extensions import db
+    from lms.core.extensions import db
 
     with tempfile.TemporaryDirectory(prefix="bench-class-page-") as folder:
         instance = Path(folder)

@@ -50,8 +50,8 @@ def build_database(db_path: Path, instance: Path, trainees: int, seed: int = 202
     from lms.accounts.models import Role, User, UserRole
     from lms.attendance.models import AttendanceRecord, AttendanceStatus, CheckInMethod
     from lms.cohorts.models import ClassSession, Cohort, CohortMember, MemberStatus, SessionStatus
+    from lms.core.extensions import db
     from lms.courses.models import Course, CourseStatus
-    from lms.extensions import db
 
     rng = random.Random(seed)
     started = time.perf_counter()
@@ -122,7 +122,7 @@ def build_database(db_path: Path, instance: Path, trainees: int, seed: int = 202
 def measure(db_path: Path, instance: Path, file_format: str, traced: bool) -> dict:
     """Run one export in this (fresh) process and return its figures."""
     from lms.attendance import exports
-    from lms.extensions import db
+    from lms.core.extensions import db
 
     app = make_app(db_path, instance)
     output = instance / f"export.{file_format}"

@@ -112,8 +112,8 @@ def run_on(database_url: str, data: bytes, instance: Path) -> dict:
     from lms import create_app
     from lms.cohorts import importing
     from lms.cohorts.services import create_cohort
-    from lms.extensions import db
-    from lms.pdf import render_activation_slips
+    from lms.core.extensions import db
+    from lms.core.pdf import render_activation_slips
     from tests.factories import make_course
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": str(instance),

@@ -49,7 +49,7 @@ from lms import create_app
 from lms.accounts.models import Role, User, UserRole
 from lms.accounts.passwords import hash_password
 from lms.courses.models import Course
-from lms.extensions import db
+from lms.core.extensions import db
 from lms.learning.models import Enrollment, EnrollmentSource, EnrollmentStatus
 app = create_app()
 with app.app_context():
@@ -161,7 +161,7 @@ def run_case(case: str, args) -> dict:
 import sqlalchemy as sa
 from lms import create_app
 from lms.accounts.models import User
-from lms.extensions import db
+from lms.core.extensions import db
 app = create_app()
 with app.app_context():
     hashes = db.session.scalars(sa.select(User.password_hash).where(User.phone.like('0977%'))).all()

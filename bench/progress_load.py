@@ -51,8 +51,8 @@ def prepare(env: dict, users: int) -> tuple[list[dict], int, float]:
 
     from lms import create_app
     from lms.accounts.models import Role, User, UserRole
+    from lms.core.extensions import db
     from lms.courses.models import Course, Lesson, LessonKind
-    from lms.extensions import db
     from lms.learning import services as learning
 
     app = create_app()

@@ -9,8 +9,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import Pool
 
-from lms.config import BaseConfig, default_instance_path, settings_from_env
-from lms.database import may_write
+from lms.core.config import BaseConfig, default_instance_path, settings_from_env
+from lms.core.db import may_write
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,7 +53,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def configure_logging(app: Flask) -> None:
     """Set the log level and mask phone numbers in every log record."""
-    from lms.privacy import install_log_redaction
+    from lms.core.privacy import install_log_redaction
 
     install_log_redaction()
     app.logger.setLevel(app.config["LOG_LEVEL"])
@@ -62,10 +62,10 @@ def configure_logging(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     """Bind every extension to the app."""
     import lms.models  # noqa: F401 - every model registered before first use
-    from lms import jobs
     from lms.accounts.models import load_user
-    from lms.extensions import babel, csrf, db, limiter, login_manager
-    from lms.i18n import select_locale, select_timezone
+    from lms.core import jobs
+    from lms.core.extensions import babel, csrf, db, limiter, login_manager
+    from lms.core.i18n import select_locale, select_timezone
 
     db.init_app(app)
     # Registered after Flask-SQLAlchemy's, so it runs first (teardowns run in reverse).
@@ -82,7 +82,7 @@ def register_extensions(app: Flask) -> None:
         timezone_selector=select_timezone,
         default_translation_directories=str(Path(__file__).parent / "translations"),
     )
-    from lms.i18n import install_template_gettext
+    from lms.core.i18n import install_template_gettext
 
     install_template_gettext(app)
     limiter.init_app(app)
@@ -93,7 +93,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.user_loader(load_user)
     jobs.init_app(app)
 
-    from lms.i18n import lazy_gettext as _l
+    from lms.core.i18n import lazy_gettext as _l
 
     login_manager.login_message = _l("Please log in to see this page.")
 
@@ -105,7 +105,7 @@ def _end_read_only_transaction(exc: BaseException | None) -> None:
     every query of every request again. A transaction that wrote nothing (no statement but
     SELECT, no unflushed change) ends the same either way; anything else is still rolled back.
     """
-    from lms.extensions import db
+    from lms.core.extensions import db
 
     if exc is not None or not db.session.registry.has():
         return
@@ -284,12 +284,12 @@ def register_blueprints(app: Flask) -> None:
     from lms.certificates.views import bp as certificates_bp
     from lms.cohorts.import_views import bp as imports_bp
     from lms.cohorts.views import bp as cohorts_bp
-    from lms.core.views import bp as core_bp
     from lms.courses.views import bp as courses_bp
     from lms.learning.views import bp as learning_bp
     from lms.media.views import bp as media_bp
     from lms.notifications.views import bp as notifications_bp
     from lms.quizzes.views import bp as quizzes_bp
+    from lms.web.views import bp as core_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
@@ -305,14 +305,14 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(certificates_bp)
     app.register_blueprint(attendance_exports_bp)
 
-    from lms.core.security import apply_security_headers
+    from lms.web.security import apply_security_headers
 
     app.after_request(apply_security_headers)
 
 
 def register_errorhandlers(app: Flask) -> None:
     """Render friendly pages for HTTP errors."""
-    from lms.core.errors import register
+    from lms.web.errors import register
 
     register(app)
 
@@ -339,12 +339,12 @@ def register_tasks() -> None:
     import lms.certificates.services  # noqa: F401 - issues certificates when a course is completed
     import lms.certificates.tasks  # noqa: F401
     import lms.cohorts.import_tasks  # noqa: F401
-    import lms.core.tasks  # noqa: F401
     import lms.media.tasks  # noqa: F401
+    import lms.web.tasks  # noqa: F401
 
 
 def register_template_helpers(app: Flask) -> None:
     """Expose formatting helpers and navigation to templates."""
-    from lms.core.templating import register
+    from lms.web.templating import register
 
     register(app)

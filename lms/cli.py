@@ -34,8 +34,8 @@ def create_user_command(roles, phone, full_name, password):
     from lms.accounts import services
     from lms.accounts.forms import foreign_phone_text
     from lms.accounts.models import Role
-    from lms.extensions import db
-    from lms.text import ForeignPhoneNumber, InvalidPhoneNumber
+    from lms.core.extensions import db
+    from lms.core.text import ForeignPhoneNumber, InvalidPhoneNumber
 
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
@@ -67,7 +67,7 @@ def seed_demo_command(trainees, random_seed):
     import time
 
     from lms import demo
-    from lms.extensions import db
+    from lms.core.extensions import db
 
     started = time.perf_counter()
     report = demo.load_demo(extra_trainees=trainees, random_seed=random_seed)
@@ -85,7 +85,7 @@ def worker_command(workers):
     """Run the background job consumer."""
     import logging
 
-    from lms.jobs import huey
+    from lms.core.jobs import huey
 
     logging.basicConfig(level=current_app.config["LOG_LEVEL"], format="%(asctime)s %(name)s %(levelname)s %(message)s")
     consumer = huey.create_consumer(workers=workers, worker_type="thread")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from vietnam_provinces import Province, Ward
 
-from lms.text import fold_diacritics, normalize_text
+from lms.core.text import fold_diacritics, normalize_text
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ Create Date: ${create_date}
 """
 from alembic import op
 import sqlalchemy as sa
-import lms.database
+import lms.core.db
 ${imports if imports else ""}
 
 # revision identifiers, used by Alembic.

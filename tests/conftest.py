@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
 from lms import create_app
-from lms.extensions import db
+from lms.core.extensions import db
 
 TEST_CONFIG = {
     "TESTING": True,

@@ -4,9 +4,9 @@ import itertools
 
 from lms.accounts import services as accounts
 from lms.accounts.models import Role, User
+from lms.core.extensions import db
 from lms.courses import services as courses
 from lms.courses.models import Course, CourseStatus
-from lms.extensions import db
 
 DEFAULT_PASSWORD = "secret-pass-1"
 CHUYEN_MY = 10330

@@ -9,9 +9,9 @@ import sqlalchemy as sa
 from openapi_spec_validator import validate
 
 from lms.accounts.models import Role
+from lms.core.db import utcnow
+from lms.core.extensions import db
 from lms.courses import services as courses
-from lms.database import utcnow
-from lms.extensions import db
 from lms.learning.models import LessonProgress, ProgressEvent
 from tests.conftest import csrf_token
 from tests.factories import make_course, make_trainee, make_user

@@ -10,9 +10,9 @@ from lms.attendance import exports
 from lms.attendance import services as attendance
 from lms.cohorts import importing
 from lms.cohorts import services as cohorts
-from lms.database import utcnow
-from lms.extensions import db
-from lms.text import name_order
+from lms.core.db import utcnow
+from lms.core.extensions import db
+from lms.core.text import name_order
 from tests.attendance.helpers import add_session_at
 from tests.factories import make_course, make_trainee, make_user
 

@@ -2,7 +2,7 @@ import sqlalchemy as sa
 
 from lms.accounts import services
 from lms.accounts.models import Role, User
-from lms.extensions import db
+from lms.core.extensions import db
 
 
 def test_users_create_with_several_roles(runner, app):

@@ -4,10 +4,10 @@ import sqlalchemy as sa
 from lms import demo
 from lms.accounts import services as accounts
 from lms.accounts.models import Role, User
+from lms.core.extensions import db
+from lms.core.text import normalize_phone
 from lms.courses.models import Course, Lesson, LessonKind
-from lms.extensions import db
 from lms.places import get_commune
-from lms.text import normalize_phone
 
 
 def test_demo_has_three_real_courses_and_the_fixed_accounts(app):
@@ -144,7 +144,7 @@ def test_the_demo_session_happening_now_stays_inside_today(now, start, end):
     from datetime import datetime, time
 
     from lms.cohorts.services import VIETNAM
-    from lms.demo_cohorts import live_session_times
+    from lms.demo.cohorts import live_session_times
 
     at = datetime.combine(datetime(2026, 12, 3).date(), time.fromisoformat(now), tzinfo=VIETNAM)
     assert live_session_times(at) == (time.fromisoformat(start), time.fromisoformat(end))

@@ -6,7 +6,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from lms import create_app
-from lms.extensions import db
+from lms.core.extensions import db
 from tests.conftest import TEST_CONFIG, _create_postgres_database
 
 

@@ -2,8 +2,8 @@ import unicodedata
 
 import pytest
 
-from lms.privacy import redact
-from lms.text import (
+from lms.core.privacy import redact
+from lms.core.text import (
     ForeignPhoneNumber,
     InvalidPhoneNumber,
     fold_diacritics,
@@ -92,7 +92,7 @@ def test_redact_masks_phone_numbers_and_secrets():
 
 
 def test_one_person_search_reads_names_without_tones_and_phone_endings():
-    from lms.text import person_matcher
+    from lms.core.text import person_matcher
 
     name = fold_diacritics("Nguyễn Thị Hường")
     assert person_matcher("huong")(name, "0912345678")

@@ -27,15 +27,15 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from lms.accounts.models import Role
 from lms.accounts.passwords import ONE_TIME_CODE_DIGITS
 from lms.core.forms import FlaskForm
-from lms.i18n import lazy_gettext as _l
-from lms.places import communes_of, get_commune, provinces
-from lms.text import (
+from lms.core.i18n import lazy_gettext as _l
+from lms.core.text import (
     ForeignPhoneNumber,
     InvalidPhoneNumber,
     normalize_code,
     normalize_phone,
     normalize_text,
 )
+from lms.places import communes_of, get_commune, provinces
 
 DEFAULT_PROVINCE_CODE = 1  # Hà Nội, where the first programme runs
 

@@ -7,9 +7,9 @@ import sqlalchemy.orm
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lms.database import LabelledEnum, UTCDateTime, enum_column_type, utcnow
-from lms.extensions import db
-from lms.i18n import lazy_gettext as _l
+from lms.core.db import LabelledEnum, UTCDateTime, enum_column_type, utcnow
+from lms.core.extensions import db
+from lms.core.i18n import lazy_gettext as _l
 from lms.places import Commune, get_commune
 
 
@@ -38,7 +38,7 @@ class User(UserMixin, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     full_name: Mapped[str] = mapped_column(sa.String(120))
-    #: Canonical national form, e.g. 0912345678 (lms.text.normalize_phone).
+    #: Canonical national form, e.g. 0912345678 (lms.core.text.normalize_phone).
     phone: Mapped[str] = mapped_column(sa.String(16), unique=True)
     email: Mapped[str | None] = mapped_column(sa.String(254))
     date_of_birth: Mapped[date | None] = mapped_column(sa.Date)

@@ -15,10 +15,10 @@ from lms.accounts.passwords import (
     password_hashing,
     verify_password,
 )
-from lms.database import utcnow
-from lms.extensions import db
+from lms.core.db import utcnow
+from lms.core.extensions import db
+from lms.core.text import normalize_code, normalize_phone, normalize_text
 from lms.places import get_commune
-from lms.text import normalize_code, normalize_phone, normalize_text
 
 MIN_PASSWORD_LENGTH = 8
 
@@ -58,7 +58,7 @@ def find_user_by_phone(phone: str) -> User | None:
 
 def check_password_strength(password: str, phone: str | None = None) -> None:
     """Raise WeakPassword if the password is too easy to guess."""
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     if len(password) < MIN_PASSWORD_LENGTH:
         raise WeakPassword(_("The password needs at least %(n)d characters.", n=MIN_PASSWORD_LENGTH))
@@ -80,7 +80,7 @@ def create_user(
     must_change_password: bool = False,
 ) -> User:
     """Create an account; raise PhoneAlreadyRegistered if the phone is taken."""
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     canonical = normalize_phone(phone)
     if db.session.scalar(sa.select(User.id).where(User.phone == canonical)) is not None:
@@ -207,7 +207,7 @@ def activate_user(user: User | None, code: str, new_password: str) -> User:
 
 
 def _activate_account(user: User | None, typed: str, new_password: str) -> User:
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     matched = False
     if user is not None and user.active:
@@ -251,7 +251,7 @@ def set_password(user: User, password: str) -> None:
 
 def change_password(user: User, current_password: str, new_password: str) -> None:
     """Change the password after checking the current one."""
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     if not user.must_change_password and not verify_password(user.password_hash, current_password):
         raise AccountError(_("The current password is wrong."))
@@ -305,7 +305,7 @@ def update_profile(
     business_name: str | None,
 ) -> None:
     """Save the details a person may change about themselves."""
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     if commune_code is not None and get_commune(commune_code) is None:
         raise UnknownCommune(_("Choose a commune from the list."))

@@ -28,11 +28,11 @@ from lms.accounts.forms import (
 from lms.accounts.models import Role, User
 from lms.accounts.passwords import ONE_TIME_CODE_DIGITS, HashingBusy, password_hashing
 from lms.core.connection import client_disconnected
+from lms.core.db import transactions_that_write
+from lms.core.extensions import db, limiter
+from lms.core.i18n import gettext as _
 from lms.core.params import paginate
-from lms.database import transactions_that_write
-from lms.extensions import db, limiter
-from lms.i18n import gettext as _
-from lms.text import normalize_code, normalize_phone
+from lms.core.text import normalize_code, normalize_phone
 
 bp = Blueprint("accounts", __name__)
 
@@ -359,7 +359,7 @@ def create_staff():
 @bp.app_errorhandler(HashingBusy)
 def hashing_busy(exc: HashingBusy):
     """Answer any other page that hashes a password (registration, a new password) 503 with Retry-After."""
-    from lms.core.errors import render_error
+    from lms.core.responses import render_error
 
     db.session.rollback()
     _keep_retry_after()

@@ -23,7 +23,7 @@ from lms.accounts.forms import strip_text
 from lms.assignments.models import DEFAULT_MAX_PHOTOS
 from lms.assignments.services import MAX_LEVELS, MAX_LINKS, MAX_POINTS, MAX_TEXT_CHARS, PHOTO_LIMIT
 from lms.core.forms import FlaskForm, Form
-from lms.i18n import lazy_gettext as _l
+from lms.core.i18n import lazy_gettext as _l
 
 UUID_RULE = Regexp(r"^[0-9a-fA-F-]{36}$", message=_l("The form is out of date. Reload the page."))
 #: Link fields shown at first; more open under "Add another link".

@@ -19,13 +19,13 @@ from lms.assignments.models import (
     SubmissionMedia,
     SubmissionStatus,
 )
+from lms.core.db import move_in_order, utcnow
+from lms.core.extensions import db
+from lms.core.i18n import gettext as _
+from lms.core.text import normalize_text, vietnamese_key
 from lms.courses.access import can_edit_course
 from lms.courses.models import Course, Lesson, LessonKind
 from lms.courses.services import normalize_text_block
-from lms.database import move_in_order, utcnow
-from lms.extensions import db
-from lms.i18n import gettext as _
-from lms.text import normalize_text, vietnamese_key
 
 #: The media purpose trainees upload their photos and videos with (registered by the views).
 SUBMISSION_PURPOSE = "submission"

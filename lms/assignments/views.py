@@ -11,7 +11,6 @@ from flask_login import current_user, login_required
 from lms.accounts.access import role_required
 from lms.accounts.forms import ConfirmActionForm
 from lms.accounts.models import Role
-from lms.api import ErrorBody, api_error, api_login_required, api_operation
 from lms.assignments import services
 from lms.assignments.forms import (
     ArrangeForm,
@@ -24,6 +23,11 @@ from lms.assignments.forms import (
     split_ids,
 )
 from lms.assignments.models import Assignment, RubricCriterion, Submission, SubmissionStatus
+from lms.core.api import ErrorBody, api_error, api_login_required, api_operation
+from lms.core.db import utcnow, writes_database
+from lms.core.extensions import db
+from lms.core.i18n import gettext as _
+from lms.core.sniff import MediaKind
 from lms.courses.access import can_edit_course, can_view_course
 from lms.courses.models import Course, Lesson, LessonKind
 from lms.courses.views import (
@@ -32,14 +36,10 @@ from lms.courses.views import (
     get_course_or_404,
     get_lesson_or_404,
 )
-from lms.database import utcnow, writes_database
-from lms.extensions import db
-from lms.i18n import gettext as _
 from lms.learning.panels import register_home_notice, register_lesson_panel
 from lms.learning.services import is_enrolled
 from lms.media.models import MediaAsset
 from lms.media.services import UploadPurpose, register_upload_purpose
-from lms.media.sniff import MediaKind
 
 bp = Blueprint("assignments", __name__)
 

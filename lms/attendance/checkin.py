@@ -13,10 +13,10 @@ import io
 from datetime import UTC, datetime, timedelta
 
 from lms.cohorts.models import ClassSession
-from lms.database import utcnow
-from lms.extensions import db
-from lms.i18n import lazy_gettext as _l
-from lms.text import normalize_code
+from lms.core.db import utcnow
+from lms.core.extensions import db
+from lms.core.i18n import lazy_gettext as _l
+from lms.core.text import normalize_code
 
 TOKEN_VERSION = "v1"  # noqa: S105 - a format version, not a secret
 #: The QR token changes this often (seconds); the current and the previous one are accepted.

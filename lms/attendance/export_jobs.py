@@ -21,15 +21,15 @@ from flask import current_app
 from lms.accounts.models import Role
 from lms.attendance import exports
 from lms.attendance.models import AttendanceExportJob, ExportStatus
-from lms.core import heartbeat
-from lms.database import utcnow
-from lms.extensions import db
-from lms.i18n import gettext as _
+from lms.core import jobs
+from lms.core.db import utcnow
+from lms.core.extensions import db
+from lms.core.i18n import gettext as _
 
 MIMETYPES = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "csv": "text/csv"}
 KEY_PREFIX = "exports/attendance"
 #: An export still waiting after this long will not be made (its queue was lost); it is marked failed so nobody
-#: waits forever. A running one is failed much sooner, when its heartbeat stops (lms.core.heartbeat).
+#: waits forever. A running one is failed much sooner, when its heartbeat stops (lms.core.jobs).
 STALE_AFTER = timedelta(hours=6)
 RUNNING = (ExportStatus.QUEUED, ExportStatus.RUNNING)
 
@@ -129,7 +129,7 @@ def write_export_file(job: AttendanceExportJob, *, on_progress: Callable[[int], 
 
     The export is as of the moment it was asked for, so the file agrees with the count shown then.
     """
-    from lms.media.services import get_storage
+    from lms.core.storage import get_storage
 
     f = filter_from_json(job.filters or {}, as_of=job.created_at)
     key = stored_key(job)
@@ -175,7 +175,7 @@ def fail_export_job(job: AttendanceExportJob, reason: str) -> None:
 
 def delete_export_file(job: AttendanceExportJob) -> None:
     """Delete an export's stored file, if it has one."""
-    from lms.media.services import get_storage
+    from lms.core.storage import get_storage
 
     if job.file_key:
         get_storage().delete(job.file_key)
@@ -188,7 +188,7 @@ def worker_lost_message() -> str:
 
 def recover_stale_export(job: AttendanceExportJob, now=None) -> bool:
     """Fail a running export whose worker is gone, removing its partial file; return whether it was."""
-    if job.status != ExportStatus.RUNNING or not heartbeat.is_stale(job.heartbeat_at or job.created_at, now):
+    if job.status != ExportStatus.RUNNING or not jobs.is_stale(job.heartbeat_at or job.created_at, now):
         return False
     partial_path(job).unlink(missing_ok=True)
     job.file_key = stored_key(job)  # stored just before the worker died, perhaps: fail_export_job deletes it
@@ -196,13 +196,13 @@ def recover_stale_export(job: AttendanceExportJob, now=None) -> bool:
     return True
 
 
-@heartbeat.recoverer("attendance exports")
+@jobs.recoverer("attendance exports")
 def recover_stale_exports(now=None) -> int:
     """Fail every running export whose worker is gone; return how many."""
     running = db.session.scalars(sa.select(AttendanceExportJob).where(
         AttendanceExportJob.status == ExportStatus.RUNNING,
         sa.func.coalesce(AttendanceExportJob.heartbeat_at, AttendanceExportJob.created_at)
-        <= heartbeat.stale_cutoff(now))).all()
+        <= jobs.stale_cutoff(now))).all()
     return sum(recover_stale_export(job, now) for job in running)
 
 

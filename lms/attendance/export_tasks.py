@@ -4,8 +4,8 @@ import logging
 
 from huey import crontab
 
-from lms.extensions import db
-from lms.jobs import job, periodic_job
+from lms.core.extensions import db
+from lms.core.jobs import job, periodic_job
 
 logger = logging.getLogger(__name__)
 
@@ -17,9 +17,9 @@ def export_attendance_job(job_id: int) -> dict:
 
     from lms.attendance import export_jobs, exports
     from lms.attendance.models import AttendanceExportJob, ExportStatus
-    from lms.core.heartbeat import Heartbeat, beat_row
-    from lms.database import transactions_that_write, utcnow
-    from lms.i18n import gettext as _
+    from lms.core.db import transactions_that_write, utcnow
+    from lms.core.i18n import gettext as _
+    from lms.core.jobs import Heartbeat, beat_row
 
     export = db.session.get(AttendanceExportJob, job_id)
     if export is None or export.status not in export_jobs.RUNNING:

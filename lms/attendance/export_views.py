@@ -35,13 +35,13 @@ from lms.attendance.export_tasks import export_attendance_job
 from lms.attendance.models import AttendanceExportJob, ExportStatus
 from lms.cohorts.models import ClassSession, Cohort
 from lms.cohorts.services import VIETNAM, get_cohort_by_code
+from lms.core.db import utcnow
+from lms.core.extensions import db
 from lms.core.forms import FlaskForm
+from lms.core.i18n import gettext as _
+from lms.core.i18n import lazy_gettext as _l
+from lms.core.text import vietnamese_key
 from lms.courses.models import Course
-from lms.database import utcnow
-from lms.extensions import db
-from lms.i18n import gettext as _
-from lms.i18n import lazy_gettext as _l
-from lms.text import vietnamese_key
 
 bp = Blueprint("attendance_exports", __name__)
 
@@ -136,7 +136,7 @@ def export_job(public_id: str):
 @login_required
 def download_export(public_id: str):
     """Send a finished export's stored file, under the name the inline download gives."""
-    from lms.media.services import get_storage
+    from lms.core.storage import get_storage
 
     job = _get_export_job_or_404(public_id)
     if job.effective_status() != ExportStatus.DONE or not job.file_key:
@@ -207,7 +207,9 @@ def sign_in_sheet(session_id):
     session = _get_session_or_404(session_id)
     info, trainees = exports.sign_in_sheet_data(session)
     day = session.starts_at.astimezone(VIETNAM).date().isoformat()
-    from lms.pdf import render_sign_in_sheet  # reportlab is loaded only when a PDF is asked for
+    from lms.core.pdf import (
+        render_sign_in_sheet,  # reportlab is loaded only when a PDF is asked for
+    )
 
     response = send_file(io.BytesIO(render_sign_in_sheet(info, trainees)), mimetype="application/pdf",
                          download_name=f"ky-ten-{session.cohort.code}-{day}.pdf")

@@ -38,13 +38,13 @@ from lms.attendance.figures import RULE, AttendanceFigure, counts_for_member, he
 from lms.attendance.models import AttendanceRecord, AttendanceStatus, CheckInMethod
 from lms.cohorts.models import ClassSession, Cohort, CohortMember, MemberStatus
 from lms.cohorts.services import VIETNAM
+from lms.core.db import utcnow
+from lms.core.extensions import db
+from lms.core.i18n import gettext as _
+from lms.core.text import fold_diacritics, mask_phone, name_order
 from lms.courses.models import Course
-from lms.database import utcnow
-from lms.extensions import db
-from lms.i18n import gettext as _
 from lms.places import get_commune
 from lms.spreadsheets import iter_csv, write_csv, write_xlsx
-from lms.text import fold_diacritics, mask_phone, name_order
 
 _YIELD_PER = 2000
 #: A progress callback hears how many detail rows are written after every this many.

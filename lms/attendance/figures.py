@@ -29,9 +29,9 @@ import sqlalchemy as sa
 
 from lms.attendance.models import AttendanceRecord, AttendanceStatus
 from lms.cohorts.models import ClassSession, CohortMember, SessionStatus
-from lms.database import utcnow
-from lms.extensions import db
-from lms.i18n import lazy_gettext as _l
+from lms.core.db import utcnow
+from lms.core.extensions import db
+from lms.core.i18n import lazy_gettext as _l
 
 #: Up to this many trainees are named in the query; for a whole large class, reading all its records is cheaper.
 _IN_LIMIT = 500

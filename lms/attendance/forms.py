@@ -6,8 +6,8 @@ from wtforms.validators import AnyOf, DataRequired, Length, Regexp
 from lms.attendance.checkin import CODE_DIGITS
 from lms.attendance.models import AttendanceStatus
 from lms.core.forms import FlaskForm
-from lms.i18n import lazy_gettext as _l
-from lms.text import normalize_code
+from lms.core.i18n import lazy_gettext as _l
+from lms.core.text import normalize_code
 
 
 def strip(value: str | None) -> str:

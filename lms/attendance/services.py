@@ -40,12 +40,12 @@ from lms.cohorts.services import (
     local_to_utc,
     sessions_of,
 )
-from lms.database import utcnow
-from lms.extensions import db
-from lms.i18n import lazy_gettext as _l
+from lms.core.db import utcnow
+from lms.core.extensions import db
+from lms.core.i18n import lazy_gettext as _l
+from lms.core.text import fold_diacritics, name_order, person_matcher
 from lms.learning import services as learning
 from lms.learning.models import Enrollment
-from lms.text import fold_diacritics, name_order, person_matcher
 
 #: Version prefix of a trainee's card token; a new format gets a new prefix.
 CARD_PREFIX = "LSC1."
@@ -423,7 +423,7 @@ def attendance_rule(enrollment: Enrollment) -> learning.RuleOutcome | None:
     this course (each counted from when they joined it); met when it reaches the course's percentage. Does not apply (None) when the course
     sets no percentage.
     """
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     required = enrollment.course.attendance_required_percent
     if required is None:
@@ -443,7 +443,7 @@ def attendance_rule(enrollment: Enrollment) -> learning.RuleOutcome | None:
 
 def describe_figure(figure: AttendanceFigure) -> str:
     """Say a figure in words: "71.4% · Attended 5 of 7 sessions counted · 1 excused, not counted"."""
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     text = _("Attended %(attended)d of %(counted)d sessions counted", attended=figure.attended,
              counted=figure.counted)

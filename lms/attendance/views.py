@@ -24,9 +24,9 @@ from lms.attendance.forms import CardScanForm, CodeForm, MarkForm
 from lms.attendance.models import ATTENDED, AttendanceStatus, CheckInMethod
 from lms.cohorts.models import ClassSession
 from lms.cohorts.services import get_member
-from lms.database import utcnow, writes_database
-from lms.extensions import db, limiter
-from lms.i18n import gettext as _
+from lms.core.db import utcnow, writes_database
+from lms.core.extensions import db, limiter
+from lms.core.i18n import gettext as _
 from lms.learning.panels import register_home_notice
 
 bp = Blueprint("attendance", __name__)

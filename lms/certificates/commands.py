@@ -18,7 +18,7 @@ def issue_command(cohort_code: str, by_phone: str | None):
     from lms.accounts.services import find_user_by_phone
     from lms.certificates import services
     from lms.cohorts.services import get_cohort_by_code
-    from lms.extensions import db
+    from lms.core.extensions import db
 
     cohort = get_cohort_by_code(cohort_code)
     if cohort is None:
@@ -43,8 +43,8 @@ def list_command(cohort_code: str | None, phone: str | None, output: str):
     from lms.accounts.forms import foreign_phone_text
     from lms.certificates import services
     from lms.cohorts.services import get_cohort_by_code
-    from lms.extensions import db
-    from lms.text import ForeignPhoneNumber, InvalidPhoneNumber, normalize_phone
+    from lms.core.extensions import db
+    from lms.core.text import ForeignPhoneNumber, InvalidPhoneNumber, normalize_phone
 
     filters = services.RegisterFilters()
     if cohort_code:

@@ -5,7 +5,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from lms.accounts.forms import strip_text
 from lms.core.forms import FlaskForm
-from lms.i18n import lazy_gettext as _l
+from lms.core.i18n import lazy_gettext as _l
 
 
 def _asset_id(value):

@@ -5,9 +5,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lms.database import LabelledEnum, UTCDateTime, enum_column_type, utcnow
-from lms.extensions import db
-from lms.i18n import lazy_gettext as _l
+from lms.core.db import LabelledEnum, UTCDateTime, enum_column_type, utcnow
+from lms.core.extensions import db
+from lms.core.i18n import lazy_gettext as _l
 
 #: The wording printed above the course title when a template does not say otherwise.
 DEFAULT_WORDING = "Đã hoàn thành khoá học"
@@ -172,7 +172,7 @@ class CertificateBatch(db.Model):
     error: Mapped[str | None] = mapped_column(sa.String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    #: Stamped by the running job every few seconds; a stale one means its worker is gone (lms.core.heartbeat).
+    #: Stamped by the running job every few seconds; a stale one means its worker is gone (lms.core.jobs).
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     cohort: Mapped["Cohort | None"] = relationship()  # noqa: F821

@@ -28,13 +28,13 @@ from lms.certificates.models import (
     CertificateTemplate,
 )
 from lms.cohorts.models import Cohort, CohortMember, MemberStatus
-from lms.core import heartbeat
+from lms.core import jobs
+from lms.core.db import utcnow
+from lms.core.extensions import db
+from lms.core.text import fold_diacritics, normalize_text
 from lms.courses.models import Course
-from lms.database import utcnow
-from lms.extensions import db
 from lms.learning import services as learning
 from lms.learning.models import Enrollment
-from lms.text import fold_diacritics, normalize_text
 
 logger = logging.getLogger(__name__)
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -82,7 +82,7 @@ TEMPLATE_FIELDS = ("issuer_name", "wording", "hours", "validity_months", "logo_a
 
 def save_template(course: Course, *, by=None, **values) -> CertificateTemplate:
     """Create or update the course's certificate template (texts are normalised to NFC)."""
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     unknown = set(values) - set(TEMPLATE_FIELDS)
     if unknown:
@@ -252,7 +252,7 @@ def issue_certificate(enrollment: Enrollment, *, by=None, reissue: bool = False)
     Issuing twice gives the same certificate. A revoked certificate blocks a new one unless
     `reissue` is set (an organizer's explicit decision).
     """
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     if enrollment.completed_at is None:
         raise NotComplete(_("The trainee has not completed this course yet."))
@@ -408,7 +408,7 @@ def start_cohort_batch(cohort: Cohort, *, by) -> tuple[CertificateBatch, bool]:
 
 
 def worker_lost_message() -> str:
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     return _("The background worker stopped while issuing. The certificates already issued are kept: "
              "press Try again to issue the rest.")
@@ -419,18 +419,18 @@ def recover_stale_batch(batch: CertificateBatch, now=None) -> bool:
 
     Certificates of the chunks committed before it died are real and kept; trying again skips their holders.
     """
-    if batch.status != BatchStatus.RUNNING or not heartbeat.is_stale(batch.heartbeat_at or batch.created_at, now):
+    if batch.status != BatchStatus.RUNNING or not jobs.is_stale(batch.heartbeat_at or batch.created_at, now):
         return False
     batch.status, batch.error, batch.finished_at = BatchStatus.FAILED, worker_lost_message(), utcnow()
     return True
 
 
-@heartbeat.recoverer("certificate batches")
+@jobs.recoverer("certificate batches")
 def recover_stale_batches(now=None) -> int:
     """Fail every running batch whose worker is gone; return how many."""
     running = db.session.scalars(sa.select(CertificateBatch).where(
         CertificateBatch.status == BatchStatus.RUNNING,
-        sa.func.coalesce(CertificateBatch.heartbeat_at, CertificateBatch.created_at) <= heartbeat.stale_cutoff(now)))
+        sa.func.coalesce(CertificateBatch.heartbeat_at, CertificateBatch.created_at) <= jobs.stale_cutoff(now)))
     return sum(recover_stale_batch(batch, now) for batch in running.all())
 
 
@@ -459,7 +459,7 @@ def cohort_counts(cohort: Cohort) -> dict[str, int]:
 
 def revoke_certificate(certificate: Certificate, *, by, reason: str) -> None:
     """Revoke a certificate, keeping it on record with who, when and why."""
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     reason = normalize_text(reason)
     if not reason:
@@ -477,7 +477,7 @@ def reissue_certificate(certificate: Certificate, *, by, holder_name: str | None
     A valid certificate becomes "superseded"; a revoked one stays revoked. Either way it points
     to the new one, which gets a new serial number and code.
     """
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     if certificate.superseded_by_id is not None or certificate.status == CertificateStatus.SUPERSEDED:
         raise CertificateError(_("This certificate has already been replaced; re-issue the newest one."))
@@ -666,8 +666,8 @@ PREVIEW_BANNER = "BẢN XEM THỬ"
 
 def _image_bytes(asset_id: int | None) -> bytes | None:
     """Return a ready image asset's bytes (its 640 px rendition when there is one), cached per process."""
+    from lms.core.storage import get_storage
     from lms.media.models import MediaAsset, MediaType
-    from lms.media.services import get_storage
 
     if asset_id is None:
         return None
@@ -693,7 +693,7 @@ _image_cache: dict[str, bytes] = {}
 
 
 def pdf_data(certificate: Certificate, base_url: str, *, banner: str | None = None) -> dict:
-    """Return what lms.pdf.render_certificate prints for a certificate."""
+    """Return what lms.core.pdf.render_certificate prints for a certificate."""
     issued = local_time(certificate.issued_at)
     return {
         "title": TITLE,
@@ -718,7 +718,7 @@ def pdf_data(certificate: Certificate, base_url: str, *, banner: str | None = No
 
 def certificate_pdf(certificate: Certificate, base_url: str) -> bytes:
     """Render the certificate's PDF (marked across the page when it is no longer valid)."""
-    from lms.pdf import render_certificate
+    from lms.core.pdf import render_certificate
 
     return render_certificate(pdf_data(certificate, base_url))
 
@@ -736,7 +736,7 @@ def preview_certificate(course: Course, template: CertificateTemplate, base_url:
 
 def preview_pdf(course: Course, template: CertificateTemplate, base_url: str) -> bytes:
     """Render the template's preview for the sample name, marked as a preview."""
-    from lms.pdf import render_certificate
+    from lms.core.pdf import render_certificate
 
     certificate = preview_certificate(course, template, base_url)
     return render_certificate(pdf_data(certificate, base_url, banner=PREVIEW_BANNER))

@@ -2,8 +2,8 @@
 
 import logging
 
-from lms.extensions import db
-from lms.jobs import job
+from lms.core.extensions import db
+from lms.core.jobs import job
 
 logger = logging.getLogger(__name__)
 
@@ -13,9 +13,9 @@ def issue_cohort_certificates_job(batch_id: int) -> dict:
     """Issue a class's certificates in the worker, saving progress after every chunk for the organizer's page."""
     from lms.certificates import services
     from lms.certificates.models import BatchStatus, CertificateBatch
-    from lms.core.heartbeat import Heartbeat, beat_row
-    from lms.database import utcnow
-    from lms.i18n import gettext as _
+    from lms.core.db import utcnow
+    from lms.core.i18n import gettext as _
+    from lms.core.jobs import Heartbeat, beat_row
 
     batch = db.session.get(CertificateBatch, batch_id)
     if batch is None or batch.status not in {BatchStatus.QUEUED, BatchStatus.RUNNING}:

@@ -26,7 +26,6 @@ from flask_login import current_user, login_required
 from lms.accounts.access import role_required
 from lms.accounts.forms import ConfirmForm
 from lms.accounts.models import Role
-from lms.api import api_operation
 from lms.certificates import KEYS_PATH, services
 from lms.certificates.forms import ReissueForm, RevokeForm, TemplateForm
 from lms.certificates.models import (
@@ -37,15 +36,16 @@ from lms.certificates.models import (
     CertificateTemplate,
 )
 from lms.cohorts.models import Cohort
+from lms.core.api import api_operation
+from lms.core.db import utcnow
+from lms.core.extensions import db, limiter
+from lms.core.i18n import gettext as _
+from lms.core.i18n import lazy_gettext as _l
 from lms.core.params import int_arg, paginate
+from lms.core.text import InvalidPhoneNumber, normalize_phone, vietnamese_key
 from lms.courses.access import can_edit_course
 from lms.courses.models import Course
-from lms.database import utcnow
-from lms.extensions import db, limiter
-from lms.i18n import gettext as _
-from lms.i18n import lazy_gettext as _l
 from lms.places import get_commune
-from lms.text import InvalidPhoneNumber, normalize_phone, vietnamese_key
 
 bp = Blueprint("certificates", __name__)
 PAGE_SIZE = 30

@@ -35,8 +35,8 @@ def create_cohort_command(code, course_slug, name, start_date, end_date, capacit
     import sqlalchemy as sa
 
     from lms.cohorts import services
+    from lms.core.extensions import db
     from lms.courses.models import Course
-    from lms.extensions import db
 
     course = db.session.scalar(sa.select(Course).where(Course.slug == course_slug.strip()))
     if course is None:
@@ -88,7 +88,7 @@ def import_trainees_command(file, cohort_code, dry_run):
     """
     from lms.cohorts import importing
     from lms.cohorts.services import get_cohort_by_code
-    from lms.extensions import db
+    from lms.core.extensions import db
 
     cohort = get_cohort_by_code(cohort_code)
     if cohort is None:
@@ -152,8 +152,8 @@ def print_slips_command(cohort_code, out_path, login_url, everyone):
     """Issue one-time activation codes to a class's trainees and write the slips to a PDF."""
     from lms.cohorts import importing
     from lms.cohorts.services import get_cohort_by_code
-    from lms.extensions import db
-    from lms.pdf import render_activation_slips
+    from lms.core.extensions import db
+    from lms.core.pdf import render_activation_slips
 
     cohort = get_cohort_by_code(cohort_code)
     if cohort is None:

@@ -20,10 +20,10 @@ from wtforms.validators import (
 
 from lms.accounts.forms import MultiCheckboxField, PlaceFieldsMixin, strip_text
 from lms.core.forms import FlaskForm
-from lms.i18n import gettext as _
-from lms.i18n import lazy_gettext as _l
+from lms.core.i18n import gettext as _
+from lms.core.i18n import lazy_gettext as _l
+from lms.core.text import normalize_text
 from lms.places import MatchStatus, match_commune
-from lms.text import normalize_text
 
 WEEKDAYS = [SelectChoice(n, label) for n, label in enumerate(
     (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"), _l("Saturday"), _l("Sunday")))]

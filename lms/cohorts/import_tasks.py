@@ -19,17 +19,17 @@ from pathlib import Path
 
 from flask import current_app
 
-from lms.core import heartbeat
-from lms.database import utcnow
-from lms.extensions import db
-from lms.jobs import job
+from lms.core import jobs
+from lms.core.db import utcnow
+from lms.core.extensions import db
+from lms.core.jobs import job
 
 logger = logging.getLogger(__name__)
 
 TOKEN_RULE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 KEEP_FOR = timedelta(days=7)
 #: A queued import not started after this long is taken as lost (its queue was). A running one is taken as
-#: dead much sooner, when its heartbeat stops (lms.core.heartbeat): its transaction rolled back whole.
+#: dead much sooner, when its heartbeat stops (lms.core.jobs): its transaction rolled back whole.
 STALE_AFTER = timedelta(minutes=15)
 #: Files with more rows than this are imported by the background worker.
 INLINE_ROW_LIMIT = 1_000
@@ -120,7 +120,7 @@ def _worker_gone(token: str, status: dict) -> bool:
     beats = [_beat_time(token)]
     with contextlib.suppress(KeyError, TypeError, ValueError):
         beats.append(datetime.fromisoformat(status["updated_at"]))
-    return heartbeat.is_stale(max((beat for beat in beats if beat is not None), default=None))
+    return jobs.is_stale(max((beat for beat in beats if beat is not None), default=None))
 
 
 def _beat_time(token: str) -> datetime | None:
@@ -143,7 +143,7 @@ def _fail_lost_import(token: str) -> dict:
     return write_status(token, ImportState.FAILED, message=WORKER_LOST)
 
 
-@heartbeat.recoverer("trainee imports")
+@jobs.recoverer("trainee imports")
 def recover_stale_imports() -> int:
     """Fail every running import whose worker is gone; return how many."""
     recovered = 0
@@ -223,7 +223,7 @@ def run_import(token: str) -> dict:
             last_saved[0] = time.monotonic()
 
     try:
-        with heartbeat.Heartbeat(lambda: _beat(token)):  # stops with the process: the pages then say so
+        with jobs.Heartbeat(lambda: _beat(token)):  # stops with the process: the pages then say so
             report = commit_import(cohort, data, on_progress=save_progress)
             db.session.commit()
     except ImportBlocked as blocked:

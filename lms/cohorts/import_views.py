@@ -27,12 +27,12 @@ from lms.cohorts import importing
 from lms.cohorts.import_tasks import ImportState
 from lms.cohorts.models import Cohort
 from lms.cohorts.services import get_cohort_by_code
+from lms.core.db import utcnow
+from lms.core.extensions import db
 from lms.core.forms import FlaskForm
+from lms.core.i18n import gettext as _
+from lms.core.i18n import lazy_gettext as _l
 from lms.core.params import MAX_PAGE, int_arg
-from lms.database import utcnow
-from lms.extensions import db
-from lms.i18n import gettext as _
-from lms.i18n import lazy_gettext as _l
 
 bp = Blueprint("imports", __name__)
 
@@ -228,7 +228,7 @@ def slips(code):
     cohort = _cohort_or_404(code)
     form = SlipsForm()
     if form.validate_on_submit():
-        from lms.pdf import render_activation_slips
+        from lms.core.pdf import render_activation_slips
 
         issued = importing.issue_slips(cohort, only_without_code=form.scope.data != "all")
         if not issued:

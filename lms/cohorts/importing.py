@@ -48,14 +48,12 @@ import sqlalchemy as sa
 
 from lms.accounts.models import STAFF_ROLES, Role, User, UserRole
 from lms.cohorts.models import Cohort, CohortMember, MemberStatus
-from lms.config import DEFAULT_SPREADSHEET_MEMORY_MB, DEFAULT_SPREADSHEET_SECONDS
-from lms.database import LabelledEnum, utcnow
-from lms.extensions import db
-from lms.i18n import gettext as _
-from lms.i18n import lazy_gettext as _l
-from lms.learning.models import Enrollment, EnrollmentSource, EnrollmentStatus
-from lms.places import Commune, MatchStatus, communes_of, match_commune
-from lms.text import (
+from lms.core.config import DEFAULT_SPREADSHEET_MEMORY_MB, DEFAULT_SPREADSHEET_SECONDS
+from lms.core.db import LabelledEnum, utcnow
+from lms.core.extensions import db
+from lms.core.i18n import gettext as _
+from lms.core.i18n import lazy_gettext as _l
+from lms.core.text import (
     ForeignPhoneNumber,
     InvalidPhoneNumber,
     fold_diacritics,
@@ -65,6 +63,8 @@ from lms.text import (
     strip_invisible,
     vietnamese_key,
 )
+from lms.learning.models import Enrollment, EnrollmentSource, EnrollmentStatus
+from lms.places import Commune, MatchStatus, communes_of, match_commune
 
 #: Largest file accepted. Below the site's 16 MB form limit, so the web says it in our words.
 MAX_FILE_BYTES = 15 * 1024 * 1024

@@ -17,13 +17,13 @@ from lms.cohorts.models import (
     MemberStatus,
     SessionStatus,
 )
+from lms.core.db import utcnow
+from lms.core.extensions import db
+from lms.core.text import fold_diacritics, name_order, normalize_text, person_matcher
 from lms.courses.models import Course
-from lms.database import utcnow
-from lms.extensions import db
 from lms.learning import services as learning
 from lms.learning.models import EnrollmentSource
 from lms.places import get_commune
-from lms.text import fold_diacritics, name_order, normalize_text, person_matcher
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 CODE_RULE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,31}$")
@@ -55,7 +55,7 @@ def create_cohort(*, code: str, course: Course, name: str, commune_code: int | N
                   start_date: date | None = None, end_date: date | None = None, capacity: int | None = None,
                   instructors=()) -> Cohort:
     """Create a class of a course; the code must be new and the dates in order."""
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     code = normalize_code(code)
     if not CODE_RULE.match(code):
@@ -97,7 +97,7 @@ def update_cohort(cohort: Cohort, *, changed_by, name: str, commune_code: int | 
 
     Flushes in the caller's transaction; the caller commits.
     """
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     name, venue, instructors = normalize_text(name), normalize_text(venue), list(dict.fromkeys(u for u in instructors if u is not None))
     if not name:
@@ -156,7 +156,7 @@ def get_member(cohort: Cohort, user) -> CohortMember | None:
 
 def add_member(cohort: Cohort, user, *, check_capacity: bool = True) -> tuple[CohortMember, bool]:
     """Put a trainee in the class and enrol them in its course; return (member, newly added)."""
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     member = get_member(cohort, user)
     if member is not None and member.status == MemberStatus.ACTIVE:
@@ -222,7 +222,7 @@ def local_to_utc(day: date, at: time) -> datetime:
 def add_session(cohort: Cohort, *, day: date, start: time, end: time, venue: str = "", topic: str = "",
                 series_id: str | None = None) -> ClassSession:
     """Schedule one class session (times in Vietnam time)."""
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     if end <= start:
         raise CohortError(_("A session must end after it starts."))
@@ -238,7 +238,7 @@ def add_session(cohort: Cohort, *, day: date, start: time, end: time, venue: str
 def add_weekly_sessions(cohort: Cohort, *, first_day: date, weekdays: set[int], start: time, end: time,
                         count: int, venue: str = "", topic: str = "") -> list[ClassSession]:
     """Schedule `count` sessions on the given weekdays (0 = Monday) from first_day on."""
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     if not weekdays or not 1 <= count <= 200:
         raise CohortError(_("Choose at least one weekday and from 1 to 200 sessions."))
@@ -254,7 +254,7 @@ def add_weekly_sessions(cohort: Cohort, *, first_day: date, weekdays: set[int], 
 
 def reschedule_session(session: ClassSession, *, day: date, start: time, end: time, venue: str | None = None) -> None:
     """Move a session; the trainees are told."""
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
     from lms.notifications import messages
 
     if end <= start:

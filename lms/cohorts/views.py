@@ -19,10 +19,10 @@ from lms.cohorts.forms import (
     SessionForm,
 )
 from lms.cohorts.models import ClassSession, Cohort, CohortMember
+from lms.core.extensions import db
+from lms.core.i18n import gettext as _
+from lms.core.text import mask_phone
 from lms.courses.models import Course
-from lms.extensions import db
-from lms.i18n import gettext as _
-from lms.text import mask_phone
 
 bp = Blueprint("cohorts", __name__, url_prefix="/cohorts")
 

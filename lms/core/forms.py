@@ -10,7 +10,7 @@ import flask_wtf
 import wtforms
 from wtforms.validators import ValidationError
 
-from lms.i18n import current_translations
+from lms.core.i18n import current_translations
 
 __all__ = ["FlaskForm", "Form", "translations"]
 

@@ -47,7 +47,7 @@ def int_arg(name: str, default: int | None = None, *, min: int = 0, max: int = M
 
 def paginate(select, *, per_page: int, **kwargs):
     """`db.paginate` with the page number bounded and the page size fixed by the caller, never by the URL."""
-    from lms.extensions import db
+    from lms.core.extensions import db
 
     page = int_arg("page", 1, min=1, max=MAX_PAGE)
     return db.paginate(select, page=page, per_page=per_page, max_per_page=per_page, error_out=False, **kwargs)

@@ -12,8 +12,8 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 
 from lms.accounts.forms import MultiCheckboxField, strip_text
 from lms.core.forms import FlaskForm
+from lms.core.i18n import lazy_gettext as _l
 from lms.courses.models import CourseLevel, CourseStatus, EnrollmentMode, LessonKind
-from lms.i18n import lazy_gettext as _l
 
 SLUG_RULE = Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", message=_l("Use lowercase letters without accents, digits and hyphens."))
 

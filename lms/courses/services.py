@@ -7,11 +7,11 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 import sqlalchemy.orm
 
+from lms.core.db import move_in_order
+from lms.core.extensions import db
+from lms.core.text import fold_diacritics, normalize_text
 from lms.courses.markdown import render_markdown
 from lms.courses.models import Course, CourseLevel, CourseStatus, Lesson, LessonKind, Module
-from lms.database import move_in_order
-from lms.extensions import db
-from lms.text import fold_diacritics, normalize_text
 
 _SLUG_CHARS = re.compile(r"[^a-z0-9]+")
 
@@ -39,7 +39,7 @@ def create_course(
     status: CourseStatus = CourseStatus.DRAFT,
 ) -> Course:
     """Create a course; raise SlugTaken if its address is in use."""
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     slug = slugify(slug or title)
     if db.session.scalar(sa.select(Course.id).where(Course.slug == slug)) is not None:
@@ -74,7 +74,7 @@ def add_lesson(
     body_markdown: str = "",
 ) -> Lesson:
     """Append a lesson at the end of the module."""
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     slug = slugify(slug or title)
     taken = db.session.scalar(
@@ -196,7 +196,7 @@ def update_course(
     slug: str | None = None,
 ) -> None:
     """Save a course's settings; its address may change only until it is first published."""
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     course.title = normalize_text(title)
     course.summary = normalize_text_block(summary or "")
@@ -212,7 +212,7 @@ def update_course(
 
 def set_course_status(course: Course, status: CourseStatus) -> None:
     """Publish, unpublish or archive a course."""
-    from lms.database import utcnow
+    from lms.core.db import utcnow
 
     course.status = status
     if status == CourseStatus.PUBLISHED and course.first_published_at is None:
@@ -272,7 +272,7 @@ def update_lesson(lesson: Lesson, *, title: str, body_markdown: str, required: b
 
 def attach_media(lesson: Lesson, asset) -> None:
     """Use an uploaded video or PDF as the lesson's content."""
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     expected = {LessonKind.VIDEO: "video", LessonKind.DOCUMENT: "document"}.get(lesson.kind)
     if asset.course_id != lesson.course_id:
@@ -284,7 +284,7 @@ def attach_media(lesson: Lesson, asset) -> None:
 
 def archive_lesson(lesson: Lesson) -> None:
     """Take a lesson out of the course without deleting it or anyone's progress on it."""
-    from lms.database import utcnow
+    from lms.core.db import utcnow
 
     lesson.archived_at = utcnow()
     module = lesson.module
@@ -308,7 +308,7 @@ def restore_lesson(lesson: Lesson) -> None:
 
 def delete_module(module: Module) -> None:
     """Delete an empty part; a part with lessons must be emptied first."""
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     if module.lessons:
         raise CourseError(_("Move or remove the lessons of this part first."))

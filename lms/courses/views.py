@@ -7,7 +7,10 @@ from wtforms import SelectChoice
 
 from lms.accounts.access import role_required
 from lms.accounts.models import Role, User, UserRole
+from lms.core.extensions import db
+from lms.core.i18n import gettext as _
 from lms.core.params import int_arg
+from lms.core.text import mask_phone
 from lms.courses import services
 from lms.courses.access import can_edit_course
 from lms.courses.forms import CourseForm, LessonForm, ModuleForm, MoveForm
@@ -20,9 +23,6 @@ from lms.courses.models import (
     LessonKind,
     Module,
 )
-from lms.extensions import db
-from lms.i18n import gettext as _
-from lms.text import mask_phone
 
 bp = Blueprint("courses", __name__, url_prefix="/courses")
 

@@ -13,8 +13,8 @@ from pydantic import (
     field_validator,
 )
 
+from lms.core.i18n import gettext as _
 from lms.core.params import MAX_ID
-from lms.i18n import gettext as _
 
 #: A position or stretch end, in seconds (no lesson is longer than a day).
 Seconds = Annotated[float, Field(ge=0, le=86400, allow_inf_nan=False)]

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from lms.core.db import insert_if_absent, utcnow
+from lms.core.extensions import db
 from lms.courses.models import Course, CourseStatus, EnrollmentMode, Lesson, LessonKind
-from lms.database import insert_if_absent, utcnow
-from lms.extensions import db
 from lms.learning.models import (
     Enrollment,
     EnrollmentSource,
@@ -112,7 +112,7 @@ def enrol(user, course: Course, source: EnrollmentSource = EnrollmentSource.SELF
 
 def self_enrol(user, course: Course) -> Enrollment:
     """Let a trainee join an open, published course."""
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     if course.status != CourseStatus.PUBLISHED:
         raise EnrollmentClosed(_("This course is not open yet."))
@@ -158,7 +158,7 @@ def _progress(user, lesson: Lesson, when: datetime, *, lock: bool = False) -> Le
 
 
 def _require_enrollment(user, lesson: Lesson) -> Enrollment:
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     enrollment = get_enrollment(user, lesson.course)
     if enrollment is None:
@@ -257,7 +257,7 @@ def record_event(user, event: ProgressEventData, batch: EventBatch | None = None
     anything is written, so a batch needs no savepoint per event. `batch` carries what the events
     of one request have read already (see EventBatch).
     """
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     try:
         event_id = str(uuid.UUID(event.id))
@@ -327,7 +327,7 @@ def _event_time(event: ProgressEventData, enrollment: Enrollment, now: datetime)
     clock and refused; one shortly before (a phone a few hours off) keeps its order among the
     trainee's events, and a completion it brings is dated no earlier than the enrolment.
     """
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     if not event.occurred_at.tzinfo:
         return now
@@ -339,7 +339,7 @@ def _event_time(event: ProgressEventData, enrollment: Enrollment, now: datetime)
 
 def _validate(event: ProgressEventData, duration: float | None) -> None:
     """Refuse an event no player could have sent (`duration`: the video's length, if known)."""
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     if event.kind not in {"open", "position", "complete"}:
         raise InvalidEvent(_("Unknown kind of event."))
@@ -440,7 +440,7 @@ def completed_lesson_ids(user_id: int, course_id: int) -> set[int]:
 
 def completion_status(enrollment: Enrollment) -> list[RuleOutcome]:
     """Return every completion rule of the enrolment's course with whether it is met."""
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     required = required_lessons(enrollment.course)
     done = completed_lesson_ids(enrollment.user_id, enrollment.course_id)

@@ -11,7 +11,10 @@ from flask_login import current_user, login_required
 from lms.accounts.access import role_required
 from lms.accounts.forms import ConfirmActionForm
 from lms.accounts.models import Role
-from lms.api import ErrorBody, api_login_required, api_operation
+from lms.core.api import ErrorBody, api_login_required, api_operation
+from lms.core.db import utcnow, writes_database
+from lms.core.extensions import db
+from lms.core.i18n import gettext as _
 from lms.core.params import paginate
 from lms.courses import services as courses
 from lms.courses.access import can_edit_course, can_view_course, register_view_rule
@@ -22,9 +25,6 @@ from lms.courses.views import (
     get_lesson_or_404,
     visible_course_or_404,
 )
-from lms.database import utcnow, writes_database
-from lms.extensions import db
-from lms.i18n import gettext as _
 from lms.learning import panels, services
 from lms.learning.forms import LessonDoneForm
 from lms.learning.models import Enrollment, EnrollmentStatus, LessonProgress

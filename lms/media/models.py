@@ -6,9 +6,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lms.database import LabelledEnum, UTCDateTime, enum_column_type, utcnow
-from lms.extensions import db
-from lms.i18n import lazy_gettext as _l
+from lms.core.db import LabelledEnum, UTCDateTime, enum_column_type, utcnow
+from lms.core.extensions import db
+from lms.core.i18n import lazy_gettext as _l
 
 
 class MediaType(LabelledEnum):
@@ -53,7 +53,7 @@ class MediaAsset(db.Model):
     )
     owner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     media_type: Mapped[MediaType] = mapped_column(enum_column_type(MediaType))
-    #: Decided from the content by lms.media.sniff, never from the name.
+    #: Decided from the content by lms.core.sniff, never from the name.
     mime: Mapped[str] = mapped_column(sa.String(64))
     #: As the uploader named it, cleaned for display; never used as a path.
     original_filename: Mapped[str] = mapped_column(sa.String(255))
@@ -72,7 +72,7 @@ class MediaAsset(db.Model):
     purpose: Mapped[str] = mapped_column(sa.String(16), default="lesson", server_default="lesson")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    #: Stamped while processing runs; a stale one means its worker is gone (lms.core.heartbeat).
+    #: Stamped while processing runs; a stale one means its worker is gone (lms.core.jobs).
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: Times processing was queued again after its worker died; past a limit it fails instead.
     restarts: Mapped[int] = mapped_column(default=0, server_default="0")

@@ -5,9 +5,9 @@ import re
 import sqlalchemy as sa
 from flask import url_for
 
-from lms.extensions import db
-from lms.i18n import gettext as _
-from lms.i18n import lazy_gettext as _l
+from lms.core.extensions import db
+from lms.core.i18n import gettext as _
+from lms.core.i18n import lazy_gettext as _l
 from lms.media.models import MediaAsset
 from lms.media.services import format_bytes
 

@@ -15,13 +15,13 @@ from typing import BinaryIO
 import sqlalchemy as sa
 from flask import current_app
 
-from lms.core import heartbeat
+from lms.core import jobs
+from lms.core.db import utcnow
+from lms.core.extensions import db
+from lms.core.sniff import SNIFF_BYTES, MediaKind, SniffedType, UnsupportedFileType, sniff_file
+from lms.core.storage import Storage, storage_from_config
 from lms.courses.access import can_edit_course, can_view_course
-from lms.database import utcnow
-from lms.extensions import db
 from lms.media.models import AssetStatus, MediaAsset, MediaType, MediaVariant, Upload, new_public_id
-from lms.media.sniff import SNIFF_BYTES, MediaKind, SniffedType, UnsupportedFileType, sniff_file
-from lms.media.storage import Storage, storage_from_config
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,7 @@ def upload_path(upload: Upload) -> Path:
 
 def create_upload(*, owner, course, length: int, filename: str, purpose: str = "lesson") -> Upload:
     """Start a resumable upload of `length` bytes for a course."""
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     if purpose not in UPLOAD_PURPOSES:
         raise MediaError(_("Unknown upload purpose."))
@@ -171,7 +171,7 @@ def _locked(upload: Upload, *, wait: bool = True):
     Raise UploadIncomplete when the file is gone (expired or discarded), and UploadBeingFinished
     when it went while we waited for the lock: a request that held it has just finished it.
     """
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     path = upload_path(upload)
     try:
@@ -216,7 +216,7 @@ def received_bytes(upload: Upload) -> int:
     While a PATCH is writing, its file's growing size is reported and nothing is changed. Raise
     UploadIncomplete when the bytes are gone. Flush nothing; the caller commits.
     """
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     if upload.completed_at is not None:
         return upload.length
@@ -236,7 +236,7 @@ def append_chunk(upload: Upload, offset: int, stream: BinaryIO) -> int:
     resumes from there. A wrong offset changes nothing but the database's offset,
     set to what the file holds (the number HEAD reports too).
     """
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     with _locked(upload) as fh:
         current = _settle(upload, fh)
@@ -261,7 +261,7 @@ def append_chunk(upload: Upload, offset: int, stream: BinaryIO) -> int:
 
 def check_upload_type(upload: Upload) -> SniffedType:
     """Decide the type from the first bytes; reject and discard a disallowed file early."""
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     try:
         sniffed = sniff_file(upload_path(upload))
@@ -290,7 +290,7 @@ def discard_upload(upload: Upload) -> None:
 
 def finish_upload(upload: Upload) -> MediaAsset:
     """Turn a complete upload into a stored asset and queue its processing."""
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     if upload.asset is not None:
         return upload.asset
@@ -308,7 +308,7 @@ def finish_upload(upload: Upload) -> MediaAsset:
 def ingest_file(path: Path, *, owner_id: int | None, course_id: int | None, filename: str,
                 purpose: str = "lesson", move: bool = False) -> MediaAsset:
     """Check a finished file by its content, store it under a generated name and create its asset."""
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     try:
         sniffed = sniff_file(path)
@@ -411,7 +411,7 @@ def recover_stale_asset(asset: MediaAsset, now=None) -> bool:
     Its partial renditions and its working folder are removed first. Return whether it was stale;
     the caller commits, then hands a QUEUED one to queue_processing (the worker must see the commit).
     """
-    if asset.status != AssetStatus.PROCESSING or not heartbeat.is_stale(asset.heartbeat_at or asset.created_at, now):
+    if asset.status != AssetStatus.PROCESSING or not jobs.is_stale(asset.heartbeat_at or asset.created_at, now):
         return False
     shutil.rmtree(work_dir(asset), ignore_errors=True)
     delete_derived_files(asset)
@@ -429,7 +429,7 @@ def recover_stale_assets(now=None) -> list[MediaAsset]:
     """Recover every asset whose processing lost its worker; return them (queue the QUEUED ones after the commit)."""
     processing = db.session.scalars(sa.select(MediaAsset).where(
         MediaAsset.status == AssetStatus.PROCESSING,
-        sa.func.coalesce(MediaAsset.heartbeat_at, MediaAsset.created_at) <= heartbeat.stale_cutoff(now))).all()
+        sa.func.coalesce(MediaAsset.heartbeat_at, MediaAsset.created_at) <= jobs.stale_cutoff(now))).all()
     return [asset for asset in processing if recover_stale_asset(asset, now)]
 
 

@@ -5,11 +5,10 @@ import time
 
 from huey import crontab
 
-from lms.core import heartbeat
-from lms.core.heartbeat import Heartbeat, beat_row
-from lms.database import utcnow
-from lms.extensions import db
-from lms.jobs import job, periodic_job
+from lms.core import jobs
+from lms.core.db import utcnow
+from lms.core.extensions import db
+from lms.core.jobs import Heartbeat, beat_row, job, periodic_job
 from lms.media.models import AssetStatus
 
 logger = logging.getLogger(__name__)
@@ -54,7 +53,7 @@ def process_asset_job(asset_id: int) -> str:
     return asset.status.value
 
 
-@heartbeat.recoverer("media processing")
+@jobs.recoverer("media processing")
 def recover_stale_media() -> int:
     """Queue again (or fail) the assets whose worker died, after the commit the worker must see; return how many."""
     from lms.media.services import queue_processing, recover_stale_assets
@@ -71,7 +70,7 @@ def recover_stale_media() -> int:
 def expire_uploads_job() -> int:
     """Delete uploads left unfinished past their time; assets whose worker died are recovered each minute.
 
-    (lms.core.tasks.recover_stale_jobs_job runs lms.media.services.recover_stale_assets.)
+    (lms.web.tasks.recover_stale_jobs_job runs lms.media.services.recover_stale_assets.)
     """
     from lms.media.services import expire_uploads
 

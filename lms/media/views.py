@@ -20,9 +20,9 @@ from flask_login import current_user
 
 from lms.accounts.access import role_required
 from lms.accounts.models import Role
+from lms.core.extensions import db
 from lms.courses.access import can_edit_course
 from lms.courses.models import Course
-from lms.extensions import db
 from lms.media import services
 from lms.media.models import AssetStatus, MediaAsset, Upload
 
@@ -73,7 +73,7 @@ def get_upload_or_error(upload_id: str) -> Upload:
 def tus_requires_login():
     needs_login = request.path.startswith("/api/v1/uploads") and request.method != "OPTIONS"
     if needs_login and not current_user.is_authenticated:
-        from lms.i18n import gettext as _
+        from lms.core.i18n import gettext as _
 
         return tus_error(401, _("Please log in again, then resume the upload."))
     return None
@@ -90,7 +90,7 @@ def tus_options(upload_id=None):
 @bp.route("/api/v1/uploads/", methods=["POST"])
 def tus_create():
     """Create an upload (tus creation); metadata names the course and purpose."""
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     metadata = parse_metadata(request.headers.get("Upload-Metadata"))
     course = db.session.scalar(sa.select(Course).where(Course.slug == metadata.get("course", "")))
@@ -128,7 +128,7 @@ def tus_upload(upload_id: str):
     whose every byte arrived but that a crash left unfinished is finished here, so a client that
     stops asking once the offset reaches the length still gets its file (Lms-Media-Id).
     """
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     upload = get_upload_or_error(upload_id)
     try:
@@ -157,7 +157,7 @@ def tus_upload(upload_id: str):
 @bp.route("/api/v1/uploads/<upload_id>", methods=["PATCH"])
 def tus_patch(upload_id: str):
     """Receive one chunk at the offset the client claims (an empty one at the end finishes the file)."""
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     upload = get_upload_or_error(upload_id)
     if request.headers.get("Tus-Resumable") != TUS_VERSION:

@@ -6,8 +6,8 @@ from datetime import datetime
 
 from flask_babel import format_datetime
 
-from lms.i18n import gettext as _
-from lms.i18n import lazy_gettext as _l
+from lms.core.i18n import gettext as _
+from lms.core.i18n import lazy_gettext as _l
 
 WORK_APPROVED = "work_approved"
 WORK_REDO = "work_redo"

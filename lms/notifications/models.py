@@ -5,8 +5,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lms.database import UTCDateTime, utcnow
-from lms.extensions import db
+from lms.core.db import UTCDateTime, utcnow
+from lms.core.extensions import db
 
 
 class Notification(db.Model):

@@ -2,8 +2,8 @@
 
 import sqlalchemy as sa
 
-from lms.database import utcnow
-from lms.extensions import db
+from lms.core.db import utcnow
+from lms.core.extensions import db
 from lms.notifications.models import Notification
 
 #: Rows per INSERT when a whole class is told at once.

@@ -3,8 +3,8 @@
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-from lms.extensions import db
-from lms.i18n import gettext as _
+from lms.core.extensions import db
+from lms.core.i18n import gettext as _
 from lms.learning.panels import register_home_notice
 from lms.notifications import services
 from lms.notifications.messages import text_of

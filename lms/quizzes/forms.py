@@ -19,8 +19,8 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 
 from lms.accounts.forms import strip_text
 from lms.core.forms import FlaskForm, Form
+from lms.core.i18n import lazy_gettext as _l
 from lms.core.params import MAX_ID
-from lms.i18n import lazy_gettext as _l
 from lms.quizzes.models import QuestionKind
 from lms.quizzes.services import MAX_ATTEMPTS_LIMIT, MAX_CHOICES, MAX_POINTS
 

@@ -5,9 +5,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lms.database import LabelledEnum, UTCDateTime, enum_column_type, utcnow
-from lms.extensions import db
-from lms.i18n import lazy_gettext as _l
+from lms.core.db import LabelledEnum, UTCDateTime, enum_column_type, utcnow
+from lms.core.extensions import db
+from lms.core.i18n import lazy_gettext as _l
 
 
 class QuestionKind(LabelledEnum):

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from lms.core.db import move_in_order, utcnow
+from lms.core.extensions import db
+from lms.core.i18n import gettext as _
+from lms.core.i18n import ngettext
 from lms.courses.models import Lesson, LessonKind
-from lms.database import move_in_order, utcnow
-from lms.extensions import db
-from lms.i18n import gettext as _
-from lms.i18n import ngettext
 from lms.quizzes.models import Choice, Question, QuestionKind, Quiz, QuizAttempt
 
 #: The choices of a true/false question: stored data, the same in every language.

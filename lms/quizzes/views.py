@@ -7,7 +7,10 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask_login import current_user, login_required
 
 from lms.accounts.forms import ConfirmForm
-from lms.api import ErrorBody, api_error, api_login_required, api_operation
+from lms.core.api import ErrorBody, api_error, api_login_required, api_operation
+from lms.core.db import writes_database
+from lms.core.extensions import db
+from lms.core.i18n import gettext as _
 from lms.courses.access import can_edit_course
 from lms.courses.forms import MoveForm
 from lms.courses.models import Course, Lesson, LessonKind
@@ -19,9 +22,6 @@ from lms.courses.views import (
     get_course_or_404,
     get_lesson_or_404,
 )
-from lms.database import writes_database
-from lms.extensions import db
-from lms.i18n import gettext as _
 from lms.learning.panels import register_lesson_panel
 from lms.learning.services import get_enrollment
 from lms.quizzes import services

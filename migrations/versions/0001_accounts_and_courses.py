@@ -7,7 +7,7 @@ Create Date: 2026-11-28 17:27:29.469960
 """
 from alembic import op
 import sqlalchemy as sa
-import lms.database
+import lms.core.db
 
 
 # revision identifiers, used by Alembic.
@@ -27,8 +27,8 @@ def upgrade():
     sa.Column('status', sa.Enum('draft', 'published', 'archived', name='coursestatus', native_enum=False, length=32), nullable=False),
     sa.Column('level', sa.Enum('beginner', 'intermediate', 'advanced', name='courselevel', native_enum=False, length=32), nullable=False),
     sa.Column('estimated_hours', sa.Integer(), nullable=True),
-    sa.Column('created_at', lms.database.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', lms.database.UTCDateTime(), nullable=False),
+    sa.Column('created_at', lms.core.db.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', lms.core.db.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_courses')),
     sa.UniqueConstraint('slug', name=op.f('uq_courses_slug'))
     )
@@ -46,8 +46,8 @@ def upgrade():
     sa.Column('auth_epoch', sa.Integer(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('locale', sa.String(length=8), nullable=True),
-    sa.Column('created_at', lms.database.UTCDateTime(), nullable=False),
-    sa.Column('last_login_at', lms.database.UTCDateTime(), nullable=True),
+    sa.Column('created_at', lms.core.db.UTCDateTime(), nullable=False),
+    sa.Column('last_login_at', lms.core.db.UTCDateTime(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('phone', name=op.f('uq_users_phone'))
     )
@@ -81,7 +81,7 @@ def upgrade():
     sa.Column('position', sa.Integer(), nullable=False),
     sa.Column('body_markdown', sa.Text(), nullable=False),
     sa.Column('body_html', sa.Text(), nullable=False),
-    sa.Column('updated_at', lms.database.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', lms.core.db.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['course_id'], ['courses.id'], name=op.f('fk_lessons_course_id_courses'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['module_id'], ['course_modules.id'], name=op.f('fk_lessons_module_id_course_modules'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_lessons')),

@@ -7,7 +7,7 @@ Create Date: 2026-11-28 17:45:34.308096
 """
 from alembic import op
 import sqlalchemy as sa
-import lms.database
+import lms.core.db
 
 
 # revision identifiers, used by Alembic.
@@ -43,8 +43,8 @@ def upgrade():
     sa.Column('width', sa.Integer(), nullable=True),
     sa.Column('height', sa.Integer(), nullable=True),
     sa.Column('is_public', sa.Boolean(), nullable=False),
-    sa.Column('created_at', lms.database.UTCDateTime(), nullable=False),
-    sa.Column('processed_at', lms.database.UTCDateTime(), nullable=True),
+    sa.Column('created_at', lms.core.db.UTCDateTime(), nullable=False),
+    sa.Column('processed_at', lms.core.db.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['course_id'], ['courses.id'], name=op.f('fk_media_assets_course_id_courses'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['owner_id'], ['users.id'], name=op.f('fk_media_assets_owner_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_media_assets')),
@@ -77,9 +77,9 @@ def upgrade():
     sa.Column('length', sa.BigInteger(), nullable=False),
     sa.Column('offset', sa.BigInteger(), nullable=False),
     sa.Column('filename', sa.String(length=255), nullable=False),
-    sa.Column('created_at', lms.database.UTCDateTime(), nullable=False),
-    sa.Column('expires_at', lms.database.UTCDateTime(), nullable=False),
-    sa.Column('completed_at', lms.database.UTCDateTime(), nullable=True),
+    sa.Column('created_at', lms.core.db.UTCDateTime(), nullable=False),
+    sa.Column('expires_at', lms.core.db.UTCDateTime(), nullable=False),
+    sa.Column('completed_at', lms.core.db.UTCDateTime(), nullable=True),
     sa.Column('asset_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['asset_id'], ['media_assets.id'], name=op.f('fk_uploads_asset_id_media_assets'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['course_id'], ['courses.id'], name=op.f('fk_uploads_course_id_courses'), ondelete='CASCADE'),
@@ -92,13 +92,13 @@ def upgrade():
 
     with op.batch_alter_table('courses', schema=None) as batch_op:
         batch_op.add_column(sa.Column('cover_asset_id', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('first_published_at', lms.database.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('first_published_at', lms.core.db.UTCDateTime(), nullable=True))
         batch_op.create_foreign_key(batch_op.f('fk_courses_cover_asset_id_media_assets'), 'media_assets', ['cover_asset_id'], ['id'], ondelete='SET NULL', use_alter=True)
 
     with op.batch_alter_table('lessons', schema=None) as batch_op:
         batch_op.add_column(sa.Column('media_asset_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('required', sa.Boolean(), nullable=False, server_default=sa.true()))
-        batch_op.add_column(sa.Column('archived_at', lms.database.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('archived_at', lms.core.db.UTCDateTime(), nullable=True))
         batch_op.create_index(batch_op.f('ix_lessons_media_asset_id'), ['media_asset_id'], unique=False)
         batch_op.create_foreign_key(batch_op.f('fk_lessons_media_asset_id_media_assets'), 'media_assets', ['media_asset_id'], ['id'], ondelete='SET NULL')
 

@@ -7,7 +7,7 @@ Create Date: 2026-11-28 18:35:52.648093
 """
 from alembic import op
 import sqlalchemy as sa
-import lms.database
+import lms.core.db
 
 
 # revision identifiers, used by Alembic.

@@ -7,7 +7,7 @@ Create Date: 2026-11-28 19:09:20.254922
 """
 from alembic import op
 import sqlalchemy as sa
-import lms.database
+import lms.core.db
 
 
 # revision identifiers, used by Alembic.
@@ -28,8 +28,8 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('token', sa.String(length=64), nullable=False),
-    sa.Column('created_at', lms.database.UTCDateTime(), nullable=False),
-    sa.Column('revoked_at', lms.database.UTCDateTime(), nullable=True),
+    sa.Column('created_at', lms.core.db.UTCDateTime(), nullable=False),
+    sa.Column('revoked_at', lms.core.db.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_attendance_cards_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_attendance_cards')),
     sa.UniqueConstraint('token', name=op.f('uq_attendance_cards_token'))
@@ -47,7 +47,7 @@ def upgrade():
     sa.Column('start_date', sa.Date(), nullable=True),
     sa.Column('end_date', sa.Date(), nullable=True),
     sa.Column('capacity', sa.Integer(), nullable=True),
-    sa.Column('created_at', lms.database.UTCDateTime(), nullable=False),
+    sa.Column('created_at', lms.core.db.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['course_id'], ['courses.id'], name=op.f('fk_cohorts_course_id_courses'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_cohorts')),
     sa.UniqueConstraint('code', name=op.f('uq_cohorts_code'))
@@ -62,8 +62,8 @@ def upgrade():
     sa.Column('title', sa.String(length=200), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('link', sa.String(length=300), nullable=True),
-    sa.Column('created_at', lms.database.UTCDateTime(), nullable=False),
-    sa.Column('read_at', lms.database.UTCDateTime(), nullable=True),
+    sa.Column('created_at', lms.core.db.UTCDateTime(), nullable=False),
+    sa.Column('read_at', lms.core.db.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_notifications_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notifications'))
     )
@@ -81,8 +81,8 @@ def upgrade():
     sa.Column('issued', sa.Integer(), nullable=False),
     sa.Column('skipped', sa.Integer(), nullable=False),
     sa.Column('error', sa.String(length=300), nullable=True),
-    sa.Column('created_at', lms.database.UTCDateTime(), nullable=False),
-    sa.Column('finished_at', lms.database.UTCDateTime(), nullable=True),
+    sa.Column('created_at', lms.core.db.UTCDateTime(), nullable=False),
+    sa.Column('finished_at', lms.core.db.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['cohort_id'], ['cohorts.id'], name=op.f('fk_certificate_batches_cohort_id_cohorts'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['requested_by_id'], ['users.id'], name=op.f('fk_certificate_batches_requested_by_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_certificate_batches')),
@@ -106,7 +106,7 @@ def upgrade():
     sa.Column('signer2_title', sa.String(length=160), nullable=False),
     sa.Column('signer2_signature_asset_id', sa.Integer(), nullable=True),
     sa.Column('auto_issue', sa.Boolean(), server_default=sa.true(), nullable=False),
-    sa.Column('updated_at', lms.database.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', lms.core.db.UTCDateTime(), nullable=False),
     sa.Column('updated_by_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['course_id'], ['courses.id'], name=op.f('fk_certificate_templates_course_id_courses'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['logo_asset_id'], ['media_assets.id'], name=op.f('fk_certificate_templates_logo_asset_id_media_assets'), ondelete='SET NULL'),
@@ -132,12 +132,12 @@ def upgrade():
     sa.Column('wording', sa.String(length=300), nullable=False),
     sa.Column('signers', sa.JSON(), nullable=False),
     sa.Column('logo_asset_id', sa.Integer(), nullable=True),
-    sa.Column('completed_at', lms.database.UTCDateTime(), nullable=True),
-    sa.Column('issued_at', lms.database.UTCDateTime(), nullable=False),
-    sa.Column('expires_at', lms.database.UTCDateTime(), nullable=True),
+    sa.Column('completed_at', lms.core.db.UTCDateTime(), nullable=True),
+    sa.Column('issued_at', lms.core.db.UTCDateTime(), nullable=False),
+    sa.Column('expires_at', lms.core.db.UTCDateTime(), nullable=True),
     sa.Column('issued_by_id', sa.Integer(), nullable=True),
     sa.Column('status', sa.Enum('valid', 'revoked', 'superseded', 'expired', name='certificatestatus', native_enum=False, length=32), nullable=False),
-    sa.Column('revoked_at', lms.database.UTCDateTime(), nullable=True),
+    sa.Column('revoked_at', lms.core.db.UTCDateTime(), nullable=True),
     sa.Column('revoked_by_id', sa.Integer(), nullable=True),
     sa.Column('revoke_reason', sa.String(length=300), nullable=True),
     sa.Column('superseded_by_id', sa.Integer(), nullable=True),
@@ -162,15 +162,15 @@ def upgrade():
     op.create_table('class_sessions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('cohort_id', sa.Integer(), nullable=False),
-    sa.Column('starts_at', lms.database.UTCDateTime(), nullable=False),
-    sa.Column('ends_at', lms.database.UTCDateTime(), nullable=False),
+    sa.Column('starts_at', lms.core.db.UTCDateTime(), nullable=False),
+    sa.Column('ends_at', lms.core.db.UTCDateTime(), nullable=False),
     sa.Column('venue', sa.String(length=200), nullable=False),
     sa.Column('topic', sa.String(length=200), nullable=False),
     sa.Column('status', sa.Enum('scheduled', 'cancelled', name='sessionstatus', native_enum=False, length=32), nullable=False),
     sa.Column('cancel_reason', sa.String(length=300), nullable=True),
     sa.Column('series_id', sa.String(length=32), nullable=True),
     sa.Column('check_in_secret', sa.String(length=64), nullable=False),
-    sa.Column('created_at', lms.database.UTCDateTime(), nullable=False),
+    sa.Column('created_at', lms.core.db.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['cohort_id'], ['cohorts.id'], name=op.f('fk_class_sessions_cohort_id_cohorts'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_class_sessions'))
     )
@@ -191,8 +191,8 @@ def upgrade():
     sa.Column('cohort_id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('status', sa.Enum('active', 'withdrawn', name='memberstatus', native_enum=False, length=32), nullable=False),
-    sa.Column('joined_at', lms.database.UTCDateTime(), nullable=False),
-    sa.Column('withdrawn_at', lms.database.UTCDateTime(), nullable=True),
+    sa.Column('joined_at', lms.core.db.UTCDateTime(), nullable=False),
+    sa.Column('withdrawn_at', lms.core.db.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['cohort_id'], ['cohorts.id'], name=op.f('fk_cohort_members_cohort_id_cohorts'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_cohort_members_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_cohort_members')),
@@ -208,7 +208,7 @@ def upgrade():
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('status', sa.Enum('present', 'late', 'absent', 'excused', name='attendancestatus', native_enum=False, length=32), nullable=False),
     sa.Column('method', sa.Enum('roll_call', 'self_qr', 'self_code', 'card_scan', name='checkinmethod', native_enum=False, length=32), nullable=False),
-    sa.Column('recorded_at', lms.database.UTCDateTime(), nullable=False),
+    sa.Column('recorded_at', lms.core.db.UTCDateTime(), nullable=False),
     sa.Column('recorded_by_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['recorded_by_id'], ['users.id'], name=op.f('fk_attendance_records_recorded_by_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['session_id'], ['class_sessions.id'], name=op.f('fk_attendance_records_session_id_class_sessions'), ondelete='CASCADE'),
@@ -224,7 +224,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('record_id', sa.Integer(), nullable=False),
     sa.Column('changed_by_id', sa.Integer(), nullable=True),
-    sa.Column('changed_at', lms.database.UTCDateTime(), nullable=False),
+    sa.Column('changed_at', lms.core.db.UTCDateTime(), nullable=False),
     sa.Column('old_status', sa.Enum('present', 'late', 'absent', 'excused', name='attendancestatus', native_enum=False, length=32), nullable=True),
     sa.Column('new_status', sa.Enum('present', 'late', 'absent', 'excused', name='attendancestatus', native_enum=False, length=32), nullable=False),
     sa.Column('method', sa.Enum('roll_call', 'self_qr', 'self_code', 'card_scan', name='checkinmethod', native_enum=False, length=32), nullable=False),
@@ -240,7 +240,7 @@ def upgrade():
 
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('activation_code_hash', sa.String(length=64), nullable=True))
-        batch_op.add_column(sa.Column('activation_expires_at', lms.database.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('activation_expires_at', lms.core.db.UTCDateTime(), nullable=True))
 
     # ### end Alembic commands ###
 

@@ -7,7 +7,7 @@ Create Date: 2026-11-28 20:58:28.267833
 """
 from alembic import op
 import sqlalchemy as sa
-import lms.database
+import lms.core.db
 
 
 # revision identifiers, used by Alembic.
@@ -32,9 +32,9 @@ def upgrade():
     sa.Column('file_key', sa.String(length=300), nullable=True),
     sa.Column('file_size', sa.BigInteger(), nullable=True),
     sa.Column('error', sa.String(length=300), nullable=True),
-    sa.Column('created_at', lms.database.UTCDateTime(), nullable=False),
-    sa.Column('finished_at', lms.database.UTCDateTime(), nullable=True),
-    sa.Column('expires_at', lms.database.UTCDateTime(), nullable=True),
+    sa.Column('created_at', lms.core.db.UTCDateTime(), nullable=False),
+    sa.Column('finished_at', lms.core.db.UTCDateTime(), nullable=True),
+    sa.Column('expires_at', lms.core.db.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['requested_by_id'], ['users.id'], name=op.f('fk_attendance_export_jobs_requested_by_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_attendance_export_jobs')),
     sa.UniqueConstraint('public_id', name=op.f('uq_attendance_export_jobs_public_id'))

@@ -7,7 +7,7 @@ Create Date: 2026-12-02 17:30:00.000000
 """
 from alembic import op
 import sqlalchemy as sa
-import lms.database
+import lms.core.db
 
 
 # revision identifiers, used by Alembic.
@@ -22,7 +22,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('cohort_id', sa.Integer(), nullable=False),
     sa.Column('changed_by_id', sa.Integer(), nullable=True),
-    sa.Column('changed_at', lms.database.UTCDateTime(), nullable=False),
+    sa.Column('changed_at', lms.core.db.UTCDateTime(), nullable=False),
     sa.Column('field', sa.Enum('name', 'commune', 'venue', 'start_date', 'end_date', 'capacity', 'instructors', name='cohortfield', native_enum=False, length=32), nullable=False),
     sa.Column('old_value', sa.Text(), nullable=True),
     sa.Column('new_value', sa.Text(), nullable=True),

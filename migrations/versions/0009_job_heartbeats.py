@@ -7,7 +7,7 @@ Create Date: 2026-12-03 13:00:00
 """
 from alembic import op
 import sqlalchemy as sa
-import lms.database
+import lms.core.db
 
 
 # revision identifiers, used by Alembic.
@@ -19,11 +19,11 @@ depends_on = None
 
 def upgrade():
     with op.batch_alter_table('attendance_export_jobs', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('heartbeat_at', lms.database.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('heartbeat_at', lms.core.db.UTCDateTime(), nullable=True))
     with op.batch_alter_table('certificate_batches', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('heartbeat_at', lms.database.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('heartbeat_at', lms.core.db.UTCDateTime(), nullable=True))
     with op.batch_alter_table('media_assets', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('heartbeat_at', lms.database.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('heartbeat_at', lms.core.db.UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column('restarts', sa.Integer(), server_default='0', nullable=False))
 
 

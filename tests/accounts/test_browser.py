@@ -7,7 +7,7 @@ import pytest
 
 from lms.accounts import services
 from lms.accounts.models import Role
-from lms.extensions import db
+from lms.core.extensions import db
 from tests.e2e.conftest import screenshot
 from tests.factories import make_user
 

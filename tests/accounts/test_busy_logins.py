@@ -19,8 +19,8 @@ from lms.accounts.passwords import (
     hashing_slots,
     verify_password,
 )
-from lms.config import BaseConfig
-from lms.extensions import db
+from lms.core.config import BaseConfig
+from lms.core.extensions import db
 from tests.conftest import csrf_token
 from tests.factories import DEFAULT_PASSWORD, make_trainee
 

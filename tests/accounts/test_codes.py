@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from lms.accounts import services
 from lms.accounts.models import Role, User
 from lms.cohorts.services import add_member, create_cohort
-from lms.database import utcnow
-from lms.extensions import db
-from lms.text import normalize_code
+from lms.core.db import utcnow
+from lms.core.extensions import db
+from lms.core.text import normalize_code
 from tests.conftest import csrf_token
 from tests.factories import CHUYEN_MY, make_course, make_user
 

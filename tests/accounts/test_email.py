@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from lms.accounts.models import User
-from lms.extensions import db
+from lms.core.extensions import db
 from tests.accounts.test_views import count_users, register
 from tests.conftest import csrf_token
 from tests.factories import make_trainee

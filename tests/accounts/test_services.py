@@ -3,7 +3,7 @@ import sqlalchemy as sa
 
 from lms.accounts import services
 from lms.accounts.models import Role, User
-from lms.extensions import db
+from lms.core.extensions import db
 from tests.factories import DEFAULT_PASSWORD, make_trainee, make_user
 
 

@@ -3,7 +3,7 @@ import time
 import sqlalchemy as sa
 
 from lms.accounts.models import Role, User
-from lms.extensions import db
+from lms.core.extensions import db
 from tests.conftest import csrf_token
 from tests.factories import CHUYEN_MY, DEFAULT_PASSWORD, make_trainee, make_user
 

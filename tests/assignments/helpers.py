@@ -7,9 +7,9 @@ import sqlalchemy as sa
 from lms.accounts.models import Role
 from lms.assignments import services
 from lms.assignments.models import Submission
+from lms.core.extensions import db
 from lms.courses import services as courses
 from lms.courses.models import LessonKind
-from lms.extensions import db
 from lms.learning.services import enrol
 from lms.media.models import AssetStatus, MediaAsset, MediaType
 from tests.conftest import csrf_token

@@ -2,8 +2,8 @@
 
 import uuid
 
-from lms.api import openapi_document
 from lms.assignments.models import SubmissionStatus
+from lms.core.api import openapi_document
 from tests.assignments.helpers import (
     enrolled_trainee,
     log_in,

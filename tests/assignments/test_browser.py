@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from lms.extensions import db
+from lms.core.extensions import db
 from tests.assignments.helpers import enrolled_trainee, make_practical_course, submissions
 from tests.conftest import wait_until_logged_in
 from tests.factories import DEFAULT_PASSWORD

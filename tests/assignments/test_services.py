@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from lms.accounts.models import Role
 from lms.assignments import services
 from lms.assignments.models import RubricLevel, SubmissionStatus
-from lms.database import utcnow
-from lms.extensions import db
+from lms.core.db import utcnow
+from lms.core.extensions import db
 from lms.learning.models import LessonProgress
 from lms.media.models import AssetStatus, MediaType
 from tests.assignments.helpers import (

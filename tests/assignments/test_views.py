@@ -11,8 +11,8 @@ from lms.accounts.models import Role
 from lms.assignments import services
 from lms.assignments.models import Assignment, RubricCriterion, SubmissionStatus
 from lms.assignments.views import render_home_notice, render_panel
-from lms.database import utcnow
-from lms.extensions import db
+from lms.core.db import utcnow
+from lms.core.extensions import db
 from lms.learning.models import LessonProgress
 from lms.learning.panels import render_home_notices
 from tests.assignments.helpers import (

@@ -6,8 +6,8 @@ from datetime import datetime, time, timedelta
 from lms.accounts.models import Role
 from lms.cohorts import services as cohorts
 from lms.cohorts.services import VIETNAM
-from lms.database import utcnow
-from lms.extensions import db
+from lms.core.db import utcnow
+from lms.core.extensions import db
 from tests.conftest import csrf_token
 from tests.factories import make_course, make_trainee, make_user
 

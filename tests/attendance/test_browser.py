@@ -7,7 +7,7 @@ import pytest
 
 from lms.attendance import services
 from lms.attendance.models import AttendanceStatus
-from lms.extensions import db
+from lms.core.extensions import db
 from tests.attendance.helpers import make_class, session_now
 from tests.conftest import wait_until_logged_in
 from tests.factories import DEFAULT_PASSWORD
@@ -111,7 +111,7 @@ def test_instructor_takes_the_roll_and_sees_each_trainees_rate(served, new_phone
 
     from playwright.sync_api import expect
 
-    from lms.database import utcnow
+    from lms.core.db import utcnow
     from tests.attendance.helpers import add_session_at
     from tests.e2e.conftest import screenshot
 
@@ -191,7 +191,7 @@ def test_a_late_joiner_is_counted_from_joining_on_their_page_and_the_class_page(
 
     from lms.accounts.models import Role
     from lms.cohorts import services as cohorts
-    from lms.database import utcnow
+    from lms.core.db import utcnow
     from tests.attendance.helpers import add_session_at
     from tests.e2e.conftest import screenshot
     from tests.factories import make_trainee, make_user

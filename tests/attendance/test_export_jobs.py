@@ -15,9 +15,9 @@ from lms.attendance.export_tasks import expire_attendance_exports_job
 from lms.attendance.models import AttendanceExportJob, ExportStatus
 from lms.cohorts.models import MemberStatus
 from lms.cohorts.services import VIETNAM
-from lms.database import utcnow
-from lms.extensions import db
-from lms.media.services import get_storage
+from lms.core.db import utcnow
+from lms.core.extensions import db
+from lms.core.storage import get_storage
 from tests.attendance.helpers import log_in
 from tests.attendance.test_exports import XLSX, A, L, P, add_session, add_trainee, make_cohort, mark
 from tests.factories import make_course, make_user

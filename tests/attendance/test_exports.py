@@ -15,9 +15,9 @@ from lms.attendance import exports, figures
 from lms.attendance.models import AttendanceRecord, AttendanceStatus, CheckInMethod
 from lms.cohorts.models import ClassSession, Cohort, CohortMember, MemberStatus, SessionStatus
 from lms.cohorts.services import VIETNAM
-from lms.database import utcnow
-from lms.extensions import db
-from lms.pdf import render_sign_in_sheet
+from lms.core.db import utcnow
+from lms.core.extensions import db
+from lms.core.pdf import render_sign_in_sheet
 from tests.factories import CHUYEN_MY, make_course, make_user
 
 PHU_XUYEN = 10273

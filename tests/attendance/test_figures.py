@@ -14,8 +14,8 @@ from lms.attendance import exports, figures, services
 from lms.attendance.figures import AttendanceFigure
 from lms.attendance.models import AttendanceStatus, CheckInMethod
 from lms.cohorts import services as cohorts
-from lms.database import utcnow
-from lms.extensions import db
+from lms.core.db import utcnow
+from lms.core.extensions import db
 from lms.learning import services as learning
 from tests.attendance.helpers import add_session_at, log_in, make_class
 from tests.conftest import AuthActions

@@ -6,10 +6,10 @@ from datetime import timedelta
 from lms.accounts.models import Role
 from lms.attendance import export_jobs
 from lms.attendance.models import AttendanceExportJob, ExportStatus
-from lms.core.tasks import recover_stale_jobs_job
-from lms.database import utcnow
-from lms.extensions import db
-from lms.media.services import get_storage
+from lms.core.db import utcnow
+from lms.core.extensions import db
+from lms.core.storage import get_storage
+from lms.web.tasks import recover_stale_jobs_job
 from tests.attendance.test_export_jobs import (  # noqa: F401 - fixtures
     ALL,
     classes,
@@ -91,7 +91,7 @@ def test_a_running_export_with_a_fresh_heartbeat_is_left_alone(client, organizer
 
 def test_kill_9_of_the_real_worker_mid_export(app, client, organizer, tmp_path):  # noqa: F811
     """A real `lms worker` takes the export, writes part of the file and is killed: the job comes back."""
-    from lms import jobs
+    from lms.core import jobs
 
     with killed_mid_job(app, "export", tmp_path) as kill_when_started:
         page_url = request_export(client, "xlsx")  # queued in SQLite, taken by the worker

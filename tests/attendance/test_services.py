@@ -14,9 +14,9 @@ from lms.attendance.models import (
     CheckInMethod,
 )
 from lms.cohorts import services as cohorts
+from lms.core.db import utcnow
+from lms.core.extensions import db
 from lms.courses.services import ordered_lessons
-from lms.database import utcnow
-from lms.extensions import db
 from lms.learning import services as learning
 from tests.attendance.helpers import add_session_at, make_class, session_now
 from tests.factories import make_course, make_trainee, make_user

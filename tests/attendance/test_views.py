@@ -10,8 +10,8 @@ from lms.accounts.models import Role
 from lms.attendance import checkin, services
 from lms.attendance.models import AttendanceCard, AttendanceChange, AttendanceStatus, CheckInMethod
 from lms.cohorts import services as cohorts
-from lms.database import utcnow
-from lms.extensions import db
+from lms.core.db import utcnow
+from lms.core.extensions import db
 from lms.learning.panels import render_home_notices
 from tests.attendance.helpers import add_session_at, log_in, make_class, session_now
 from tests.factories import make_trainee, make_user

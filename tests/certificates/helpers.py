@@ -2,8 +2,8 @@
 
 from lms.accounts.models import Role
 from lms.cohorts import services as cohorts
+from lms.core.extensions import db
 from lms.courses import services as courses
-from lms.extensions import db
 from lms.learning import services as learning
 from tests.factories import make_course, make_trainee, make_user
 

@@ -1,7 +1,7 @@
 import json
 
 from lms.certificates import services
-from lms.extensions import db
+from lms.core.extensions import db
 from tests.certificates.helpers import (
     certificate_of,
     completed_trainee,

@@ -6,10 +6,10 @@ import sqlalchemy as sa
 
 from lms.certificates import services
 from lms.certificates.models import BatchStatus, Certificate, CertificateBatch
-from lms.core.tasks import recover_stale_jobs_job
-from lms.database import utcnow
-from lms.extensions import db
+from lms.core.db import utcnow
+from lms.core.extensions import db
 from lms.learning.models import Enrollment
+from lms.web.tasks import recover_stale_jobs_job
 from tests.certificates.helpers import completed_trainee, make_cohort, make_organizer
 from tests.conftest import csrf_token
 from tests.factories import make_course

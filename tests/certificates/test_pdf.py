@@ -6,7 +6,7 @@ import pytest
 from reportlab.pdfbase import pdfmetrics
 
 from lms.certificates import services
-from lms.pdf import (
+from lms.core.pdf import (
     CERTIFICATE_TEXT_WIDTH,
     MIN_NAME_SIZE,
     MIN_TITLE_SIZE,

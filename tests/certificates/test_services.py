@@ -8,9 +8,9 @@ import sqlalchemy as sa
 
 from lms.certificates import services
 from lms.certificates.models import Certificate, CertificateStatus
+from lms.core.db import utcnow
+from lms.core.extensions import db
 from lms.courses.models import Course
-from lms.database import utcnow
-from lms.extensions import db
 from lms.learning import services as learning
 from tests.certificates.helpers import (
     certificate_of,

@@ -15,7 +15,7 @@ from lms.certificates.signing import (
     keyring_for,
     verify_signature,
 )
-from lms.database import utcnow
+from lms.core.db import utcnow
 from tests.certificates.helpers import certificate_of, completed_trainee, make_organizer
 from tests.factories import make_course
 

@@ -9,7 +9,7 @@ from lms.accounts.models import Role
 from lms.certificates import services
 from lms.certificates.models import Certificate, CertificateBatch, CertificateStatus
 from lms.certificates.signing import check_certificate_document
-from lms.extensions import db, limiter
+from lms.core.extensions import db, limiter
 from tests.certificates.helpers import (
     certificate_of,
     completed_trainee,

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from lms.accounts.models import Role, User
 from lms.cohorts import services
 from lms.cohorts.models import CohortMember, MemberStatus
-from lms.extensions import db
+from lms.core.extensions import db
 from tests.cohorts.test_cohorts import make_cohort
 from tests.factories import make_trainee, make_user
 

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from lms.accounts.models import Role
 from lms.cohorts import services
 from lms.cohorts.models import ClassSession, SessionStatus
-from lms.extensions import db
+from lms.core.extensions import db
 from lms.learning import services as learning
 from lms.notifications.messages import text_of
 from lms.notifications.models import Notification

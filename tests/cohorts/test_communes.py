@@ -8,7 +8,7 @@ from flask_babel import force_locale
 from lms.accounts.models import Role
 from lms.cohorts import importing
 from lms.cohorts.services import create_cohort, get_cohort_by_code
-from lms.extensions import db
+from lms.core.extensions import db
 from lms.places import MatchStatus, match_commune, match_province
 from tests.cohorts import fixtures
 from tests.conftest import csrf_token

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from lms.cohorts import importing
 from lms.cohorts.importing import ImportFileError
 from lms.cohorts.services import create_cohort
-from lms.extensions import db
+from lms.core.extensions import db
 from tests.cohorts import fixtures
 from tests.factories import CHUYEN_MY, make_course
 

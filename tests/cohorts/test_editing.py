@@ -10,7 +10,7 @@ from flask_babel import force_locale
 from lms.accounts.models import Role
 from lms.cohorts import importing, services
 from lms.cohorts.models import CohortChange, CohortField
-from lms.extensions import db
+from lms.core.extensions import db
 from tests.cohorts import fixtures
 from tests.conftest import csrf_token
 from tests.factories import CHUYEN_MY, make_course, make_trainee, make_user

@@ -13,7 +13,7 @@ from lms.accounts.models import Role, User
 from lms.cohorts import import_tasks, importing
 from lms.cohorts.models import CohortMember
 from lms.cohorts.services import create_cohort
-from lms.extensions import db
+from lms.core.extensions import db
 from tests.cohorts import fixtures
 from tests.conftest import csrf_token
 from tests.factories import CHUYEN_MY, make_course, make_user

@@ -15,10 +15,10 @@ from lms.cohorts import importing
 from lms.cohorts.importing import ImportBlocked, ImportFileError, Outcome
 from lms.cohorts.models import CohortMember, MemberStatus
 from lms.cohorts.services import add_member, create_cohort, withdraw_member
-from lms.extensions import db
+from lms.core.extensions import db
+from lms.core.text import name_order
 from lms.learning.models import Enrollment, EnrollmentStatus
 from lms.learning.services import enrol, get_enrollment, leave_course
-from lms.text import name_order
 from tests.cohorts import fixtures
 from tests.factories import CHUYEN_MY, make_course, make_trainee, make_user
 

@@ -7,8 +7,8 @@ from pathlib import Path
 from lms.cohorts import import_tasks
 from lms.cohorts.import_tasks import ImportState
 from lms.cohorts.models import CohortMember
-from lms.core.tasks import recover_stale_jobs_job
-from lms.database import utcnow
+from lms.core.db import utcnow
+from lms.web.tasks import recover_stale_jobs_job
 from tests.cohorts import fixtures
 from tests.cohorts.test_import_views import GOOD, cohort, count, organizer, token_of, upload  # noqa: F401 - fixtures
 from tests.conftest import csrf_token

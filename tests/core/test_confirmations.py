@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from lms.accounts.models import Role, User
 from lms.cohorts import services as cohorts
 from lms.cohorts.models import CohortMember, MemberStatus
-from lms.extensions import db
+from lms.core.extensions import db
 from lms.learning import services as learning
 from tests.conftest import csrf_token
 from tests.factories import make_course, make_trainee, make_user

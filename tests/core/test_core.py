@@ -136,7 +136,7 @@ def test_a_connection_the_database_dropped_while_idle_is_replaced_before_use(app
     import sqlalchemy as sa
 
     import lms
-    from lms.extensions import db
+    from lms.core.extensions import db
 
     if db.engine.dialect.name != "postgresql":
         pytest.skip("SQLite connections cannot be dropped by the server")
@@ -156,8 +156,8 @@ def test_a_request_that_did_not_commit_its_writes_leaves_nothing_behind(app, ser
     import requests
     import sqlalchemy as sa
 
+    from lms.core.extensions import db
     from lms.courses.models import Course
-    from lms.extensions import db
 
     @app.get("/_test/flushed-not-committed")
     def flushed_not_committed():
@@ -187,7 +187,7 @@ def test_postgresql_keeps_prepared_statements_across_read_only_requests(app, ser
     import requests
     import sqlalchemy as sa
 
-    from lms.extensions import db
+    from lms.core.extensions import db
 
     if db.engine.dialect.name != "postgresql":
         pytest.skip("prepared statements are PostgreSQL's")

@@ -1,21 +1,21 @@
-"""The one heartbeat rule every background job shares (lms.core.heartbeat)."""
+"""The one heartbeat rule every background job shares (lms.core.jobs)."""
 
 import threading
 from datetime import timedelta
 
-from lms.core import heartbeat
-from lms.core.tasks import recover_stale_jobs_job
-from lms.database import utcnow
+from lms.core import jobs
+from lms.core.db import utcnow
+from lms.web.tasks import recover_stale_jobs_job
 
 
 def test_a_running_job_is_stale_after_the_configured_silence(app):
     now = utcnow()
-    assert heartbeat.stale_after() == timedelta(minutes=2)  # the default: noticed within minutes, not hours
-    assert not heartbeat.is_stale(now - timedelta(seconds=119), now)
-    assert heartbeat.is_stale(now - timedelta(seconds=120), now)
-    assert heartbeat.is_stale(None, now)  # never heard of
+    assert jobs.stale_after() == timedelta(minutes=2)  # the default: noticed within minutes, not hours
+    assert not jobs.is_stale(now - timedelta(seconds=119), now)
+    assert jobs.is_stale(now - timedelta(seconds=120), now)
+    assert jobs.is_stale(None, now)  # never heard of
     app.config["JOBS_STALE_AFTER_S"] = 600
-    assert not heartbeat.is_stale(now - timedelta(minutes=5), now)
+    assert not jobs.is_stale(now - timedelta(minutes=5), now)
 
 
 def test_the_heartbeat_beats_from_its_own_thread_until_the_job_ends_and_survives_a_failed_beat(app):
@@ -28,7 +28,7 @@ def test_the_heartbeat_beats_from_its_own_thread_until_the_job_ends_and_survives
         if len(beats) >= 3:
             third.set()
 
-    with heartbeat.Heartbeat(beat, interval=0.01):
+    with jobs.Heartbeat(beat, interval=0.01):
         assert beats == [threading.current_thread().name]  # at once, before the job's work
         assert third.wait(timeout=10)
     after = len(beats)
@@ -48,5 +48,5 @@ def test_the_periodic_job_runs_every_kind_and_one_failure_does_not_stop_the_othe
 
 
 def test_every_kind_of_job_registers_its_recoverer(app):
-    assert set(heartbeat.recoverers()) == {"attendance exports", "certificate batches", "media processing",
+    assert set(jobs.recoverers()) == {"attendance exports", "certificate batches", "media processing",
                                            "trainee imports"}

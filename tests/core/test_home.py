@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from lms.accounts.models import Role
 from lms.attendance.services import today_in_vietnam
 from lms.cohorts import services as cohorts
-from lms.extensions import db
+from lms.core.extensions import db
 from tests.factories import make_course, make_trainee, make_user
 
 

@@ -5,7 +5,7 @@ import sys
 from huey.storage import SqliteStorage
 
 from lms import create_app, jobs
-from lms.core.tasks import count_accounts_job
+from lms.web.tasks import count_accounts_job
 from tests.conftest import TEST_CONFIG
 from tests.factories import make_trainee
 

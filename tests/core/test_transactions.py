@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 import lms
-from lms.extensions import db
+from lms.core.extensions import db
 from lms.learning import services
 from tests.conftest import csrf_token
 from tests.factories import make_course, make_trainee

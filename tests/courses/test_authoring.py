@@ -1,9 +1,9 @@
 import sqlalchemy as sa
 
 from lms.accounts.models import Role
+from lms.core.extensions import db
 from lms.courses import services
 from lms.courses.models import Course, CourseStatus, Lesson, LessonKind
-from lms.extensions import db
 from tests.conftest import csrf_token
 from tests.factories import make_course, make_trainee, make_user
 

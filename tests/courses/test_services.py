@@ -41,7 +41,7 @@ def _outline_slugs(course):
 
 
 def test_lesson_outline_follows_every_change_to_the_course(app):
-    from lms.extensions import db
+    from lms.core.extensions import db
 
     course = make_course(lessons=3)
     db.session.commit()
@@ -67,7 +67,7 @@ def test_lesson_outline_follows_every_change_to_the_course(app):
 def test_lesson_outline_is_reread_when_another_process_changed_the_course(app):
     import sqlalchemy as sa
 
-    from lms.extensions import db
+    from lms.core.extensions import db
 
     course = make_course(lessons=2)
     db.session.commit()
@@ -84,6 +84,6 @@ def test_lesson_outline_is_reread_when_another_process_changed_the_course(app):
 def _a_moment_later():
     from datetime import timedelta
 
-    from lms.database import utcnow
+    from lms.core.db import utcnow
 
     return (utcnow() + timedelta(seconds=1)).replace(tzinfo=None)

@@ -1,8 +1,8 @@
 import re
 
+from lms.core.extensions import db
 from lms.courses import services
 from lms.courses.models import CourseStatus
-from lms.extensions import db
 from tests.factories import make_course, make_trainee
 
 

@@ -3,8 +3,8 @@
 import pytest
 
 from lms.accounts.models import Role
+from lms.core.extensions import db
 from lms.courses import services
-from lms.extensions import db
 from tests.factories import DEFAULT_PASSWORD, make_course, make_user
 
 pytestmark = pytest.mark.e2e

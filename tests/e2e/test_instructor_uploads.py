@@ -32,7 +32,7 @@ def test_pdf_upload_survives_a_dropped_connection_and_a_reload(live_server, phon
     login(page, live_server, "0900000003")
     add_lesson(page, live_server, "Tài liệu tham khảo", "document")
     # An 11 MB PDF: three 5 MB chunks.
-    from lms.pdf import render_handout
+    from lms.core.pdf import render_handout
 
     pdf = tmp_path / "Tài liệu tham khảo.pdf"
     pdf.write_bytes(render_handout("# Tài liệu\nNội dung.") + b"%" + b"0" * (11 * 1024 * 1024))
@@ -126,7 +126,7 @@ def _lesson_upload_widget(page, base, retry_base_ms: int, retry_max: int):
 
 
 def _small_pdf(tmp_path):
-    from lms.pdf import render_handout
+    from lms.core.pdf import render_handout
 
     pdf = tmp_path / "Bài đọc thêm.pdf"
     pdf.write_bytes(render_handout("# Bài đọc thêm\nNội dung."))

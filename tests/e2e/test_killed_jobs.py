@@ -12,8 +12,8 @@ from lms.attendance.models import ExportStatus
 from lms.cohorts import import_tasks
 from lms.cohorts.import_tasks import ImportState
 from lms.cohorts.services import create_cohort
-from lms.database import utcnow
-from lms.extensions import db
+from lms.core.db import utcnow
+from lms.core.extensions import db
 from tests.attendance.test_exports import add_session, add_trainee, make_cohort
 from tests.cohorts import fixtures
 from tests.cohorts.test_import_views import GOOD

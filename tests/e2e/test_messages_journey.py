@@ -6,7 +6,7 @@ import pytest
 
 from lms.accounts.models import Role
 from lms.cohorts import services as cohorts
-from lms.extensions import db
+from lms.core.extensions import db
 from tests.conftest import wait_until_logged_in
 from tests.e2e.conftest import screenshot
 from tests.factories import DEFAULT_PASSWORD, make_course, make_trainee, make_user

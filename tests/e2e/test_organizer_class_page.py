@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from lms.text import fold_diacritics, name_order
+from lms.core.text import fold_diacritics, name_order
 from tests.conftest import wait_until_logged_in
 from tests.e2e.conftest import screenshot
 

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from lms.extensions import db
+from lms.core.extensions import db
 from lms.learning import services as learning
 from lms.media import services as media
 from tests.conftest import wait_until_logged_in

@@ -3,10 +3,10 @@
 import uuid
 from datetime import timedelta
 
+from lms.core.db import utcnow
+from lms.core.extensions import db
 from lms.courses import services as courses
 from lms.courses.models import LessonKind
-from lms.database import utcnow
-from lms.extensions import db
 from lms.learning.services import ProgressEventData
 from lms.media.models import AssetStatus, MediaAsset, MediaType
 

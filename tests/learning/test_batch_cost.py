@@ -5,8 +5,8 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from lms.database import utcnow
-from lms.extensions import db
+from lms.core.db import utcnow
+from lms.core.extensions import db
 from lms.learning import services
 from tests.conftest import csrf_token
 from tests.factories import make_course, make_trainee

@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from lms.extensions import db
+from lms.core.extensions import db
 from lms.learning.models import LessonProgress
 from tests.conftest import wait_until_logged_in
 from tests.factories import DEFAULT_PASSWORD, make_course, make_trainee

@@ -9,9 +9,9 @@ from functools import partial
 import pytest
 import sqlalchemy as sa
 
+from lms.core.db import utcnow
+from lms.core.extensions import db
 from lms.courses.models import LessonKind
-from lms.database import utcnow
-from lms.extensions import db
 from lms.learning import services
 from lms.learning.models import Enrollment, LessonProgress, ProgressEvent
 from tests.conftest import csrf_token

@@ -3,10 +3,10 @@ from datetime import timedelta
 
 import pytest
 
+from lms.core.db import utcnow
+from lms.core.extensions import db
 from lms.courses import services as courses
 from lms.courses.models import EnrollmentMode
-from lms.database import utcnow
-from lms.extensions import db
 from lms.learning import services
 from lms.learning.models import EnrollmentStatus
 from tests.factories import make_course, make_trainee

@@ -4,9 +4,9 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from lms.accounts.models import Role
+from lms.core.db import utcnow
+from lms.core.extensions import db
 from lms.courses import services as courses
-from lms.database import utcnow
-from lms.extensions import db
 from lms.learning import services
 from lms.learning.models import LessonProgress, ProgressEvent
 from tests.conftest import csrf_token

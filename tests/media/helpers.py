@@ -20,7 +20,7 @@ def png_bytes(width=800, height=600) -> bytes:
 
 
 def pdf_bytes(text: str = "Tài liệu") -> bytes:
-    from lms.pdf import render_handout
+    from lms.core.pdf import render_handout
 
     return render_handout(f"# {text}\nNội dung.")
 

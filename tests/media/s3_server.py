@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from moto.server import ThreadedMotoServer
 
-from lms.media.storage import S3Storage
+from lms.core.storage import S3Storage
 
 DUMMY_ACCESS_KEY = "test"
 DUMMY_SECRET_KEY = "test"

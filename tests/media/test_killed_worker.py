@@ -5,13 +5,13 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from lms.core.tasks import recover_stale_jobs_job
+from lms.core.db import utcnow
+from lms.core.extensions import db
 from lms.courses import services as courses
 from lms.courses.models import Course, LessonKind
-from lms.database import utcnow
-from lms.extensions import db
 from lms.media import services, tasks
 from lms.media.models import AssetStatus, MediaAsset, MediaVariant
+from lms.web.tasks import recover_stale_jobs_job
 from tests.factories import make_course
 from tests.media.helpers import mp4_bytes
 from tests.media.test_uploads import login_instructor

@@ -8,7 +8,7 @@ import pillow_heif
 import pytest
 from PIL import Image
 
-from lms.media.sniff import (
+from lms.core.sniff import (
     SNIFF_BYTES,
     MediaKind,
     SniffedType,

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
-from lms.media.storage import (
+from lms.core.storage import (
     LocalStorage,
     S3Storage,
     Storage,

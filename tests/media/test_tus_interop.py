@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from tusclient import client as tus_client
 
 from lms.accounts.models import Role
+from lms.core.extensions import db
 from lms.courses import services as courses
-from lms.extensions import db
 from lms.media.models import AssetStatus, MediaAsset, Upload
 from tests.factories import DEFAULT_PASSWORD, make_course, make_user
 from tests.media.helpers import pdf_bytes

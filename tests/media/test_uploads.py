@@ -3,9 +3,9 @@
 import sqlalchemy as sa
 
 from lms.accounts.models import Role
+from lms.core.extensions import db
 from lms.courses import services as courses
 from lms.courses.models import Course
-from lms.extensions import db
 from lms.media.models import AssetStatus, MediaAsset, Upload
 from tests.factories import make_course, make_trainee, make_user
 from tests.media.helpers import PNG_HEADER, Tus, csrf_from, mp4_bytes, pdf_bytes, png_bytes
@@ -69,7 +69,7 @@ def test_patch_at_the_wrong_offset_gets_409_and_loses_nothing(client, auth, app)
     assert tus.head(location).headers["Upload-Offset"] == "6000"
     assert tus.patch(location, 6000, data[6000:]).status_code == 204
     stored = db.session.scalar(sa.select(MediaAsset))
-    from lms.media.services import get_storage
+    from lms.core.storage import get_storage
 
     assert get_storage().open(stored.storage_key).read() == data
 
@@ -87,7 +87,7 @@ def _part_file(location: str):
 
 
 def _stored_bytes() -> bytes:
-    from lms.media.services import get_storage
+    from lms.core.storage import get_storage
 
     asset = db.session.scalar(sa.select(MediaAsset))
     return get_storage().open(asset.storage_key).read()

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from lms.assignments import services as assignments
 from lms.certificates import services as certificates
 from lms.cohorts import services as cohorts
-from lms.extensions import db
+from lms.core.extensions import db
 from lms.notifications import services
 from lms.notifications.models import Notification
 from tests.assignments.helpers import enrolled_trainee, instructor_of, make_practical_course

@@ -2,9 +2,9 @@
 
 import re
 
+from lms.core.extensions import db
 from lms.courses import services as courses
 from lms.courses.models import LessonKind
-from lms.extensions import db
 from lms.learning.services import enrol
 from lms.quizzes import services as quizzes
 from lms.quizzes.models import QuestionKind

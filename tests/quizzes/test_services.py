@@ -4,8 +4,8 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
+from lms.core.extensions import db
 from lms.courses.models import LessonKind
-from lms.extensions import db
 from lms.learning.services import get_progress
 from lms.media.models import AssetStatus, MediaAsset, MediaType
 from lms.quizzes import services

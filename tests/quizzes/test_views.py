@@ -5,9 +5,9 @@ import sqlalchemy as sa
 from flask_login import login_user
 
 from lms.accounts.models import Role
-from lms.api import openapi_document
+from lms.core.api import openapi_document
+from lms.core.extensions import db
 from lms.courses import services as courses
-from lms.extensions import db
 from lms.learning.services import get_progress
 from lms.quizzes import services
 from lms.quizzes.models import Question, QuestionKind, QuizAttempt

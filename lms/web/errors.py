@@ -6,8 +6,8 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from lms.extensions import db
-from lms.i18n import lazy_gettext as _l
+from lms.core.extensions import db
+from lms.core.i18n import lazy_gettext as _l
 
 MESSAGES = {
     400: (_l("Something in the request was wrong"), _l("The page may have been open too long. Go back, reload it and try again.")),

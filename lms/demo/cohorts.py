@@ -14,8 +14,8 @@ from lms.attendance.models import (
 )
 from lms.cohorts import services as cohorts
 from lms.cohorts.models import Cohort, CohortMember, MemberStatus
-from lms.database import utcnow
-from lms.extensions import db
+from lms.core.db import utcnow
+from lms.core.extensions import db
 from lms.learning.models import Enrollment, EnrollmentSource, EnrollmentStatus
 
 #: (code, course slug, name, commune code, venue)

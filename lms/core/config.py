@@ -83,7 +83,7 @@ def settings_from_env(instance_path: Path) -> dict:
         "ATTENDANCE_EXPORT_INLINE_ROWS": int(env.get("LMS_EXPORT_INLINE_ROWS", DEFAULT_EXPORT_INLINE_ROWS)),
         #: Hours an export made in the queue is kept for download; it holds names and phone numbers.
         "ATTENDANCE_EXPORT_KEEP_HOURS": int(env.get("LMS_EXPORT_KEEP_HOURS", DEFAULT_EXPORT_KEEP_HOURS)),
-        #: A running job not heard from for this many seconds lost its worker (lms.core.heartbeat).
+        #: A running job not heard from for this many seconds lost its worker (lms.core.jobs).
         "JOBS_STALE_AFTER_S": int(env.get("LMS_JOBS_STALE_AFTER_S", DEFAULT_JOBS_STALE_AFTER_S)),
         #: How often a running job records that its worker is alive; well under JOBS_STALE_AFTER_S.
         "JOBS_HEARTBEAT_S": float(env.get("LMS_JOBS_HEARTBEAT_S", DEFAULT_JOBS_HEARTBEAT_S)),

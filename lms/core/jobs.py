@@ -76,14 +76,14 @@ def _in_app_context(fn):
     def wrapper(*args, **kwargs):
         from flask import has_app_context
 
-        from lms.database import transactions_that_write
+        from lms.core.db import transactions_that_write
 
         # A job reads, then writes, beside the site's requests: on SQLite its transactions begin as
         # writers, or the write after another's commit fails at once with "database is locked".
         if has_app_context():
             with transactions_that_write():
                 return fn(*args, **kwargs)
-        from lms.extensions import db
+        from lms.core.extensions import db
 
         with (_app or _create_worker_app()).app_context(), transactions_that_write():
             try:

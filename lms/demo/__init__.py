@@ -10,12 +10,12 @@ import yaml
 from lms import PROJECT_ROOT, demo_cohorts, demo_learning
 from lms.accounts import services as accounts
 from lms.accounts.models import Role, User, UserRole
+from lms.core.db import utcnow
+from lms.core.extensions import db
+from lms.core.text import InvalidPhoneNumber, normalize_phone
 from lms.courses import services as courses
 from lms.courses.models import Course, CourseLevel, CourseStatus, Lesson, LessonKind
-from lms.database import utcnow
-from lms.extensions import db
 from lms.learning import services as learning
-from lms.text import InvalidPhoneNumber, normalize_phone
 
 SEED_DIR = PROJECT_ROOT / "seed"
 DEMO_PASSWORD = "demo12345"  # noqa: S105 - printed in the README on purpose

@@ -11,11 +11,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from lms.accounts.models import Role, User
-from lms.attendance.services import today_in_vietnam, vietnam_day_bounds
 from lms.cohorts.models import ClassSession, Cohort, CohortMember, MemberStatus
+from lms.core.db import utcnow
+from lms.core.extensions import db
+from lms.core.timezone import local_day_bounds, local_today
 from lms.courses.models import Course
-from lms.database import utcnow
-from lms.extensions import db
 
 #: Classes listed on an organizer's or admin's home; the rest are one tap away on the class list.
 CLASSES_SHOWN = 8

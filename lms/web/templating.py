@@ -6,8 +6,8 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from lms.accounts.models import Role
-from lms.i18n import lazy_gettext as _l
-from lms.text import mask_phone
+from lms.core.i18n import lazy_gettext as _l
+from lms.core.text import mask_phone
 
 
 def navigation() -> list[tuple[str, str, str]]:

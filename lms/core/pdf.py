@@ -500,7 +500,7 @@ def render_activation_slips(slips: list[dict], *, title: str) -> bytes:
     from reportlab.pdfbase.pdfmetrics import stringWidth
     from reportlab.pdfgen import canvas as pdf_canvas
 
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     regular, bold = register_fonts()
     nfc = lambda text: unicodedata.normalize("NFC", str(text or ""))  # noqa: E731

@@ -3,14 +3,14 @@
 import sqlalchemy as sa
 from huey import crontab
 
-from lms.jobs import job, periodic_job
+from lms.core.jobs import job, periodic_job
 
 
 @job()
 def count_accounts_job(note: str) -> dict:
     """Count accounts in the worker: proves the queue, the worker and the database meet."""
     from lms.accounts.models import User
-    from lms.extensions import db
+    from lms.core.extensions import db
 
     return {"note": note, "accounts": db.session.scalar(sa.select(sa.func.count(User.id)))}
 
@@ -20,11 +20,11 @@ def recover_stale_jobs_job() -> dict:
     """Each minute, give back the jobs whose worker died: each kind fails them with a retry or queues them again."""
     import logging
 
-    from lms.core import heartbeat
-    from lms.extensions import db
+    from lms.core import jobs
+    from lms.core.extensions import db
 
     recovered = {}
-    for name, recover in heartbeat.recoverers().items():
+    for name, recover in jobs.recoverers().items():
         try:
             recovered[name] = recover()
             db.session.commit()  # each kind on its own: one's trouble does not keep the others' jobs waiting

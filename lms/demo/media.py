@@ -110,7 +110,7 @@ def _floats(values: list[float]) -> bytes:
 
 
 def make_handout(markdown_path: Path, path: Path) -> Path:
-    from lms.pdf import render_handout
+    from lms.core.pdf import render_handout
 
     path.write_bytes(render_handout(markdown_path.read_text(encoding="utf-8"), footer="Làng Số · Phiếu ghi nhớ"))
     return path

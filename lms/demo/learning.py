@@ -12,10 +12,10 @@ from lms.accounts import services as accounts
 from lms.accounts.models import Role
 from lms.assignments import services as assignments
 from lms.assignments.models import Assignment, Submission, SubmissionStatus
+from lms.core.db import utcnow
+from lms.core.extensions import db
 from lms.courses import services as courses
 from lms.courses.models import Course, Lesson, LessonKind
-from lms.database import utcnow
-from lms.extensions import db
 from lms.learning import services as learning
 from lms.learning.models import Enrollment, EnrollmentSource, EnrollmentStatus, LessonProgress
 from lms.quizzes import services as quizzes

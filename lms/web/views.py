@@ -15,7 +15,7 @@ from flask_login import current_user
 
 from lms.accounts.forms import ConfirmForm
 from lms.accounts.models import Role
-from lms.extensions import db
+from lms.core.extensions import db
 from lms.places import communes_of
 
 bp = Blueprint("core", __name__)
@@ -28,7 +28,7 @@ def home():
         return render_template("core/welcome.html")
     if current_user.is_staff or current_user.has_role(Role.ADMIN):
         from lms.attendance.checkin import is_open
-        from lms.core.home import staff_home
+        from lms.web.home import staff_home
 
         return render_template("core/staff_home.html", home=staff_home(current_user), is_open=is_open)
     return redirect(url_for("learning.home"))
@@ -65,7 +65,7 @@ def set_language(code: str):
 @bp.route("/api/v1/openapi.json")
 def openapi():
     """Publish the OpenAPI document of the JSON API, generated from the code."""
-    from lms.api import openapi_document
+    from lms.core.api import openapi_document
 
     return jsonify(openapi_document(f"{current_app.config['LMS_ORG_NAME']} API"))
 

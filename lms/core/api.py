@@ -10,7 +10,7 @@ from flask_login import current_user
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
 
-from lms.i18n import lazy_gettext as _l
+from lms.core.i18n import lazy_gettext as _l
 
 API_PREFIX = "/api/v1"
 
@@ -283,6 +283,6 @@ def api_login_required(view):
 
 
 def _unauthenticated():
-    from lms.i18n import gettext as _
+    from lms.core.i18n import gettext as _
 
     return api_error(401, "unauthenticated", _("Please log in again."))
