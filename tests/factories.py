@@ -340,8 +340,13 @@ def submissions() -> list[Submission]:
 _codes = itertools.count(1)
 
 
-def make_class(course=None, *, trainees=("Nguyễn Thị Hường", "Trần Văn Bình"), instructor=None):
-    """Create a class with an instructor and active trainees; return (cohort, instructor, [trainees])."""
+def make_class(course=None, *, trainees=("Nguyễn Thị Hường", "Trần Văn Bình"), instructor=None, joined_at=None):
+    """Create a class with an instructor and active trainees; return (cohort, instructor, [trainees]).
+
+    The trainees joined at `joined_at`, by default a year ago: before any session a test schedules, since a
+    session held before a trainee joined does not count for them (lms/attendance/figures.py).
+    """
+    joined_at = joined_at or utcnow() - timedelta(days=365)
     course = course or make_course(f"khoa-{next(_codes)}", lessons=1)
     instructor = instructor or make_user(Role.INSTRUCTOR, full_name="Lê Văn Giảng")
     cohort = cohorts.create_cohort(code=f"PX-{next(_codes):02d}", course=course, name="Lớp gốm Phú Xuyên",
@@ -349,7 +354,8 @@ def make_class(course=None, *, trainees=("Nguyễn Thị Hường", "Trần Văn
     people = []
     for name in trainees:
         trainee = make_trainee(full_name=name)
-        cohorts.add_member(cohort, trainee)
+        member, _ = cohorts.add_member(cohort, trainee)
+        member.joined_at = joined_at
         people.append(trainee)
     db.session.commit()
     return cohort, instructor, people

@@ -8,7 +8,9 @@ What every export counts (the workbook's "Ghi chú" sheet says the same to its r
 - Trainees: the members in each class at the time of export; withdrawn trainees are left out
   (their records stay in the database).
 - A trainee with no record for a session is "Chưa điểm danh" (blank in the roster) and the session
-  still counts as held for them.
+  still counts as held for them; unless it started before they joined the class: then it is
+  "Chưa vào lớp" ("–" in the roster) and does not count for them (figures.counts_for_member). A
+  session they were marked for counts with its mark, before joining or not.
 - % attended is figures.AttendanceFigure's, the one every screen and the completion rule show:
   (present + late) / (held − excused) × 100, rounded half up to one decimal.
 - Filters: ``course_slug`` is the class's course, ``commune_code`` the commune the class is held in.
@@ -32,7 +34,7 @@ import sqlalchemy as sa
 from flask_babel import force_locale
 
 from lms.accounts.models import User
-from lms.attendance.figures import RULE, AttendanceFigure, held_conditions
+from lms.attendance.figures import RULE, AttendanceFigure, counts_for_member, held_conditions
 from lms.attendance.models import AttendanceRecord, AttendanceStatus, CheckInMethod
 from lms.cohorts.models import ClassSession, Cohort, CohortMember, MemberStatus
 from lms.core.db import utcnow
@@ -61,6 +63,8 @@ STATUS_CODES = {
     AttendanceStatus.EXCUSED: "P",
 }
 NOT_MARKED = "Chưa điểm danh"
+#: A session held before the trainee joined the class, with no mark for them: not counted.
+NOT_YET_MEMBER, NOT_YET_MEMBER_CODE = "Chưa vào lớp", "–"
 METHOD_LABELS = {
     CheckInMethod.ROLL_CALL: "Điểm danh tại lớp",
     CheckInMethod.SELF_QR: "Tự quét mã QR của lớp",
@@ -175,6 +179,7 @@ def count_attendance_rows(f: AttendanceFilter) -> int:
 class _Session:
     id: int
     number: int
+    starts_at: datetime
     day: date
     hours: str
     venue: str
@@ -189,6 +194,7 @@ class _Trainee:
     commune: str
     village: str
     craft: str
+    joined_at: datetime | None
 
 
 @dataclass
@@ -204,6 +210,10 @@ class _Block:
 
     def record(self, trainee: _Trainee, session: _Session):
         return self.records.get((trainee.user_id, session.id))
+
+    def counts(self, trainee: _Trainee, session: _Session, record) -> bool:
+        """Whether the session counts for the trainee (figures.counts_for_member)."""
+        return counts_for_member(session.starts_at, record[0] if record is not None else None, trainee.joined_at)
 
 
 class _Groups:
@@ -244,7 +254,7 @@ def _cohort_blocks(f: AttendanceFilter) -> Iterator[_Block]:
     )
     members = _stream(
         sa.select(CohortMember.cohort_id, User.id, User.full_name, User.phone, User.commune_code, User.village,
-                  User.business_name)
+                  User.business_name, CohortMember.joined_at)
         .join(User, User.id == CohortMember.user_id)
         .join(Cohort, Cohort.id == CohortMember.cohort_id)
         .where(CohortMember.status == MemberStatus.ACTIVE, *cohort_conditions)
@@ -276,12 +286,12 @@ def _cohort_blocks(f: AttendanceFilter) -> Iterator[_Block]:
 
 def _session(number: int, row, cohort_venue: str) -> _Session:
     starts, ends = row[6].astimezone(VIETNAM), row[7].astimezone(VIETNAM)
-    return _Session(id=row[5], number=number, day=starts.date(), hours=f"{starts:%H:%M}–{ends:%H:%M}", venue=row[8] or cohort_venue or "", topic=row[9] or "")
+    return _Session(id=row[5], number=number, starts_at=row[6], day=starts.date(), hours=f"{starts:%H:%M}–{ends:%H:%M}", venue=row[8] or cohort_venue or "", topic=row[9] or "")
 
 
 def _trainee(row) -> _Trainee:
     return _Trainee(user_id=row[1], name=row[2], phone=row[3], commune=commune_name(row[4]),
-                    village=row[5] or "", craft=row[6] or "")
+                    village=row[5] or "", craft=row[6] or "", joined_at=row[7])
 
 
 @functools.lru_cache(maxsize=4096)
@@ -310,7 +320,8 @@ def iter_long_rows(f: AttendanceFilter) -> Iterator[tuple]:
             for trainee in block.trainees:
                 record = block.record(trainee, session)
                 if record is None:
-                    status, method, recorded = NOT_MARKED, None, None
+                    status = NOT_MARKED if block.counts(trainee, session, None) else NOT_YET_MEMBER
+                    method, recorded = None, None
                 else:
                     status, method = STATUS_LABELS[record[0]], METHOD_LABELS[record[1]]
                     recorded = record[2].astimezone(VIETNAM).replace(tzinfo=None)
@@ -323,11 +334,14 @@ def iter_roster_rows(f: AttendanceFilter, columns: int) -> Iterator[tuple]:
     """Yield one row per trainee and class: ROSTER_LEAD, a status code per session (padded to columns), ROSTER_TOTALS."""
     for block in _cohort_blocks(f):
         padding = (None,) * (columns - len(block.sessions))
-        held = len(block.sessions)
         for trainee in block.trainees:
             records = [block.record(trainee, session) for session in block.sessions]
-            codes = [STATUS_CODES[record[0]] if record is not None else None for record in records]
-            figure = AttendanceFigure.from_statuses(held, (record[0] for record in records if record is not None))
+            counted = [block.counts(trainee, session, record) for session, record in zip(block.sessions, records,
+                                                                                          strict=True)]
+            codes = [STATUS_CODES[record[0]] if record is not None else None if counts else NOT_YET_MEMBER_CODE
+                     for record, counts in zip(records, counted, strict=True)]
+            figure = AttendanceFigure.from_statuses(sum(counted),
+                                                    (record[0] for record in records if record is not None))
             yield (block.code, trainee.name, trainee.phone, trainee.commune, trainee.village, trainee.craft,
                    *codes, *padding,
                    figure.present, figure.late, figure.absent, figure.not_marked, figure.excused, figure.held,
@@ -335,12 +349,16 @@ def iter_roster_rows(f: AttendanceFilter, columns: int) -> Iterator[tuple]:
 
 
 def iter_session_rows(f: AttendanceFilter) -> Iterator[tuple]:
-    """Yield one row per held session with its counts (SESSIONS_HEADER), counted by the database."""
+    """Yield one row per held session with its counts (SESSIONS_HEADER), counted by the database.
+
+    A trainee who joined after the session started and was not marked for it is not one of its trainees.
+    """
+    member = sa.or_(CohortMember.joined_at <= ClassSession.starts_at, AttendanceRecord.id.is_not(None))
     counted = [sa.func.sum(sa.case((AttendanceRecord.status == status, 1), else_=0)) for status in STATUS_CODES]
     result = _stream(
         sa.select(Cohort.id, Cohort.code, Cohort.name, Course.title, Cohort.venue, ClassSession.id,
                   ClassSession.starts_at, ClassSession.ends_at, ClassSession.venue, ClassSession.topic,
-                  sa.func.count(CohortMember.id), *counted)
+                  sa.func.sum(sa.case((member, 1), else_=0)), *counted)
         .join(Course, Course.id == Cohort.course_id)
         .join(ClassSession, ClassSession.cohort_id == Cohort.id)
         .join(CohortMember, sa.and_(CohortMember.cohort_id == Cohort.id, CohortMember.status == MemberStatus.ACTIVE))
@@ -397,11 +415,14 @@ def _notes_rows(f: AttendanceFilter) -> Iterator[tuple]:
                                  "(theo giờ Việt Nam). Buổi đã huỷ và buổi chưa diễn ra không có trong các trang "
                                  "và không được tính.")
     yield "Học viên", "Học viên đang học trong lớp lúc xuất; học viên đã rút khỏi lớp không có trong báo cáo."
-    yield "Ký hiệu", "C = có mặt, M = đi muộn, V = vắng, P = vắng có phép, để trống = chưa điểm danh."
+    yield "Ký hiệu", ("C = có mặt, M = đi muộn, V = vắng, P = vắng có phép, để trống = chưa điểm danh, "
+                      f"{NOT_YET_MEMBER_CODE} = chưa vào lớp (buổi học trước ngày học viên vào lớp, không được tính).")
     with force_locale("vi"):
         rule = str(RULE)  # the sentence every screen shows, in the report's language
     yield "Tỷ lệ chuyên cần", (f"{rule} Tỷ lệ = (Có mặt + Đi muộn) ÷ Số buổi được tính × 100, "
-                               "trong đó Số buổi được tính = Số buổi đã học − Có phép; làm tròn một chữ số thập phân.")
+                               "trong đó Số buổi được tính = Số buổi đã học − Có phép; Số buổi đã học của mỗi học viên tính từ "
+                               "lúc vào lớp (cộng các buổi trước đó mà học viên đã được điểm danh); "
+                               "làm tròn một chữ số thập phân.")
 
 
 def export_attendance_xlsx(fileobj: IO[bytes] | str, *, cohort: Cohort | None = None, course_slug: str | None = None,

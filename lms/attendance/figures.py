@@ -4,6 +4,10 @@ The rule, as RULE says it to people:
 
 - Only sessions held count: scheduled (not cancelled) and already started. Sessions still to come
   and cancelled sessions count for nothing, whatever was recorded for them.
+- A trainee is counted from the moment they joined the class (CohortMember.joined_at): a session
+  that started before they joined counts for them only if they were marked for it (they sat in,
+  or an instructor recorded them), and then with that mark, whatever it is. A late joiner is not
+  held to sessions they could never attend; a mark, once given, is never ignored.
 - Attended = present or late.
 - Excused absences are not held against the trainee: they leave the count (the denominator) and are
   shown as their own number. A held session with no mark counts as missed, like "absent".
@@ -15,6 +19,7 @@ Withdrawn trainees are not in the class any more: class lists, roll calls and ex
 and their own page no longer lists the class.
 """
 
+import bisect
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,7 +28,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import sqlalchemy as sa
 
 from lms.attendance.models import AttendanceRecord, AttendanceStatus
-from lms.cohorts.models import ClassSession, SessionStatus
+from lms.cohorts.models import ClassSession, CohortMember, SessionStatus
 from lms.core.db import utcnow
 from lms.core.extensions import db
 from lms.core.i18n import lazy_gettext as _l
@@ -33,7 +38,8 @@ _IN_LIMIT = 500
 
 #: The rule in words, shown on every screen that shows a rate (and, in Vietnamese, in the workbook's notes).
 RULE = _l("Attendance rate = sessions attended (present or late) ÷ sessions held. Cancelled and upcoming "
-          "sessions are not counted. Excused absences are not held against the trainee: they are left out "
+          "sessions are not counted, nor are sessions held before the trainee joined the class unless they were "
+          "marked for them. Excused absences are not held against the trainee: they are left out "
           "of the count and shown on their own. A held session with no mark counts as missed.")
 
 
@@ -53,7 +59,11 @@ def format_percent(percent: float | None) -> str:
 
 @dataclass(frozen=True)
 class AttendanceFigure:
-    """One trainee's attendance over the sessions held so far (see the module's rule)."""
+    """One trainee's attendance over the sessions held so far (see the module's rule).
+
+    ``held`` is the sessions held that count for this trainee: those since they joined, and earlier ones
+    they were marked for.
+    """
 
     held: int = 0
     present: int = 0
@@ -113,36 +123,75 @@ def held_conditions(as_of: datetime) -> list:
     return [ClassSession.status == SessionStatus.SCHEDULED, ClassSession.starts_at <= as_of]
 
 
+def counts_for_member(starts_at: datetime, status: AttendanceStatus | None, joined_at: datetime | None) -> bool:
+    """Whether a held session counts for a member: it started once they were in the class, or they were marked."""
+    return status is not None or joined_at is None or starts_at >= joined_at
+
+
+def joined_at_of(user_id: int, cohort_ids: Iterable[int]) -> dict[int, datetime]:
+    """Return cohort id -> when the trainee joined that class."""
+    cohort_ids = list(cohort_ids)
+    if not cohort_ids:
+        return {}
+    return dict(db.session.execute(sa.select(CohortMember.cohort_id, CohortMember.joined_at).where(
+        CohortMember.user_id == user_id, CohortMember.cohort_id.in_(cohort_ids))).all())
+
+
 # --- Figures from the database ----------------------------------------------------------------
 
 
 def figure_of(sessions: Iterable[ClassSession], statuses: Mapping[int, AttendanceStatus],
-              now: datetime | None = None) -> AttendanceFigure:
-    """Figure one trainee's attendance: `statuses` maps session id -> their status (any session, held or not)."""
+              joined: Mapping[int, datetime], now: datetime | None = None) -> AttendanceFigure:
+    """Figure one trainee's attendance.
+
+    :param statuses: session id -> their status (any session, held or not).
+    :param joined: cohort id -> when they joined that class (see joined_at_of).
+    """
     now = now or utcnow()
-    held = [session.id for session in sessions if is_held(session, now)]
+    held = [session.id for session in sessions if is_held(session, now) and counts_for_member(
+        session.starts_at, statuses.get(session.id), joined.get(session.cohort_id))]
     return AttendanceFigure.from_statuses(len(held), (statuses.get(session_id) for session_id in held))
 
 
 def figures_of_class(cohort_id: int, user_ids: Iterable[int],
                      now: datetime | None = None) -> dict[int, AttendanceFigure]:
-    """Return user id -> figure in one class, for the given trainees (two grouped queries, whatever their number)."""
+    """Return user id -> figure in one class, for the given trainees (three queries, whatever their number)."""
     user_ids = list(dict.fromkeys(user_ids))
     if not user_ids:
         return {}
     conditions = [ClassSession.cohort_id == cohort_id, *held_conditions(now or utcnow())]
-    held = db.session.scalar(sa.select(sa.func.count(ClassSession.id)).where(*conditions)) or 0
+    starts = sorted(db.session.scalars(sa.select(ClassSession.starts_at).where(*conditions)))
+    if not starts:
+        return {uid: AttendanceFigure() for uid in user_ids}
+    named = len(user_ids) <= _IN_LIMIT
+    joined_stmt = sa.select(CohortMember.user_id, CohortMember.joined_at).where(CohortMember.cohort_id == cohort_id)
+    joined = dict(db.session.execute(joined_stmt.where(CohortMember.user_id.in_(user_ids)) if named
+                                     else joined_stmt).all())
+    # Every record of a held session counts; those from before joining are what counts_for_member adds
+    # to the sessions held since joining.
+    before_joining = sa.func.coalesce(ClassSession.starts_at < CohortMember.joined_at, sa.false())
+    stmt = (sa.select(AttendanceRecord.user_id, AttendanceRecord.status, before_joining,
+                      sa.func.count(AttendanceRecord.id))
+            .join(ClassSession, ClassSession.id == AttendanceRecord.session_id)
+            .outerjoin(CohortMember, sa.and_(CohortMember.cohort_id == ClassSession.cohort_id,
+                                             CohortMember.user_id == AttendanceRecord.user_id))
+            .where(*conditions)
+            .group_by(AttendanceRecord.user_id, AttendanceRecord.status, before_joining))
+    if named:
+        stmt = stmt.where(AttendanceRecord.user_id.in_(user_ids))
     counts: dict[int, dict[AttendanceStatus, int]] = {uid: {} for uid in user_ids}
-    if held:
-        stmt = (sa.select(AttendanceRecord.user_id, AttendanceRecord.status, sa.func.count(AttendanceRecord.id))
-                .join(ClassSession, ClassSession.id == AttendanceRecord.session_id).where(*conditions)
-                .group_by(AttendanceRecord.user_id, AttendanceRecord.status))
-        if len(user_ids) <= _IN_LIMIT:
-            stmt = stmt.where(AttendanceRecord.user_id.in_(user_ids))
-        for user_id, status, number in db.session.execute(stmt):
-            if user_id in counts:
-                counts[user_id][AttendanceStatus(status)] = number
-    return {uid: AttendanceFigure(held=held, present=c.get(AttendanceStatus.PRESENT, 0),
-                                  late=c.get(AttendanceStatus.LATE, 0), absent=c.get(AttendanceStatus.ABSENT, 0),
-                                  excused=c.get(AttendanceStatus.EXCUSED, 0))
-            for uid, c in counts.items()}
+    marked_before: dict[int, int] = dict.fromkeys(user_ids, 0)
+    for user_id, status, before, number in db.session.execute(stmt):
+        if user_id in counts:
+            status = AttendanceStatus(status)
+            counts[user_id][status] = counts[user_id].get(status, 0) + number
+            if before:
+                marked_before[user_id] += number
+    result = {}
+    for uid, c in counts.items():
+        since = joined.get(uid)
+        held = len(starts) - (bisect.bisect_left(starts, since) if since is not None else 0) + marked_before[uid]
+        result[uid] = AttendanceFigure(held=held, present=c.get(AttendanceStatus.PRESENT, 0),
+                                       late=c.get(AttendanceStatus.LATE, 0), absent=c.get(AttendanceStatus.ABSENT, 0),
+                                       excused=c.get(AttendanceStatus.EXCUSED, 0))
+    return result

@@ -336,6 +336,8 @@ class SessionLine:
     status: AttendanceStatus | None
     held: bool
     open_now: bool
+    #: Held before the trainee joined the class and not marked for them: it does not count.
+    before_joining: bool = False
 
 
 @dataclass
@@ -353,12 +355,16 @@ def attendance_of(user, now: datetime | None = None) -> list[ClassAttendance]:
     """Return the trainee's own attendance in each class they are in."""
     now = now or utcnow()
     result = []
-    for cohort in cohorts_of_user(user):
+    cohorts = cohorts_of_user(user)
+    joined = figures.joined_at_of(user.id, [cohort.id for cohort in cohorts])
+    for cohort in cohorts:
         sessions = sessions_of(cohort)
         statuses = _statuses_of_user(user.id, [s.id for s in sessions])
-        lines = [SessionLine(s, statuses.get(s.id), is_held(s, now), not s.is_cancelled and is_open(s, now))
+        lines = [SessionLine(s, statuses.get(s.id), is_held(s, now), not s.is_cancelled and is_open(s, now),
+                             is_held(s, now) and not figures.counts_for_member(s.starts_at, statuses.get(s.id),
+                                                                               joined.get(cohort.id)))
                  for s in sessions]
-        result.append(ClassAttendance(cohort, lines, figures.figure_of(sessions, statuses, now)))
+        result.append(ClassAttendance(cohort, lines, figures.figure_of(sessions, statuses, joined, now)))
     return result
 
 
@@ -393,7 +399,7 @@ def attendance_rule(enrollment: Enrollment) -> learning.RuleOutcome | None:
     """Whether the trainee attended enough of their class's sessions for the course.
 
     The rate is figures.AttendanceFigure's, over the sessions of the trainee's active classes for
-    this course; met when it reaches the course's percentage. Does not apply (None) when the course
+    this course (each counted from when they joined it); met when it reaches the course's percentage. Does not apply (None) when the course
     sets no percentage.
     """
     from lms.core.i18n import gettext as _
@@ -409,7 +415,8 @@ def attendance_rule(enrollment: Enrollment) -> learning.RuleOutcome | None:
     if not cohort_ids:
         return learning.RuleOutcome(required <= 0, label, _("You are not in a class of this course yet."))
     sessions = list(db.session.scalars(sa.select(ClassSession).where(ClassSession.cohort_id.in_(cohort_ids))))
-    figure = figures.figure_of(sessions, _statuses_of_user(enrollment.user_id, [s.id for s in sessions]))
+    figure = figures.figure_of(sessions, _statuses_of_user(enrollment.user_id, [s.id for s in sessions]),
+                               figures.joined_at_of(enrollment.user_id, cohort_ids))
     return learning.RuleOutcome(figure.meets(required), label, describe_figure(figure))
 
 

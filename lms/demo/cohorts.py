@@ -49,7 +49,8 @@ def load_demo_cohorts(instructor, organizer, trainee, classmates: list, random_s
                                        instructors=[instructor])
         created += 1
         people = _members_for(cohort, trainee, classmates, rng)
-        _enrol_in_bulk(cohort, people)
+        # In the class from its first day: a session held before a trainee joined would not count for them.
+        _enrol_in_bulk(cohort, people, joined_at=datetime.combine(start, time.min, tzinfo=VIETNAM))
         sessions = cohorts.add_weekly_sessions(cohort, first_day=start, weekdays={start.weekday(), (start.weekday() + 3) % 7},
                                                start=time(19, 0), end=time(21, 0), count=12, topic="Buổi học")
         if index == 0:
@@ -88,12 +89,12 @@ def _members_for(cohort: Cohort, trainee, classmates: list, rng: random.Random) 
     return ids + free[: max(0, 60 - len(ids))]
 
 
-def _enrol_in_bulk(cohort: Cohort, user_ids: list[int]) -> None:
+def _enrol_in_bulk(cohort: Cohort, user_ids: list[int], *, joined_at: datetime) -> None:
     if not user_ids:
         return
     now = utcnow()
     db.session.execute(sa.insert(CohortMember), [
-        {"cohort_id": cohort.id, "user_id": uid, "status": MemberStatus.ACTIVE, "joined_at": now} for uid in user_ids])
+        {"cohort_id": cohort.id, "user_id": uid, "status": MemberStatus.ACTIVE, "joined_at": joined_at} for uid in user_ids])
     enrolled = set(db.session.scalars(sa.select(Enrollment.user_id).where(Enrollment.course_id == cohort.course_id,
                                                                         Enrollment.user_id.in_(user_ids or [0]))))
     missing = [uid for uid in user_ids if uid not in enrolled]

@@ -208,11 +208,54 @@ class EventOutcome:
     progress: LessonProgress | None
 
 
-def record_event(user, event: ProgressEventData) -> EventOutcome:
+@dataclass
+class LessonInBatch:
+    """What events on one lesson need, read once per request: the lesson (with its course), the trainee's
+    enrolment, the video's length, and their progress row once read (and, on PostgreSQL, locked)."""
+
+    lesson: Lesson
+    enrollment: Enrollment | None
+    duration: float | None
+    progress: LessonProgress | None = None
+
+
+#: lesson id -> what a request has read of it; one per request (or batch), never kept across transactions.
+EventBatch = dict[int, LessonInBatch]
+
+
+def _lesson_for_event(user, lesson_id: int, batch: EventBatch) -> LessonInBatch | None:
+    """Load the lesson, its course, the user's enrolment and the video's length in one query (once per batch)."""
+    from lms.media.models import MediaAsset
+
+    if lesson_id in batch:
+        return batch[lesson_id]
+    row = db.session.execute(
+        sa.select(Lesson, Enrollment, MediaAsset.duration_s)
+        .join(Lesson.course)
+        .outerjoin(Enrollment, sa.and_(Enrollment.course_id == Lesson.course_id, Enrollment.user_id == user.id))
+        .outerjoin(MediaAsset, MediaAsset.id == Lesson.media_asset_id)
+        .where(Lesson.id == lesson_id)
+        # A lesson's text is not needed to record progress on it, and can be long.
+        .options(sa.orm.contains_eager(Lesson.course), sa.orm.defer(Lesson.body_markdown),
+                 sa.orm.defer(Lesson.body_html))
+    ).first()
+    if row is None:
+        return None
+    lesson, enrollment, duration = row
+    cache = _enrollment_cache()
+    if cache is not None:
+        cache[(user.id, lesson.course_id)] = enrollment
+    batch[lesson_id] = LessonInBatch(lesson, enrollment, float(duration) if duration else None)
+    return batch[lesson_id]
+
+
+def record_event(user, event: ProgressEventData, batch: EventBatch | None = None) -> EventOutcome:
     """Apply one progress event, once: replays, late, concurrent and out-of-order events never lower progress.
 
     The event's id and its effect are saved in the caller's one transaction, so an event refused or
-    lost to a crash leaves no id behind and its retry is applied.
+    lost to a crash leaves no id behind and its retry is applied. Every refusal is raised before
+    anything is written, so a batch needs no savepoint per event. `batch` carries what the events
+    of one request have read already (see EventBatch).
     """
     from lms.core.i18n import gettext as _
 
@@ -220,29 +263,42 @@ def record_event(user, event: ProgressEventData) -> EventOutcome:
         event_id = str(uuid.UUID(event.id))
     except (ValueError, AttributeError, TypeError):
         raise InvalidEvent(_("The event has no valid id.")) from None
-    lesson = db.session.get(Lesson, event.lesson_id)
-    if lesson is None:
+    loaded = _lesson_for_event(user, event.lesson_id, {} if batch is None else batch)
+    if loaded is None:
         raise InvalidEvent(_("Unknown lesson."))
-    enrollment = _lock_enrollment(_require_enrollment(user, lesson))
-    if db.session.get(ProgressEvent, event_id) is not None:
-        return EventOutcome(event_id, "duplicate", get_progress(user, lesson))
+    lesson = loaded.lesson
+    if loaded.enrollment is None or not loaded.enrollment.is_active:
+        raise NotEnrolled(_("You are not enrolled in this course."))
+    enrollment = _lock_enrollment(loaded.enrollment)
     now = utcnow()
-    when = _event_time(event, enrollment, now)
-    _validate(event, lesson)
-    if event.kind == "complete" and lesson.kind not in MANUALLY_COMPLETED_KINDS:
-        raise InvalidEvent(_("This lesson is completed by doing it, not by a button."))
-    if not insert_if_absent(db.session, ProgressEvent, {
+    try:
+        when = _event_time(event, enrollment, now)
+        _validate(event, loaded.duration)
+        if event.kind == "complete" and lesson.kind not in MANUALLY_COMPLETED_KINDS:
+            raise InvalidEvent(_("This lesson is completed by doing it, not by a button."))
+    except InvalidEvent:
+        # An event applied before is answered as such, even were it refused today (a shorter video since).
+        if db.session.get(ProgressEvent, event_id) is not None:
+            return EventOutcome(event_id, "duplicate", get_progress(user, lesson))
+        raise
+    # The insert is the duplicate check: an id seen before (a replay, a double tap, two tabs) inserts nothing.
+    # Changes of earlier events in the batch are written at commit, once, not before each insert.
+    with db.session.no_autoflush:
+        inserted = insert_if_absent(db.session, ProgressEvent, {
             "id": event_id, "user_id": user.id, "lesson_id": lesson.id, "kind": event.kind, "occurred_at": when,
-            "received_at": now}, unique=["id"]):
-        # The same event arrived twice at the same moment (a double tap, two tabs).
+            "received_at": now}, unique=["id"])
+    if not inserted:
         return EventOutcome(event_id, "duplicate", get_progress(user, lesson))
-    progress = _progress(user, lesson, when, lock=True)
+    if loaded.progress is None:
+        # Read once per batch: the row stays locked (PostgreSQL), or the database written by this
+        # transaction alone (SQLite), until commit.
+        loaded.progress = _progress(user, lesson, when, lock=True)
+    progress = loaded.progress
     _touch(enrollment, lesson, when)
     if event.kind in {"position", "open"}:
-        _apply_position(progress, lesson, event, when)
+        _apply_position(progress, lesson, event, when, duration=loaded.duration, enrollment=enrollment)
     if event.kind == "complete":
-        complete_lesson_progress(progress, lesson, by="marked", when=when)
-    db.session.flush()
+        complete_lesson_progress(progress, lesson, by="marked", when=when, enrollment=enrollment)
     return EventOutcome(event_id, "applied", progress)
 
 
@@ -281,17 +337,12 @@ def _event_time(event: ProgressEventData, enrollment: Enrollment, now: datetime)
     return when
 
 
-def _video_duration(lesson: Lesson) -> float | None:
-    media = lesson.media
-    return float(media.duration_s) if media is not None and media.duration_s else None
-
-
-def _validate(event: ProgressEventData, lesson: Lesson) -> None:
+def _validate(event: ProgressEventData, duration: float | None) -> None:
+    """Refuse an event no player could have sent (`duration`: the video's length, if known)."""
     from lms.core.i18n import gettext as _
 
     if event.kind not in {"open", "position", "complete"}:
         raise InvalidEvent(_("Unknown kind of event."))
-    duration = _video_duration(lesson)
     limit = (duration + DURATION_SLACK_S) if duration else 24 * 3600
     values = [event.position_s] if event.position_s is not None else []
     values += [v for segment in event.segments for v in segment]
@@ -301,7 +352,8 @@ def _validate(event: ProgressEventData, lesson: Lesson) -> None:
         raise InvalidEvent(_("A watched stretch ends before it starts."))
 
 
-def _apply_position(progress: LessonProgress, lesson: Lesson, event: ProgressEventData, when: datetime) -> None:
+def _apply_position(progress: LessonProgress, lesson: Lesson, event: ProgressEventData, when: datetime, *,
+                    duration: float | None, enrollment: Enrollment | None = None) -> None:
     # A player that had not loaded the video yet reports 0 s with nothing watched (older pages
     # still in phones' caches do): that says nothing about where the trainee is, so it never
     # erases a saved place. Going back to the start by watching it carries segments and counts.
@@ -309,7 +361,6 @@ def _apply_position(progress: LessonProgress, lesson: Lesson, event: ProgressEve
     newer = progress.position_at is None or when >= progress.position_at
     if event.position_s is not None and newer and not (blank and progress.position_s):
         progress.position_s, progress.position_at = event.position_s, when
-    duration = _video_duration(lesson)
     if not duration or not event.segments:
         return
     buckets = max(1, math.ceil(duration))
@@ -322,7 +373,7 @@ def _apply_position(progress: LessonProgress, lesson: Lesson, event: ProgressEve
     progress.duration_s = duration
     progress.watched_fraction = min(1.0, bin(bits & ((1 << buckets) - 1)).count("1") / buckets)
     if progress.watched_fraction * 100 >= lesson.course.video_completion_percent and lesson.kind == LessonKind.VIDEO:
-        complete_lesson_progress(progress, lesson, by="watched", when=when)
+        complete_lesson_progress(progress, lesson, by="watched", when=when, enrollment=enrollment)
 
 
 def complete_lesson(user, lesson: Lesson, *, by: str, when: datetime | None = None) -> LessonProgress:
@@ -334,10 +385,12 @@ def complete_lesson(user, lesson: Lesson, *, by: str, when: datetime | None = No
     return progress
 
 
-def complete_lesson_progress(progress: LessonProgress, lesson: Lesson, *, by: str, when: datetime) -> None:
-    enrollment = db.session.scalar(
-        sa.select(Enrollment).where(Enrollment.user_id == progress.user_id, Enrollment.course_id == lesson.course_id)
-    )
+def complete_lesson_progress(progress: LessonProgress, lesson: Lesson, *, by: str, when: datetime,
+                             enrollment: Enrollment | None = None) -> None:
+    """Date the lesson's completion once and re-check the course (`enrollment`: the trainee's, if loaded)."""
+    if enrollment is None:
+        enrollment = db.session.scalar(sa.select(Enrollment).where(
+            Enrollment.user_id == progress.user_id, Enrollment.course_id == lesson.course_id))
     if progress.completed_at is None:
         # The lesson's date is when the trainee did it (a replayed offline event keeps its
         # time), never before joining the course; the course's date is when the server first

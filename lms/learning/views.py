@@ -183,12 +183,12 @@ def progress_json(progress: LessonProgress | None, lesson_id: int) -> LessonProg
     )
 
 
-def _apply(event: ProgressEventIn) -> EventResultOut:
+def _apply(event: ProgressEventIn, batch: services.EventBatch | None = None) -> EventResultOut:
     data = services.ProgressEventData(
         id=str(event.id), lesson_id=event.lesson_id, kind=event.kind, occurred_at=event.occurred_at,
         position_s=event.position_s, segments=tuple(tuple(s) for s in event.segments))
     try:
-        outcome = services.record_event(current_user, data)
+        outcome = services.record_event(current_user, data, batch)
     except services.NotEnrolled as exc:
         return EventResultOut(id=str(event.id), status="forbidden", message=str(exc))
     except services.InvalidEvent as exc:
@@ -225,17 +225,15 @@ def record_progress(payload: ProgressEventIn):
                responses={200: ("One result per event", ProgressBatchOut), 401: ("Not logged in", ErrorBody)})
 def record_progress_batch(payload: ProgressBatchIn):
     """Apply many events; each succeeds or fails on its own."""
-    results, seen = [], {}
+    results, seen, batch = [], {}, {}
     for event in sorted(payload.events, key=lambda e: e.occurred_at):
         if event.id in seen:  # the same event twice in one batch: answered without the database
             first = seen[event.id]
             status = "duplicate" if first.status in {"applied", "duplicate"} else first.status
             results.append(first.model_copy(update={"status": status}))
             continue
-        with db.session.begin_nested() as savepoint:
-            result = _apply(event)
-            if result.status in {"forbidden", "invalid"}:
-                savepoint.rollback()
+        # No savepoint per event: record_event refuses an event before writing anything of it.
+        result = _apply(event, batch)
         seen[event.id] = result
         results.append(result)
     db.session.commit()

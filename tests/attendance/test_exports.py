@@ -57,11 +57,15 @@ def add_session(cohort, day: date, start=time(7, 30), end=time(9, 30), *, cancel
     return session
 
 
+#: The trainees are in their class before its first session (a session held before joining does not count).
+JOINED_AT = datetime(2026, 10, 1, tzinfo=UTC)
+
+
 def add_trainee(cohort, full_name, *, status=MemberStatus.ACTIVE, **fields):
     fields.setdefault("village", "Chuôn Ngọ")
     fields.setdefault("business_name", "Khảm trai")
     user = make_user(Role.TRAINEE, password=None, commit=False, full_name=full_name, **fields)
-    db.session.add(CohortMember(cohort_id=cohort.id, user_id=user.id, status=status))
+    db.session.add(CohortMember(cohort_id=cohort.id, user_id=user.id, status=status, joined_at=JOINED_AT))
     db.session.flush()
     return user
 

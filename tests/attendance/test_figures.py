@@ -18,7 +18,14 @@ from lms.core.db import utcnow
 from lms.core.extensions import db
 from lms.learning import services as learning
 from tests.conftest import AuthActions
-from tests.factories import add_session_at, log_in_in_english, make_class, make_course, make_user
+from tests.factories import (
+    add_session_at,
+    log_in_in_english,
+    make_class,
+    make_course,
+    make_trainee,
+    make_user,
+)
 
 P, L, E, A = AttendanceStatus.PRESENT, AttendanceStatus.LATE, AttendanceStatus.EXCUSED, AttendanceStatus.ABSENT
 #: Hường's eight held sessions: 4 present, 1 late, 1 excused, 1 absent, 1 never marked.
@@ -138,6 +145,89 @@ def test_every_surface_shows_the_same_rate(every_status, app):
     outcome = services.attendance_rule(enrollment)
     assert outcome.met and outcome.detail.startswith("71,4% · Đã tham dự 5 trên 7 buổi được tính")
     assert "1 buổi vắng có phép" in outcome.detail
+
+
+#: Mai joins after the fourth held session; she sat in on the second (marked present) and from joining on was
+#: present, late, excused and once not marked. Counted: the four sessions since joining plus the marked one
+#: before = 5 held, 1 excused: 3 attended of 4 = 75 %. Counting every held session, as if she had been in
+#: the class from the start, would give 3 of 7 = 42.9 % and fail the course's 70 %.
+LATE_HELD = (None, P, None, None, P, L, E, None)
+LATE_RATE = 75.0
+
+
+@pytest.fixture
+def late_joiner(every_status):
+    """Add Vũ Thị Mai to the class with every status, joining between its fourth and fifth held sessions."""
+    held, instructor = every_status["held"], every_status["instructor"]
+    mai = make_trainee(full_name="Vũ Thị Mai")
+    member, _ = cohorts.add_member(every_status["cohort"], mai)
+    member.joined_at = held[3].starts_at + timedelta(days=1)
+    for session, status in zip(held, LATE_HELD, strict=True):
+        if status is not None:
+            services.record_attendance(session, mai, status, by=instructor, method=CheckInMethod.ROLL_CALL)
+    db.session.commit()
+    return {**every_status, "mai": mai}
+
+
+def test_every_surface_counts_a_late_joiner_from_when_they_joined(late_joiner, app):
+    mai, cohort, held = late_joiner["mai"], late_joiner["cohort"], late_joiner["held"]
+    expected = AttendanceFigure(held=5, present=2, late=1, absent=0, excused=1)
+    assert services.attendance_of(mai)[0].figure == expected
+    assert figures.figures_of_class(cohort.id, [mai.id])[mai.id] == expected
+    assert expected.percent == LATE_RATE and expected.not_marked == 1
+
+    # Her own page: the rate, and the sessions before she joined said to be not counted.
+    mine = client_for(app, mai).get("/my/attendance").get_data(as_text=True)
+    assert "<strong data-att-percent>75%</strong>" in mine and "Attended 3 of 4 sessions counted" in mine
+    assert mine.count("Before you joined: not counted") == 3
+    assert "sessions held before the trainee joined the class" in str(figures.RULE) and str(figures.RULE) in mine
+
+    # The roll call, the session page and the class page.
+    staff = client_for(app, late_joiner["instructor"])
+    roll = staff.get(f"/sessions/{held[-1].id}/roll-call").get_data(as_text=True)
+    assert f'data-att-percent="{LATE_RATE}"' in row_of(roll, mai.id) and "75%</strong> (3/4)" in row_of(roll, mai.id)
+    assert str(figures.RULE) in roll and str(figures.RULE) in staff.get(f"/sessions/{held[-1].id}").get_data(
+        as_text=True)
+    organizer = client_for(app, make_user(Role.ORGANIZER, full_name="Phạm Tổ Chức"))
+    detail = organizer.get(f"/cohorts/{cohort.code}").get_data(as_text=True)
+    card = detail.split("Vũ Thị Mai", 1)[1].split("</li>", 1)[0]
+    assert "75%</strong> (3/4)" in card and "1 excused" in card and str(figures.RULE) in detail
+    assert str(figures.RULE) in organizer.get("/reports/attendance").get_data(as_text=True)
+
+    # The workbook: roster codes and totals, the long sheet, the sessions sheet, the notes.
+    xlsx = organizer.get(f"/cohorts/{cohort.code}/attendance.xlsx")
+    book = CalamineWorkbook.from_filelike(io.BytesIO(xlsx.data))
+    roster = book.get_sheet_by_name(exports.SHEET_ROSTER).to_python()
+    header, rows = roster[0], {row[1]: row for row in roster[1:]}
+    totals = dict(zip(header[-len(exports.ROSTER_TOTALS):], rows["Vũ Thị Mai"][-len(exports.ROSTER_TOTALS):],
+                      strict=True))
+    assert totals == {"Có mặt": 2, "Đi muộn": 1, "Vắng": 0, "Chưa điểm danh": 1, "Có phép": 1, "Số buổi đã học": 5,
+                      "Số buổi được tính": 4, "Tỷ lệ chuyên cần (%)": LATE_RATE}
+    codes = rows["Vũ Thị Mai"][len(exports.ROSTER_LEAD):len(exports.ROSTER_LEAD) + len(held)]
+    assert codes == ["–", "C", "–", "–", "C", "M", "P", ""]
+    long = book.get_sheet_by_name(exports.SHEET_LONG).to_python()
+    assert [row[12] for row in long[1:] if row[7] == "Vũ Thị Mai"] == [
+        "Chưa vào lớp", "Có mặt", "Chưa vào lớp", "Chưa vào lớp", "Có mặt", "Đi muộn", "Vắng có phép", "Chưa điểm danh"]
+    sessions_sheet = book.get_sheet_by_name(exports.SHEET_SESSIONS).to_python()
+    trainees = [row[8] for row in sessions_sheet[1:]]
+    assert trainees == [2, 3, 2, 2, 3, 3, 3, 3]  # Hường and Lan; Mai from joining, and where she was marked
+    notes = dict(book.get_sheet_by_name(exports.SHEET_NOTES).to_python()[1:])
+    assert "trước khi học viên vào lớp" in notes["Tỷ lệ chuyên cần"] and "chưa vào lớp" in notes["Ký hiệu"]
+
+    # The summary CSV and the detail CSV.
+    summary = organizer.get(f"/cohorts/{cohort.code}/attendance-summary.csv").data.decode("utf-8-sig")
+    line = next(line for line in csv.reader(io.StringIO(summary)) if line[1] == "Vũ Thị Mai")
+    assert line[-3:] == ["5", "4", str(LATE_RATE)]
+    detail_csv = organizer.get(f"/cohorts/{cohort.code}/attendance.csv").data.decode("utf-8-sig")
+    assert [line[12] for line in csv.reader(io.StringIO(detail_csv)) if line[7] == "Vũ Thị Mai"][:4] == [
+        "Chưa vào lớp", "Có mặt", "Chưa vào lớp", "Chưa vào lớp"]
+
+    # The completion rule: 75 % meets the course's 70 %.
+    outcome = services.attendance_rule(learning.get_enrollment(mai, late_joiner["course"]))
+    assert outcome.met and outcome.detail.startswith("75% · Đã tham dự 3 trên 4 buổi được tính")
+
+    # Hường, in the class from the start, keeps her figure.
+    assert figures.figures_of_class(cohort.id, [late_joiner["huong"].id])[late_joiner["huong"].id].percent == RATE
 
 
 def test_the_rate_reads_in_vietnamese_with_a_decimal_comma(every_status, app):

@@ -180,3 +180,53 @@ def test_roll_call_labels_never_break_inside_a_word(served, new_phone_page, app,
       })""")
     assert {word for word, _, _ in words} >= {"Vắng", "Có", "mặt", "phép"}
     assert [w for w in words if w[1] != 1 or not w[2]] == []
+
+
+def test_a_late_joiner_is_counted_from_joining_on_their_page_and_the_class_page(served, new_phone_page, app):
+    """A trainee who joined after two sessions: 2 of 2 since joining is 100%, not 2 of 4; the class page agrees."""
+    from datetime import timedelta
+
+    from playwright.sync_api import expect
+
+    from lms.accounts.models import Role
+    from lms.cohorts import services as cohorts
+    from lms.core.db import utcnow
+    from tests.e2e.conftest import screenshot
+    from tests.factories import add_session_at, make_trainee, make_user
+
+    cohort, instructor, (huong,) = make_class(trainees=("Nguyễn Thị Hường",))
+    held = [add_session_at(cohort, utcnow() - timedelta(days=d)) for d in (20, 13, 6, 1)]
+    mai = make_trainee(full_name="Vũ Thị Mai")
+    member, _ = cohorts.add_member(cohort, mai)
+    member.joined_at = utcnow() - timedelta(days=10)
+    for session in held:
+        services.record_attendance(session, huong, AttendanceStatus.PRESENT, by=instructor, method="roll_call")
+    for session in held[2:]:
+        services.record_attendance(session, mai, AttendanceStatus.PRESENT, by=instructor, method="roll_call")
+    organizer = make_user(Role.ORGANIZER, full_name="Phạm Tổ Chức")
+    db.session.commit()
+    problems = []
+
+    page = new_phone_page()  # 390×844, Vietnamese
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("console", lambda message: message.type == "error" and problems.append(message.text))
+    log_in(page, served, mai)
+    page.goto(f"{served}/my/attendance")
+    expect(page.locator("[data-att-percent]")).to_have_text("100%")
+    expect(page.locator(".att-percent")).to_contain_text("2 trên 2")
+    expect(page.locator("[data-before-joining]")).to_have_count(2)
+    expect(page.locator("[data-before-joining]").first).to_have_text("Trước khi bạn vào lớp: không tính")
+    expect(page.locator(".att-rule")).to_contain_text("trước khi học viên vào lớp")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    screenshot(page, "attendance-late-joiner-trainee")
+
+    staff = new_phone_page()
+    staff.on("pageerror", lambda error: problems.append(str(error)))
+    log_in(staff, served, organizer)
+    staff.goto(f"{served}/cohorts/{cohort.code}")
+    card = staff.locator("li", has_text="Vũ Thị Mai").last
+    expect(card.locator(".att-fig")).to_contain_text("100% (2/2)")
+    expect(staff.locator("li", has_text="Nguyễn Thị Hường").last.locator(".att-fig")).to_contain_text("100% (4/4)")
+    expect(staff.locator(".att-rule")).to_contain_text("trước khi học viên vào lớp")
+    screenshot(staff, "attendance-late-joiner-class-page")
+    assert problems == []
