@@ -33,7 +33,6 @@ from lms.attendance.models import (
 from lms.cohorts.access import classes_run_by, runs_every_class
 from lms.cohorts.models import ClassSession, Cohort, CohortMember, MemberStatus
 from lms.cohorts.services import (
-    active_member_count,
     active_members,
     cohorts_of_user,
     get_member,
@@ -153,6 +152,9 @@ class RollCallRow:
     status: AttendanceStatus | None
     #: The name without tone marks, lower case: what the search box matches.
     folded_name: str
+    #: False for a trainee who joined the class after this session began and is not marked: the
+    #: session does not count for them (figures.counts_for_member), so nobody need mark them.
+    counts: bool = True
 
 
 def statuses_of(session: ClassSession) -> dict[int, AttendanceStatus]:
@@ -167,15 +169,18 @@ def roll_call(session: ClassSession) -> list[RollCallRow]:
     # Loading the users in one query fills the identity map: member.user then costs no query.
     users = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_([m.user_id for m in members])))}
     statuses = statuses_of(session)
-    rows = [RollCallRow(users[m.user_id], statuses.get(m.user_id), fold_diacritics(users[m.user_id].full_name))
+    rows = [RollCallRow(users[m.user_id], statuses.get(m.user_id), fold_diacritics(users[m.user_id].full_name),
+                        figures.counts_for_member(session.starts_at, statuses.get(m.user_id), m.joined_at))
             for m in members]
     return sorted(rows, key=lambda row: (name_order(row.user.full_name), row.user.id))
 
 
 def count(rows: list[RollCallRow]) -> Counts:
+    """Count the rows by status; a late joiner not marked is no one to mark."""
     counts = Counts()
     for row in rows:
-        counts.add(row.status)
+        if row.counts:
+            counts.add(row.status)
     return counts
 
 
@@ -190,7 +195,13 @@ def session_counts(session: ClassSession) -> Counts:
         .group_by(AttendanceRecord.status)).all()
     for status, number in marked:
         setattr(counts, AttendanceStatus(status).value, number)
-    counts.not_marked = active_member_count(session.cohort) - sum(number for _, number in marked)
+    # Who is still to mark: active trainees without a record who were in the class when it began.
+    counts.not_marked = db.session.scalar(
+        sa.select(sa.func.count(CohortMember.id))
+        .where(CohortMember.cohort_id == session.cohort_id, CohortMember.status == MemberStatus.ACTIVE,
+               CohortMember.joined_at <= session.starts_at,
+               ~sa.exists().where(AttendanceRecord.session_id == session.id,
+                                  AttendanceRecord.user_id == CohortMember.user_id)))
     return counts
 
 
@@ -203,8 +214,8 @@ def search_rows(rows: list[RollCallRow], query: str) -> list[RollCallRow]:
 
 
 def mark_unmarked_absent(session: ClassSession, *, by) -> int:
-    """Mark every active trainee not yet marked as absent; return how many."""
-    rows = [row for row in roll_call(session) if row.status is None]
+    """Mark as absent every active trainee not yet marked who was in the class when it began; return how many."""
+    rows = [row for row in roll_call(session) if row.status is None and row.counts]
     for row in rows:
         record_attendance(session, row.user, AttendanceStatus.ABSENT, by=by, method=CheckInMethod.ROLL_CALL)
     return len(rows)

@@ -392,3 +392,23 @@ def test_a_session_begun_last_night_and_still_on_is_one_of_todays(app):
     assert [line.session.id for line in services.todays_sessions(huong, now)] == [evening.id]
     assert [s.id for s in services.sessions_for_staff(instructor, datetime(2026, 12, 4).date())] == [evening.id]
     assert yesterday.id in [s.id for s in services.sessions_for_staff(instructor, datetime(2026, 12, 3).date())]
+
+
+def test_the_roll_call_leaves_a_late_joiner_out_of_what_is_still_to_mark(app):
+    cohort, instructor, (huong, binh) = make_class()
+    session = session_now(cohort, started_minutes_ago=30)
+    late = make_trainee(full_name="Vũ Thị Mai")
+    member, _ = cohorts.add_member(cohort, late)
+    member.joined_at = utcnow() - timedelta(minutes=10)  # after the session began
+    db.session.commit()
+    assert services.session_counts(session).not_marked == 2
+    rows = services.roll_call(session)
+    assert [row.counts for row in rows if row.user.id == late.id] == [False]
+    assert services.count(rows).not_marked == 2
+    assert services.mark_unmarked_absent(session, by=instructor) == 2
+    db.session.commit()
+    assert services.statuses_of(session) == {huong.id: AttendanceStatus.ABSENT, binh.id: AttendanceStatus.ABSENT}
+    # Marked after all (she came), the session counts for her like any other.
+    services.record_attendance(session, late, AttendanceStatus.PRESENT, by=instructor, method=CheckInMethod.ROLL_CALL)
+    db.session.commit()
+    assert services.session_counts(session).present == 1 and services.session_counts(session).not_marked == 0
