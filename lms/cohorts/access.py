@@ -51,3 +51,15 @@ def get_session_or_404(cohort: Cohort, session_id: int) -> ClassSession:
     if session is None or session.cohort_id != cohort.id:
         abort(404)
     return session
+
+
+def get_upload_or_404(cohort: Cohort, token: str, for_user) -> dict:
+    """Return a stored import upload of this class that the user may see (the uploader, or an admin)."""
+    from lms.cohorts.importing import store
+
+    meta = store.load_upload(token)
+    if meta is None or meta["cohort_id"] != cohort.id:
+        abort(404)
+    if meta["user_id"] != for_user.id and not for_user.has_role(Role.ADMIN):
+        abort(404)
+    return meta

@@ -23,10 +23,9 @@ from wtforms import RadioField, SelectChoice
 from lms.accounts.access import role_required
 from lms.accounts.models import Role
 from lms.cohorts import importing
+from lms.cohorts.access import get_cohort_or_404, get_upload_or_404
 from lms.cohorts.importing import store, tasks
 from lms.cohorts.importing.store import ImportState
-from lms.cohorts.models import Cohort
-from lms.cohorts.services import get_cohort_by_code
 from lms.core.db import utcnow
 from lms.core.extensions import db
 from lms.core.forms import FlaskForm
@@ -66,28 +65,11 @@ def _cohort_link() -> dict:
         return {"cohort_url": None}
 
 
-def _cohort_or_404(code: str) -> Cohort:
-    cohort = get_cohort_by_code(code)
-    if cohort is None:
-        abort(404)
-    return cohort
-
-
-def _upload_or_404(cohort: Cohort, token: str) -> dict:
-    """Return a stored upload of this class that the current user may see (the uploader, or an admin)."""
-    meta = store.load_upload(token)
-    if meta is None or meta["cohort_id"] != cohort.id:
-        abort(404)
-    if meta["user_id"] != current_user.id and not current_user.has_role(Role.ADMIN):
-        abort(404)
-    return meta
-
-
 @bp.route("/cohorts/<code>/import", methods=["GET", "POST"])
 @role_required(Role.ORGANIZER)
 def upload(code):
     """Upload a trainee list; it is checked, never imported, at this step."""
-    cohort = _cohort_or_404(code)
+    cohort = get_cohort_or_404(code, current_user)
     form = UploadForm()
     if form.validate_on_submit():
         data = form.file.data.read(importing.MAX_FILE_BYTES + 1)
@@ -107,7 +89,7 @@ def upload(code):
 @role_required(Role.ORGANIZER)
 def template(code):
     """Download an empty list to fill in, with the recognised column names and an example row."""
-    cohort = _cohort_or_404(code)
+    cohort = get_cohort_or_404(code, current_user)
     province = None
     if cohort.commune_code:
         from lms.core.places import get_commune
@@ -123,8 +105,8 @@ def template(code):
 @role_required(Role.ORGANIZER)
 def preview(code, token):
     """Show what the file would do: the column mapping, counts, every row's outcome and every error."""
-    cohort = _cohort_or_404(code)
-    meta = _upload_or_404(cohort, token)
+    cohort = get_cohort_or_404(code, current_user)
+    meta = get_upload_or_404(cohort, token, current_user)
     status = store.read_status(token)
     if status is not None and status["state"] in (ImportState.QUEUED, ImportState.RUNNING, ImportState.DONE):
         return redirect(url_for("imports.progress", code=cohort.code, token=token))
@@ -145,8 +127,8 @@ def preview(code, token):
 @role_required(Role.ORGANIZER)
 def errors_file(code, token):
     """Download the uploaded sheet with an error column, to correct and upload again."""
-    cohort = _cohort_or_404(code)
-    meta = _upload_or_404(cohort, token)
+    cohort = get_cohort_or_404(code, current_user)
+    meta = get_upload_or_404(cohort, token, current_user)
     data = store.read_upload_data(token)
     if data is None:
         abort(404)
@@ -163,8 +145,8 @@ def errors_file(code, token):
 @role_required(Role.ORGANIZER)
 def commit(code, token):
     """Import the checked file: inline when small, in the background worker when large."""
-    cohort = _cohort_or_404(code)
-    meta = _upload_or_404(cohort, token)
+    cohort = get_cohort_or_404(code, current_user)
+    meta = get_upload_or_404(cohort, token, current_user)
     report = importing.ImportReport.from_dict(meta["report"])
     if not report.ready:
         flash(_("This file cannot be imported: correct the errors and upload it again."), "error")
@@ -187,8 +169,8 @@ def commit(code, token):
 @role_required(Role.ORGANIZER)
 def progress(code, token):
     """Show the import's progress (the page reloads itself) and, when done, its summary."""
-    cohort = _cohort_or_404(code)
-    meta = _upload_or_404(cohort, token)
+    cohort = get_cohort_or_404(code, current_user)
+    meta = get_upload_or_404(cohort, token, current_user)
     status = store.read_status(token)
     if status is None:
         return redirect(url_for("imports.preview", code=cohort.code, token=token))
@@ -204,8 +186,8 @@ def progress(code, token):
 @role_required(Role.ORGANIZER)
 def status(code, token):
     """Return the import's state as JSON, for pages that poll."""
-    cohort = _cohort_or_404(code)
-    _upload_or_404(cohort, token)
+    cohort = get_cohort_or_404(code, current_user)
+    get_upload_or_404(cohort, token, current_user)
     current = store.read_status(token) or {"state": "not_started", "progress": 0.0}
     message = current.get("message")
     if message == store.INTERNAL_FAILURE:
@@ -225,7 +207,7 @@ def worker_lost_message() -> str:
 @role_required(Role.ORGANIZER)
 def slips(code):
     """Print one-time activation codes for the class's trainees who have not logged in yet (a PDF)."""
-    cohort = _cohort_or_404(code)
+    cohort = get_cohort_or_404(code, current_user)
     form = SlipsForm()
     if form.validate_on_submit():
         from lms.cohorts.importing.slip_pdf import render_activation_slips
