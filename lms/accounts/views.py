@@ -33,6 +33,7 @@ from lms.core.extensions import db, limiter
 from lms.core.i18n import gettext as _
 from lms.core.params import paginate
 from lms.core.text import normalize_code, normalize_phone
+from lms.core.urls import same_site_path
 
 bp = Blueprint("accounts", __name__)
 
@@ -97,9 +98,7 @@ def _looks_like_a_code(typed: str) -> bool:
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("core.home")
+    return same_site_path(target) or url_for("core.home")
 
 
 def _login_limited(view):
