@@ -4,7 +4,7 @@ from pathlib import Path
 
 from flask import Flask, Request, current_app
 
-from lms.core.config import BaseConfig, default_instance_path, settings_from_env
+from lms.core.config import BaseConfig, default_instance_path, settings_from_env, trusted_hosts
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,6 +34,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.update(settings_from_env(instance_path))
     if test_config:
         app.config.update(test_config)
+    if app.config.get("TRUSTED_HOSTS") is None:
+        # A forged Host must never name the issuer of a signed certificate or a cached page.
+        app.config["TRUSTED_HOSTS"] = trusted_hosts(app.config.get("BASE_URL"), app.config.get("EXTRA_TRUSTED_HOSTS", ()))
 
     configure_logging(app)
     register_extensions(app)

@@ -3,6 +3,7 @@
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from lms.core.timezone import ZONE_NAME
 
@@ -44,6 +45,32 @@ def load_secret_key(instance_path: Path) -> str:
     return key_file.read_text().strip()
 
 
+#: The names a request may carry when no LMS_BASE_URL is set: this machine only (development).
+LOCAL_HOSTS = ("localhost", "127.0.0.1")
+
+
+class MissingBaseUrl(RuntimeError):
+    """The site is served over HTTPS (production) without saying its own address."""
+
+
+def base_url(env) -> str | None:
+    """Return LMS_BASE_URL without its trailing slash; production (LMS_HTTPS=1) must set it."""
+    url = (env.get("LMS_BASE_URL") or "").strip().rstrip("/") or None
+    if url is None and env.get("LMS_HTTPS", "0") == "1":
+        raise MissingBaseUrl("Set LMS_BASE_URL to the site's public address (e.g. https://langso.example.vn): "
+                             "QR codes and signed certificates are made from it, and requests for other "
+                             "hosts are refused.")
+    if url is not None and urlsplit(url).scheme not in ("http", "https"):
+        raise MissingBaseUrl(f"LMS_BASE_URL must start with https:// or http://, not {url!r}.")
+    return url
+
+
+def trusted_hosts(base: str | None, extra=()) -> list[str]:
+    """Return the host names requests may carry: LMS_BASE_URL's (or this machine's), plus any extra."""
+    hosts = [urlsplit(base).hostname] if base else list(LOCAL_HOSTS)
+    return [h for h in hosts if h] + [h for h in extra if h not in hosts]
+
+
 def settings_from_env(instance_path: Path) -> dict:
     """Build the app's settings from environment variables."""
     env = os.environ
@@ -57,8 +84,11 @@ def settings_from_env(instance_path: Path) -> dict:
         "LMS_ORG_NAME": env.get("LMS_ORG_NAME", "Làng Số"),
         #: Certificate look-ups (code, serial + name) allowed per client address.
         "CERTIFICATE_VERIFY_LIMIT": env.get("LMS_VERIFY_LIMIT", "30 per minute"),
-        #: Public address printed in QR codes and signed certificates, e.g. https://langso.example.vn.
-        "BASE_URL": env.get("LMS_BASE_URL") or None,
+        #: Public address printed in QR codes and signed certificates, e.g. https://langso.example.vn;
+        #: required outside development (LMS_HTTPS=1). Requests for another host are refused.
+        "BASE_URL": base_url(env),
+        #: More host names the site answers to (comma-separated), besides LMS_BASE_URL's.
+        "EXTRA_TRUSTED_HOSTS": [h.strip() for h in env.get("LMS_TRUSTED_HOSTS", "").split(",") if h.strip()],
         "MAX_UPLOAD_BYTES": int(env.get("LMS_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES)),
         "SESSION_COOKIE_SECURE": env.get("LMS_HTTPS", "0") == "1",
         "PREFERRED_URL_SCHEME": "https" if env.get("LMS_HTTPS", "0") == "1" else "http",

@@ -1,6 +1,7 @@
 """Error answers: a page in the user's language, or JSON for the API, for any HTTP status."""
 
 from flask import jsonify, make_response, render_template, request
+from flask.globals import request_ctx
 
 from lms.core.i18n import lazy_gettext as _l
 
@@ -34,6 +35,12 @@ def _wants_json() -> bool:
 def render_error(code: int, detail: str | None = None, headers=None, error: str | None = None):
     """Render the error page (or JSON for the API) for an HTTP status code."""
     title, text = MESSAGES.get(code, MESSAGES[500] if code >= 500 else MESSAGES[400])
+    if request_ctx.url_adapter is None:
+        # The request named a host this site does not answer to: no address can be built for a
+        # page (its styles, its links), and none may name that host. Plain words, nothing else.
+        response = make_response(f"{title}. {_l('This site does not answer at this address. Check the address you typed.')}\n", code)
+        response.mimetype = "text/plain"
+        return response
     if _wants_json():
         response = jsonify(error=error or JSON_ERRORS.get(code, "error"), detail=str(detail or text))
         if request.path.startswith("/api/v1/uploads"):
