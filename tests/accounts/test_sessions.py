@@ -1,6 +1,12 @@
 """Logout ends a login on the server: no copy of its session or remember-me cookie keeps working."""
 
-from tests.conftest import csrf_token
+import re
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+from lms import create_app
+from lms.core.extensions import db
+from tests.conftest import TEST_CONFIG, csrf_token
 from tests.factories import DEFAULT_PASSWORD, make_trainee
 
 REMEMBER = "remember_token"
@@ -95,3 +101,34 @@ def test_a_password_change_ends_the_other_clients_session_and_keeps_this_one(app
     assert logged_in(here)
     assert here.get_cookie(REMEMBER) is None  # changing the password does not tick the box for them
     assert not logged_in(elsewhere)
+
+
+def test_the_remember_box_is_not_ticked(client, app):
+    html = client.get("/login").get_data(as_text=True)
+    checkbox = next(tag for tag in html.split("<input")[1:] if 'name="remember"' in tag)
+    assert "checked" not in checkbox.split(">")[0]
+
+
+def test_the_remember_cookie_is_secure_short_lived_and_httponly_under_https(app, monkeypatch, tmp_path):
+    trainee = make_trainee()
+    monkeypatch.setenv("LMS_HTTPS", "1")
+    https_app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+                            "INSTANCE_PATH": str(tmp_path / "https-instance")})
+    client = https_app.test_client()
+    token = csrf_token_over_https(client)
+    response = client.post("/login", base_url="https://localhost", headers={"Referer": "https://localhost/login"}, data={
+        "phone": trainee.phone, "password": DEFAULT_PASSWORD, "remember": "y", "csrf_token": token})
+    with https_app.app_context():
+        db.engine.dispose()
+
+    remember = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith(f"{REMEMBER}="))
+    attributes = [part.strip().lower() for part in remember.split(";")]
+    assert "secure" in attributes and "httponly" in attributes and "samesite=lax" in attributes
+    expires = parsedate_to_datetime(next(a for a in remember.split(";") if a.strip().lower().startswith("expires="))
+                                    .split("=", 1)[1])
+    assert expires - datetime.now(UTC) <= timedelta(days=30, minutes=1)
+
+
+def csrf_token_over_https(client) -> str:
+    html = client.get("/login", base_url="https://localhost").get_data(as_text=True)
+    return re.search(r'<meta name="csrf-token" content="([^"]+)"', html).group(1)
