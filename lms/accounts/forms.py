@@ -83,7 +83,8 @@ class LoginForm(FlaskForm):
         validators=[DataRequired(_l("Enter your password."))],
         render_kw={"autocomplete": "current-password"},
     )
-    remember = BooleanField(_l("Stay logged in on this phone"), default=True)
+    #: Opt-in: a phone shared in the family or the commune house must not stay logged in by default.
+    remember = BooleanField(_l("Stay logged in on this phone"), default=False)
 
 
 class PlaceFieldsMixin:

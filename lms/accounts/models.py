@@ -53,7 +53,8 @@ class User(UserMixin, db.Model):
     #: of thousands must not pay for thousands of password hashes; the code is random and short-lived).
     activation_code_hash: Mapped[str | None] = mapped_column(sa.String(64))
     activation_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    #: Bumped when the password changes, so every older login cookie stops working.
+    #: Bumped at logout and when the password changes, so every older session and remember-me
+    #: cookie (they carry it in get_id()) stops working on every device.
     auth_epoch: Mapped[int] = mapped_column(default=0)
     active: Mapped[bool] = mapped_column(default=True)
     locale: Mapped[str | None] = mapped_column(sa.String(8))

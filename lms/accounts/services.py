@@ -246,7 +246,7 @@ def set_password(user: User, password: str) -> None:
     check_password_strength(password, user.phone)
     user.password_hash = hash_password(password)
     user.must_change_password = False
-    user.auth_epoch += 1
+    end_sessions(user)
 
 
 def change_password(user: User, current_password: str, new_password: str) -> None:
@@ -265,8 +265,14 @@ def reset_password_to_code(user: User) -> str:
     code = make_one_time_code()
     user.password_hash = hash_password(code)
     user.must_change_password = True
-    user.auth_epoch += 1
+    end_sessions(user)
     return code
+
+
+def end_sessions(user: User) -> None:
+    """End every session and remember-me cookie of the user, on every device."""
+    # Both cookies live on the client and cannot be taken back: a new epoch makes every copy useless.
+    user.auth_epoch += 1
 
 
 def set_roles(user: User, roles: set[Role]) -> None:

@@ -187,14 +187,32 @@ def _start_session(user: User, *, remember: bool) -> None:
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    """Log out and forget the session."""
+    """Log out, so no copy of this login's session or remember-me cookie works any more."""
+    _end_sessions()
+    flash(_("You have logged out."), "info")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/account/logout-everywhere", methods=["POST"])
+@login_required
+def logout_everywhere():
+    """Log out on every phone and computer at once."""
+    _end_sessions()
+    flash(_("You have logged out on every device."), "info")
+    return redirect(url_for("accounts.login"))
+
+
+def _end_sessions() -> None:
+    """End the user's sessions everywhere, then forget this one (keeping the chosen language)."""
+    if current_user.is_authenticated:
+        # One epoch per account: ending this login's cookies ends every other device's as well.
+        services.end_sessions(current_user)
+        db.session.commit()
     lang = session.get("lang")
     session.clear()
     logout_user()  # after clear(): it leaves the flag that deletes the remember-me cookie
     if lang:
         session["lang"] = lang
-    flash(_("You have logged out."), "info")
-    return redirect(url_for("accounts.login"))
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -246,8 +264,10 @@ def change_password():
             form.current_password.errors.append(str(exc))
         else:
             db.session.commit()
-            # The cookie must carry the new epoch, or this device would be logged out too.
-            login_user(current_user._get_current_object(), remember=True)
+            # The cookie must carry the new epoch, or this device would be logged out too; a
+            # remember-me cookie is renewed only if this device had one.
+            remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
+            login_user(current_user._get_current_object(), remember=remembered)
             flash(_("Your password has been changed."), "success")
             return redirect(url_for("core.home"))
     return render_template("accounts/change_password.html", form=form)

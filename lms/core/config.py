@@ -2,6 +2,7 @@
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -91,6 +92,7 @@ def settings_from_env(instance_path: Path) -> dict:
         "EXTRA_TRUSTED_HOSTS": [h.strip() for h in env.get("LMS_TRUSTED_HOSTS", "").split(",") if h.strip()],
         "MAX_UPLOAD_BYTES": int(env.get("LMS_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES)),
         "SESSION_COOKIE_SECURE": env.get("LMS_HTTPS", "0") == "1",
+        "REMEMBER_COOKIE_SECURE": env.get("LMS_HTTPS", "0") == "1",
         "PREFERRED_URL_SCHEME": "https" if env.get("LMS_HTTPS", "0") == "1" else "http",
         "LOG_LEVEL": env.get("LMS_LOG_LEVEL", "INFO"),
         #: Password hashes computed at once in this process (gunicorn.conf.py sets cores ÷ workers).
@@ -136,6 +138,8 @@ class BaseConfig:
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    #: Flask-Login's default is a year; a lost phone should not stay logged in that long.
+    REMEMBER_COOKIE_DURATION = timedelta(days=30)
     WTF_CSRF_TIME_LIMIT = None  # tied to the session instead: old phones keep tabs open for days
     BABEL_DEFAULT_LOCALE = "vi"
     BABEL_DEFAULT_TIMEZONE = ZONE_NAME
