@@ -112,6 +112,7 @@ def test_the_remember_box_is_not_ticked(client, app):
 def test_the_remember_cookie_is_secure_short_lived_and_httponly_under_https(app, monkeypatch, tmp_path):
     trainee = make_trainee()
     monkeypatch.setenv("LMS_HTTPS", "1")
+    monkeypatch.setenv("LMS_BASE_URL", "https://localhost")  # production must say its own address
     https_app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
                             "INSTANCE_PATH": str(tmp_path / "https-instance")})
     client = https_app.test_client()
