@@ -143,6 +143,7 @@ def register_hooks(app: Flask) -> None:
     again without adding any twice. The worker's app comes from create_app too (`lms worker`, and
     lms.core.jobs outside any app), so the jobs that complete lessons see the site's rules and listeners.
     """
+    from lms.accounts import hooks as accounts
     from lms.assignments import services as assignments
     from lms.assignments.access import SUBMISSION_UPLOAD
     from lms.assignments.views import render_home_notice as assignments_notice
@@ -151,12 +152,13 @@ def register_hooks(app: Flask) -> None:
     from lms.attendance.services import attendance_rule
     from lms.attendance.views import render_home_notice as attendance_notice
     from lms.certificates.services import issue_for_enrollment, recover_stale_batches
+    from lms.cohorts.access import members_of_classes_run_by
     from lms.cohorts.importing.store import recover_stale_imports
     from lms.core import jobs
     from lms.courses import hooks as courses
     from lms.courses.models import LessonKind
     from lms.learning import hooks as learning
-    from lms.learning.access import may_learn
+    from lms.learning.access import learners_taught_by, may_learn
     from lms.learning.views import course_page_learner
     from lms.media import hooks as media
     from lms.media.access import MEDIA_PURPOSES
@@ -164,6 +166,9 @@ def register_hooks(app: Flask) -> None:
     from lms.media.tasks import recover_stale_media
     from lms.notifications.views import render_notice as notifications_notice
     from lms.quizzes.views import render_panel as quiz_panel
+
+    accounts.register_people_scope("learners of the courses they teach", learners_taught_by)
+    accounts.register_people_scope("trainees of the classes they run", members_of_classes_run_by)
 
     courses.register_view_rule("enrolled", may_learn)
     courses.register_page_context("learning", course_page_learner)

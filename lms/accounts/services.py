@@ -283,9 +283,11 @@ def set_roles(user: User, roles: set[Role]) -> None:
     ]
 
 
-def search_users(query: str = "", role: Role | None = None) -> sa.Select:
-    """Return a query for users matching a name or phone fragment, newest first."""
+def search_users(query: str = "", role: Role | None = None, within: sa.ColumnElement[bool] | None = None) -> sa.Select:
+    """Return a query for users matching a name or phone fragment, newest first (only those `within` keeps)."""
     stmt = sa.select(User).order_by(User.created_at.desc(), User.id.desc())
+    if within is not None:
+        stmt = stmt.where(within)
     text = normalize_text(query)
     if text:
         digits = "".join(ch for ch in text if ch.isdigit())

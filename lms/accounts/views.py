@@ -1,5 +1,7 @@
 """Login, registration, profile and staff management of accounts."""
 
+import logging
+
 from flask import (
     Blueprint,
     abort,
@@ -15,11 +17,12 @@ from flask import (
 from flask_login import current_user, login_required, login_user, logout_user
 
 from lms.accounts import services
-from lms.accounts.access import get_user_or_404, role_required
+from lms.accounts.access import get_user_or_404, role_required, shows_full_phone, visible_accounts
 from lms.accounts.forms import (
     ActivateForm,
     ChangePasswordForm,
     ConfirmActionForm,
+    ConfirmForm,
     LoginForm,
     ProfileForm,
     RegisterForm,
@@ -34,6 +37,9 @@ from lms.core.i18n import gettext as _
 from lms.core.params import paginate
 from lms.core.text import normalize_code, normalize_phone
 from lms.core.urls import same_site_path
+
+#: Who looked at whose personal data (ids only).
+audit_log = logging.getLogger("lms.audit")
 
 bp = Blueprint("accounts", __name__)
 
@@ -304,7 +310,8 @@ def users():
     query = request.args.get("q", "")
     role_value = request.args.get("role") or None
     role = Role(role_value) if role_value in {r.value for r in Role} else None
-    page = paginate(services.search_users(query, role), per_page=PAGE_SIZE, count=True)
+    page = paginate(services.search_users(query, role, within=visible_accounts(current_user)), per_page=PAGE_SIZE,
+                    count=True)
     return render_template(
         "accounts/users.html", page=page, query=query, role=role, roles=list(Role)
     )
@@ -315,7 +322,21 @@ def users():
 def user_detail(user_id: int):
     """Show one account to staff."""
     user = get_user_or_404(user_id)
-    return render_template("accounts/user_detail.html", user=user)
+    return render_template("accounts/user_detail.html", user=user, full_phone=shows_full_phone(current_user),
+                           reveal_form=ConfirmForm())
+
+
+@bp.post("/users/<int:user_id>/phone")
+@role_required(Role.ORGANIZER, Role.INSTRUCTOR)
+def reveal_phone(user_id: int):
+    """Show one trainee's whole phone number to a staff member who needs to call, and note who asked."""
+    user = get_user_or_404(user_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    # Ids only: the log must not carry the number it is about.
+    audit_log.info("account %s revealed the phone number of account %s", current_user.id, user.id)
+    return render_template("accounts/user_detail.html", user=user, full_phone=True, reveal_form=form)
 
 
 @bp.route("/users/<int:user_id>/reset-password", methods=["GET", "POST"])

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask import abort
 
 from lms.accounts.models import Role, User
-from lms.cohorts.models import ClassSession, Cohort
+from lms.cohorts.models import ClassSession, Cohort, CohortMember, cohort_instructors
 from lms.cohorts.services import get_cohort_by_code
 from lms.core.extensions import db
 
@@ -63,3 +63,10 @@ def get_upload_or_404(cohort: Cohort, token: str, for_user) -> dict:
     if meta["user_id"] != for_user.id and not for_user.has_role(Role.ADMIN):
         abort(404)
     return meta
+
+
+def members_of_classes_run_by(staff) -> sa.Select:
+    """Select the ids of the trainees of the classes this staff member runs."""
+    return (sa.select(CohortMember.user_id)
+            .join(cohort_instructors, cohort_instructors.c.cohort_id == CohortMember.cohort_id)
+            .where(cohort_instructors.c.user_id == staff.id))

@@ -1,0 +1,23 @@
+"""Extension points of accounts: which people a staff member who does not see everyone may see.
+
+Higher packages say who is "theirs" (learning: the learners of the courses an instructor teaches;
+cohorts: the members of the classes they run); `lms.register_hooks` connects them. With none
+connected, such a staff member sees only their own account: the default fails closed.
+"""
+
+from collections.abc import Callable
+
+import sqlalchemy as sa
+
+#: name -> scope(staff) returning a SELECT of the user ids that staff member may see.
+_people_scopes: dict[str, Callable[[object], sa.Select]] = {}
+
+
+def register_people_scope(name: str, scope: Callable[[object], sa.Select]) -> None:
+    """Let a higher package add the people a staff member may see (keyed by name: registering again replaces)."""
+    _people_scopes[name] = scope
+
+
+def people_scopes() -> list[Callable[[object], sa.Select]]:
+    """Return the connected scopes."""
+    return list(_people_scopes.values())
