@@ -4,6 +4,25 @@ A token for 30-second window ``w = floor(unix_time / 30)`` is
 ``v1.<session_id>.<w>.<first 16 hex of HMAC-SHA256(session.check_in_secret, "<session_id>:<w>")>``:
 versioned, bound to one session, unguessable without the session's secret, and useless a minute
 later, so a photo of the screen sent to a friend at home stops working almost at once.
+
+A token is valid during its own window and the next one (``valid_until``: at most a minute).
+A trainee who scans while logged out must log in first, which may outlast that, so the scan is
+remembered in two halves that only work together, and only until ``redeem_deadline``: the
+token's own validity plus LOGIN_ALLOWANCE (2 minutes), whatever the login took.
+
+* The link the login returns to carries a signed stamp, "this token was current at T" (``stamp_seen``).
+* The scanning browser gets a scan pass (``make_scan_pass``): a signed, HttpOnly cookie naming the
+  class session and the deadline. A link copied from a phone, or a screenshot of it, has no pass,
+  so it checks in nobody on another phone beyond what the live QR itself would.
+
+After login, the trainee who logged in on that browser is checked in as of T (so lateness counts
+from the scan) if the token was genuine and current at T and the deadline has not passed. The
+view deletes the pass on that first try, so one scan checks in one person, once; a second member
+logging in on the same phone must scan the screen again, and a pass never used dies at its
+deadline. The pass is a separate cookie rather than a key of the Flask session because logging in
+starts a fresh session. Like the session cookie it is held by the browser: "once" is the browser
+forgetting it, so a pass lifted out of a phone's cookie store before use would still work until its
+deadline, a few minutes at most; nothing a trainee can forward by link or screenshot does.
 """
 
 import base64
@@ -29,8 +48,11 @@ OPEN_BEFORE = timedelta(minutes=30)
 OPEN_AFTER = timedelta(minutes=30)
 #: Checking in more than this long after the start counts as late.
 LATE_AFTER = timedelta(minutes=10)
-#: A trainee who had to log in after scanning may take this long: the scan is what proved presence.
-SEEN_MAX_AGE = timedelta(minutes=10)
+#: A trainee who scanned while logged out may finish logging in this long after the token's own
+#: validity ended (``redeem_deadline``); the scan, made while the code was valid, proved presence.
+LOGIN_ALLOWANCE = timedelta(minutes=2)
+#: The cookie of the scan pass: which class session this browser scanned, and until when.
+SCAN_COOKIE = "lms_check_in_scan"
 #: A typed code this many windows old is told apart from a wrong one ("expired", not "wrong").
 RECENT_CODE_WINDOWS = 10
 
@@ -126,6 +148,17 @@ def parse_token(token: str) -> tuple[int, int, str]:
     return int(raw_id), int(raw_window), mac
 
 
+def valid_until(window: int) -> datetime:
+    """Return when the token of a window stops being accepted: the end of the window after it."""
+    return datetime.fromtimestamp((window + 2) * TOKEN_WINDOW_S, UTC)
+
+
+def redeem_deadline(token: str) -> datetime:
+    """Return the last moment a token scanned before logging in may check someone in."""
+    _session_id, window, _mac_hex = parse_token(token)
+    return valid_until(window) + LOGIN_ALLOWANCE
+
+
 def verify_token(token: str, at: datetime | None = None) -> ClassSession:
     """Return the session a QR token is for, if it is genuine and current at `at`; raise CheckInRefused."""
     at = at or utcnow()
@@ -139,6 +172,17 @@ def verify_token(token: str, at: datetime | None = None) -> ClassSession:
     if window < current - 1:
         raise CodeExpired()
     ensure_open(session, at)
+    return session
+
+
+def verify_scanned_token(token: str, scanned_at: datetime, at: datetime | None = None) -> ClassSession:
+    """Return the session of a token scanned at `scanned_at` before logging in, redeemed at `at`.
+
+    The token must have been genuine and current when scanned, and `at` no later than its redeem_deadline.
+    """
+    session = verify_token(token, scanned_at)
+    if (at or utcnow()) > redeem_deadline(token):
+        raise CodeExpired()
     return session
 
 
@@ -163,11 +207,11 @@ def match_code(code: str, sessions, at: datetime | None = None) -> tuple[ClassSe
     return expired, False
 
 
-def _seen_serializer():
+def _seen_serializer(salt: str = "attendance.check-in-seen"):
     from flask import current_app
     from itsdangerous import URLSafeTimedSerializer
 
-    return URLSafeTimedSerializer(current_app.secret_key, salt="attendance.check-in-seen")
+    return URLSafeTimedSerializer(current_app.secret_key, salt=salt)
 
 
 def stamp_seen(token: str, at: datetime | None = None) -> str:
@@ -182,12 +226,45 @@ def read_seen(token: str, stamp: str | None) -> datetime | None:
     if not stamp:
         return None
     try:
-        data = _seen_serializer().loads(stamp, max_age=int(SEEN_MAX_AGE.total_seconds()))
+        # No stamp outlives a token's validity and the login allowance (redeem_deadline is the rule).
+        max_age = 2 * TOKEN_WINDOW_S + int(LOGIN_ALLOWANCE.total_seconds())
+        data = _seen_serializer().loads(stamp, max_age=max_age)
     except BadData:
         return None
     if not isinstance(data, dict) or data.get("t") != token or not isinstance(data.get("at"), int):
         return None
     return datetime.fromtimestamp(data["at"], UTC)
+
+
+def make_scan_pass(session: ClassSession, token: str) -> tuple[str, int]:
+    """Return (cookie value, lifetime in seconds) of the pass of a browser that scanned `token` logged out."""
+    deadline = redeem_deadline(token)
+    value = _seen_serializer("attendance.check-in-scan-pass").dumps(
+        {"s": session.id, "until": int(deadline.timestamp())})
+    return value, max(1, int((deadline - utcnow()).total_seconds()))
+
+
+def scanned_at(token: str, stamp: str | None, scan_pass: str | None) -> datetime | None:
+    """Return when this browser scanned `token` logged out, if both halves agree and are in time; else None.
+
+    The stamp must be genuine and for this token; the pass genuine, for the token's class session, and
+    not past its deadline.
+    """
+    from itsdangerous import BadData
+
+    seen = read_seen(token, stamp)
+    if seen is None or not scan_pass:
+        return None
+    try:
+        data = _seen_serializer("attendance.check-in-scan-pass").loads(scan_pass)
+        session_id = parse_token(token)[0]
+    except (BadData, InvalidCode):
+        return None
+    if not isinstance(data, dict) or data.get("s") != session_id or not isinstance(data.get("until"), int):
+        return None
+    if utcnow() > datetime.fromtimestamp(data["until"], UTC):
+        return None
+    return seen
 
 
 def qr_data_uri(payload: str, *, scale: int = 10) -> str:

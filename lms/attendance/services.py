@@ -19,6 +19,7 @@ from lms.attendance.checkin import (
     ensure_open,
     is_open,
     match_code,
+    verify_scanned_token,
     verify_token,
 )
 from lms.attendance.figures import AttendanceFigure
@@ -252,10 +253,17 @@ def check_in(session: ClassSession, trainee, *, method: CheckInMethod, by=None,
     return CheckIn(session, record, already=False)
 
 
-def check_in_with_token(token: str, trainee, *, at: datetime | None = None) -> CheckIn:
-    """Check the trainee in with the token of the class's QR code, current at `at`."""
-    session = verify_token(token, at)
-    return check_in(session, trainee, method=CheckInMethod.SELF_QR, at=at)
+def check_in_with_token(token: str, trainee, *, at: datetime | None = None,
+                        scanned_at: datetime | None = None) -> CheckIn:
+    """Check the trainee in with the token of the class's QR code, current at `at`.
+
+    With `scanned_at` (this browser scanned it logged out, checkin.scanned_at), the token must have been
+    current then and `at` within its redeem deadline; the trainee checks in as of the scan.
+    """
+    if scanned_at is None:
+        return check_in(verify_token(token, at), trainee, method=CheckInMethod.SELF_QR, at=at)
+    session = verify_scanned_token(token, scanned_at, at)
+    return check_in(session, trainee, method=CheckInMethod.SELF_QR, at=scanned_at)
 
 
 def sessions_open_at(at: datetime) -> list[ClassSession]:

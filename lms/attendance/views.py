@@ -8,6 +8,7 @@ from flask import (
     flash,
     get_template_attribute,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -196,7 +197,14 @@ def check_in_code(session_id: int):
 def _refused(exc: checkin.CheckInRefused):
     db.session.rollback()
     code = 403 if isinstance(exc, services.NotInClass) else 400
-    return render_template("attendance/check_in_result.html", result=None, message=str(exc)), code
+    return make_response(render_template("attendance/check_in_result.html", result=None, message=str(exc)), code)
+
+
+def _with_scan_pass(response, session: ClassSession, token: str):
+    value, lifetime = checkin.make_scan_pass(session, token)
+    response.set_cookie(checkin.SCAN_COOKIE, value, max_age=lifetime, httponly=True, samesite="Lax",
+                        secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
+    return response
 
 
 @bp.route("/check-in/<token>")
@@ -205,20 +213,29 @@ def check_in_link(token: str):
     """Check in with the class's QR code: the phone's camera opens this address."""
     if not current_user.is_authenticated:
         try:
-            checkin.verify_token(token)
+            session = checkin.verify_token(token)
         except checkin.CheckInRefused as exc:
             return _refused(exc)
-        # Logging in may take longer than the code lives: sign when it was seen, and honour that.
-        flash(_("Log in to finish checking in."), "info")
+        # Logging in may take longer than the code lives: the stamp and this browser's pass honour the
+        # scan until the token's redeem deadline (checkin's docstring).
+        flash(_("Log in on this phone within %(minutes)d minutes to finish checking in.",
+                minutes=int(checkin.LOGIN_ALLOWANCE.total_seconds()) // 60), "info")
         target = url_for(".check_in_link", token=token, seen=checkin.stamp_seen(token))
-        return redirect(url_for("accounts.login", next=target))
-    seen = checkin.read_seen(token, request.args.get("seen"))
+        return _with_scan_pass(redirect(url_for("accounts.login", next=target)), session, token)
+    scan_pass = request.cookies.get(checkin.SCAN_COOKIE)
+    scanned_at = checkin.scanned_at(token, request.args.get("seen"), scan_pass)
     try:
-        result = services.check_in_with_token(token, current_user, at=seen)
+        result = services.check_in_with_token(token, current_user, scanned_at=scanned_at)
     except checkin.CheckInRefused as exc:
-        return _refused(exc)
-    db.session.commit()
-    return render_template("attendance/check_in_result.html", result=result, message=None)
+        response = _refused(exc)
+    else:
+        db.session.commit()
+        response = make_response(render_template("attendance/check_in_result.html", result=result, message=None))
+    if scanned_at is not None:
+        # One scan checks in one person, once: whatever came of it, the pass is spent.
+        response.delete_cookie(checkin.SCAN_COOKIE, httponly=True, samesite="Lax",
+                               secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
+    return response
 
 
 def _code_limit() -> str:
