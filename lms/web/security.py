@@ -30,7 +30,15 @@ def apply_security_headers(response):
 
     if current_app.config.get("SESSION_COOKIE_SECURE"):
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-    if response.mimetype == "text/html":
-        # Pages may show personal data: never keep them in shared caches.
+    if response.mimetype in NO_STORE_TYPES:
+        # Pages, JSON answers and exported lists may carry personal data: no cache keeps them unless
+        # the view said otherwise (public keys, a published course's media).
         headers.setdefault("Cache-Control", "no-store")
     return response
+
+
+#: What the app writes itself and may hold names, phones or progress: every page, JSON, export and PDF.
+NO_STORE_TYPES = frozenset({
+    "text/html", "application/json", "text/plain", "text/csv", "application/pdf",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+})

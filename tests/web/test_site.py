@@ -129,3 +129,15 @@ def test_organizers_and_admins_find_the_attendance_reports_in_the_menu(client, a
         html = client.get("/learn").get_data(as_text=True)
         assert "/reports/attendance" not in html and "Báo cáo điểm danh" not in html, user.roles
         auth.logout()
+
+
+def test_answers_that_may_carry_personal_data_are_never_stored_by_a_cache(client, auth, app):
+    course = make_course("ban-hang-online", lessons=1)
+    trainee = make_trainee(enrolled_in=course)
+    auth.login(trainee.phone)
+    progress = client.get(f"/api/v1/courses/{course.slug}/progress")
+    assert progress.status_code == 200 and progress.mimetype == "application/json"
+    assert progress.headers["Cache-Control"] == "no-store"
+    assert client.get("/").headers["Cache-Control"] == "no-store"
+    # What the view chose stays: the public keys may be cached for a while.
+    assert "max-age" in client.get("/.well-known/lang-so-keys.json").headers["Cache-Control"]
