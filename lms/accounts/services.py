@@ -101,8 +101,13 @@ def create_user(
         must_change_password=must_change_password,
         role_rows=[UserRole(role=Role(r)) for r in set(roles)],
     )
-    db.session.add(user)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(user)
+            db.session.flush()
+    except sa.exc.IntegrityError:
+        # Two registrations of one phone at once: the second is told, as if it had come later.
+        raise PhoneAlreadyRegistered(_("This phone number already has an account.")) from None
     return user
 
 

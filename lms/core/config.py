@@ -131,9 +131,11 @@ def settings_from_env(instance_path: Path) -> dict:
 class BaseConfig:
     """Defaults that do not depend on the environment."""
 
-    #: No ping on every checkout (a round trip per request on PostgreSQL): lms/__init__.py pings
+    #: No ping on every checkout (a round trip per request on PostgreSQL): lms/core/db.py pings
     #: only connections that sat idle, which is when a database restart leaves them dead.
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    #: hide_parameters: a database error's message (and so any traceback in a log) never carries the
+    #: values of the statement: phones, names, password hashes.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"hide_parameters": True}
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True

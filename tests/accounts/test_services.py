@@ -94,3 +94,26 @@ def test_a_new_activation_code_replaces_the_old_one(app):
     new = services.issue_activation_code(user)
     assert services.authenticate(user.phone, old) is None
     assert services.authenticate(user.phone, new) is user
+
+
+def test_two_registrations_of_one_phone_at_once_tell_the_second_it_is_taken(app, monkeypatch, caplog):
+    from lms.accounts.models import User
+
+    first = services.register_trainee(full_name="Nguyễn Thị Hường", phone="0912777001", password="mat-khau-dai-1")
+    db.session.commit()
+    # The second request checked before the first committed: its check found nothing.
+    real_scalar, calls = db.session.scalar, []
+
+    def missed_once(*args, **kwargs):
+        if not calls:
+            calls.append(1)
+            return None
+        return real_scalar(*args, **kwargs)
+
+    monkeypatch.setattr(db.session, "scalar", missed_once)
+    with pytest.raises(services.PhoneAlreadyRegistered):
+        services.register_trainee(full_name="Trần Văn Bình", phone="0912 777 001", password="mat-khau-dai-2")
+    monkeypatch.undo()
+    assert db.session.scalar(sa.select(sa.func.count(User.id)).where(User.phone == first.phone)) == 1
+    logged = " ".join(record.getMessage() for record in caplog.records)
+    assert "0912777001" not in logged and "argon2" not in logged
