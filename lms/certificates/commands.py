@@ -83,13 +83,17 @@ def verify_command(file, keys_file):
     from lms.certificates.signing import check_certificate_document
 
     try:
-        document = json.loads(file.read().decode("utf-8"))
+        document = json.loads(file.read().decode("utf-8"), object_pairs_hook=_refuse_duplicate_keys)
+    except DuplicateKey as exc:
+        # Two values for one key: a reader could take either, so the signature proves nothing.
+        click.echo(f"NOT VALID: the key {exc} appears twice in one object")
+        sys.exit(1)
     except (UnicodeDecodeError, ValueError):
         click.echo("NOT VALID: the file is not a JSON document")
         sys.exit(1)
     if keys_file is not None:
         try:
-            keys = json.loads(keys_file.read().decode("utf-8"))
+            keys = json.loads(keys_file.read().decode("utf-8"), object_pairs_hook=_refuse_duplicate_keys)
         except (UnicodeDecodeError, ValueError):
             raise click.ClickException("The keys file is not JSON.") from None
     else:
@@ -121,3 +125,16 @@ def rotate_key_command():
 
     new, old = keyring_for(current_app).rotate()
     click.echo(f"New signing key {new}" + (f"; {old} retired (still verifies)." if old else "."))
+
+
+class DuplicateKey(ValueError):
+    """A JSON object names one key twice."""
+
+
+def _refuse_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
+    document = {}
+    for key, value in pairs:
+        if key in document:
+            raise DuplicateKey(json.dumps(key, ensure_ascii=False))
+        document[key] = value
+    return document

@@ -83,3 +83,16 @@ def test_a_revoked_certificate_file_does_not_verify(runner, tmp_path):
     signed.write_text(json.dumps(documents.signed_document(certificate, "http://localhost/")), encoding="utf-8")
     result = runner.invoke(args=["certificates", "verify", str(signed)])
     assert result.exit_code == 1 and "revoked" in result.output
+
+
+def test_a_file_naming_a_key_twice_does_not_verify(runner, tmp_path):
+    course = make_course()
+    certificate = certificate_of(completed_trainee(course, full_name="Nguyễn Thị Hường"), course)
+    text = json.dumps(documents.signed_document(certificate, "http://localhost/"), ensure_ascii=False)
+    # A reader that keeps the first value sees another holder; the signature covers the last one.
+    forged = text.replace('"name": "Nguyễn Thị Hường"', '"name": "Kẻ Giả Mạo", "name": "Nguyễn Thị Hường"', 1)
+    assert forged != text
+    signed = tmp_path / "certificate.json"
+    signed.write_text(forged, encoding="utf-8")
+    result = runner.invoke(args=["certificates", "verify", str(signed)])
+    assert result.exit_code == 1 and result.output.startswith("NOT VALID") and '"name"' in result.output
