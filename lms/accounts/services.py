@@ -1,8 +1,10 @@
 """Account rules: registration, authentication, roles and passwords."""
 
+import functools
 import hashlib
 import hmac
 from datetime import date, timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -64,6 +66,33 @@ def check_password_strength(password: str, phone: str | None = None) -> None:
         raise WeakPassword(_("The password needs at least %(n)d characters.", n=MIN_PASSWORD_LENGTH))
     if len(set(password)) < 4 or (phone and phone[-6:] in password):
         raise WeakPassword(_("This password is too easy to guess. Choose another one."))
+    if password.strip().lower() in common_passwords():
+        raise WeakPassword(_("This password is one of the most used ones, which are tried first. Choose another one."))
+    if _is_a_date(password):
+        raise WeakPassword(_("A date (a birthday, for example) is easy to guess. Choose another password."))
+
+
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """Return the most used passwords, which attackers try first (lms/accounts/data/common_passwords.txt)."""
+    path = Path(__file__).with_name("data") / "common_passwords.txt"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip().lower() for line in lines if line.strip() and not line.startswith("#"))
+
+
+def _is_a_date(password: str) -> bool:
+    """Tell whether the password is only a date: ddmmyyyy, yyyymmdd, dd/mm/yyyy and the like."""
+    digits = "".join(ch for ch in password if ch.isdigit())
+    if len(digits) != 8 or any(ch.isalpha() for ch in password) or len(password) > 10:
+        return False
+    for day, month, year in ((digits[:2], digits[2:4], digits[4:]), (digits[6:], digits[4:6], digits[:4])):
+        try:
+            date(int(year), int(month), int(day))
+        except ValueError:
+            continue
+        if 1900 <= int(year) <= 2100:
+            return True
+    return False
 
 
 def create_user(

@@ -117,3 +117,15 @@ def test_two_registrations_of_one_phone_at_once_tell_the_second_it_is_taken(app,
     assert db.session.scalar(sa.select(sa.func.count(User.id)).where(User.phone == first.phone)) == 1
     logged = " ".join(record.getMessage() for record in caplog.records)
     assert "0912777001" not in logged and "argon2" not in logged
+
+
+@pytest.mark.parametrize("password", ["iloveyou", "Password123", "matkhau123", "anhyeuem", "12345678a", "15081985",
+                                      "1985-08-15", "15/08/1985"])
+def test_the_most_used_passwords_and_bare_dates_are_refused(app, password):
+    with pytest.raises(services.WeakPassword):
+        services.check_password_strength(password, "0912777002")
+
+
+@pytest.mark.parametrize("password", ["Hoa sen nở 2026", "mat-khau-dai-1", "15081985xanh", "99887766"])
+def test_other_passwords_are_kept(app, password):
+    services.check_password_strength(password, "0912777002")
