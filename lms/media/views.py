@@ -27,7 +27,7 @@ from lms.courses.models import Course
 from lms.media import services, tasks
 from lms.media.access import get_asset_or_404, may_upload, may_view_asset
 from lms.media.hooks import upload_purpose
-from lms.media.models import AssetStatus, MediaAsset, Upload
+from lms.media.models import AssetStatus, MediaAsset, MediaType, Upload
 
 bp = Blueprint("media", __name__)
 
@@ -279,15 +279,23 @@ def serve(public_id: str, variant: str):
     asset = get_asset_or_404(public_id)
     if not may_view_asset(current_user, asset):
         abort(403 if current_user.is_authenticated else 404)
-    if variant == "original":
-        key, mime = asset.storage_key, asset.mime
+    download = request.args.get("download") == "1"
+    if variant == "original" and asset.media_type == MediaType.IMAGE:
+        # A photo's stored original keeps its EXIF (the GPS position of a trainee's home, the
+        # phone): what is given out is the largest upright rendition, with no metadata at all.
+        found = max((v for v in asset.variants if v.width), key=lambda v: v.width, default=None)
+        if found is None:
+            abort(404)
+        key, mime = found.storage_key, found.mime
+        name = f"{(asset.original_filename or public_id).rsplit('.', 1)[0]}.webp"
+    elif variant == "original":
+        key, mime, name = asset.storage_key, asset.mime, asset.original_filename
     else:
         found = asset.variant(variant)
         if found is None:
             abort(404)
         key, mime = found.storage_key, found.mime
-    download = request.args.get("download") == "1"
-    name = asset.original_filename if variant == "original" else f"{public_id}-{variant}.{key.rsplit('.', 1)[-1]}"
+        name = f"{public_id}-{variant}.{key.rsplit('.', 1)[-1]}"
     storage = get_storage()
     path = storage.local_path(key)
     if path is None:

@@ -194,3 +194,28 @@ def test_16_bit_greyscale_png_keeps_its_tones(tmp_path):
     [_, variant] = make_image_variants(source, tmp_path, "scan")
     with Image.open(variant.path) as webp:
         assert webp.convert("L").getpixel((5, 5)) == pytest.approx(128, abs=3)
+
+
+def test_a_photo_original_is_never_given_out_with_its_metadata(client, auth, app, tmp_path):
+    import io
+
+    from lms.core.extensions import db
+    from lms.media import services
+    from tests.factories import make_course, make_trainee
+
+    course = make_course()
+    photo = phone_photo(tmp_path / "IMG_0042.jpg")
+    assert b"PhoneMaker" in photo.read_bytes()
+    asset = services.ingest_file(photo, owner_id=None, course_id=course.id, filename="IMG_0042.jpg", purpose="image")
+    services.process_asset(asset)
+    db.session.commit()
+    trainee = make_trainee(enrolled_in=course)
+    auth.login(trainee.phone)
+    response = client.get(f"/media/{asset.public_id}/original")
+    assert response.status_code == 200 and response.mimetype == "image/webp"
+    served = tmp_path / "served.webp"
+    served.write_bytes(response.get_data())
+    assert not {b"EXIF", b"XMP ", b"ICCP"} & set(webp_chunks(served))
+    assert b"PhoneMaker" not in response.get_data()
+    with Image.open(io.BytesIO(response.get_data())) as picture:
+        assert picture.height > picture.width  # upright: the EXIF orientation was applied, then dropped
