@@ -38,6 +38,13 @@ def create_app(test_config: dict | None = None) -> Flask:
         # A forged Host must never name the issuer of a signed certificate or a cached page.
         app.config["TRUSTED_HOSTS"] = trusted_hosts(app.config.get("BASE_URL"), app.config.get("EXTRA_TRUSTED_HOSTS", ()))
 
+    if app.config.get("TRUSTED_PROXIES"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Behind the proxy every request comes from its address: without this, one client's wrong
+        # logins would lock out everyone; with it, a client cannot pick its address by sending the header.
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)
     configure_logging(app)
     register_extensions(app)
     register_blueprints(app)

@@ -66,6 +66,14 @@ def base_url(env) -> str | None:
     return url
 
 
+def trusted_proxies(env) -> int:
+    """Return LMS_TRUSTED_PROXIES, the number of proxies whose X-Forwarded-For is believed (0 to 5)."""
+    text = (env.get("LMS_TRUSTED_PROXIES") or "0").strip()
+    if not text.isdigit() or int(text) > 5:
+        raise ValueError(f"LMS_TRUSTED_PROXIES must be a number of proxies from 0 to 5, not {text!r}.")
+    return int(text)
+
+
 def trusted_hosts(base: str | None, extra=()) -> list[str]:
     """Return the host names requests may carry: LMS_BASE_URL's (or this machine's), plus any extra."""
     hosts = [urlsplit(base).hostname] if base else list(LOCAL_HOSTS)
@@ -88,6 +96,9 @@ def settings_from_env(instance_path: Path) -> dict:
         #: Public address printed in QR codes and signed certificates, e.g. https://langso.example.vn;
         #: required outside development (LMS_HTTPS=1). Requests for another host are refused.
         "BASE_URL": base_url(env),
+        #: Reverse proxies in front of the app that add X-Forwarded-For (nginx, Caddy: 1). Only then is
+        #: the client's address taken from that header, as the last proxy saw it; 0 trusts none.
+        "TRUSTED_PROXIES": trusted_proxies(env),
         #: More host names the site answers to (comma-separated), besides LMS_BASE_URL's.
         "EXTRA_TRUSTED_HOSTS": [h.strip() for h in env.get("LMS_TRUSTED_HOSTS", "").split(",") if h.strip()],
         "MAX_UPLOAD_BYTES": int(env.get("LMS_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES)),
