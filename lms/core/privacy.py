@@ -2,6 +2,7 @@
 
 import logging
 import re
+from urllib.parse import unquote_plus
 
 # A Vietnamese phone as people write it: mobile 0[35789] + 8 digits, landline 02 + 9 digits, or
 # either after 84 / +84 / 0084 instead of the 0; single spaces, dots, dashes or a bracket between
@@ -15,12 +16,32 @@ _PHONE = re.compile(
     rf"(?![\w])(?![.\-]\d)"  # nor its head
 )
 _SECRET_FIELDS = re.compile(r"(?i)((?:password|phone|code|token)=)[^&\s\"]+")
+#: A password hash (argon2, bcrypt, pbkdf2) anywhere in a line: a traceback's locals, a repr.
+_PASSWORD_HASH = re.compile(r"\$(?:argon2(?:id|i|d)|2[aby]|pbkdf2[\w-]*)\$[^\s'\"()]+")
+_PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
+
+
+def _url_decoded(text: str) -> str:
+    """Decode a URL's escapes (as often as a value was wrapped, up to three times) and its '+' spaces."""
+    for _ in range(3):
+        if not _PERCENT.search(text) and "+" not in text:
+            break
+        text = unquote_plus(text)
+    return text
 
 
 def redact(text: str) -> str:
-    """Mask phone-like numbers and secret query values in a log line."""
-    text = _SECRET_FIELDS.sub(r"\1***", text)
-    return _PHONE.sub("***", text)
+    """Mask phone-like numbers, password hashes and secret query values in a log line.
+
+    A phone hidden in an address (0912%20345%20678, %2B84…, inside ?next=) is found in the decoded
+    line; the line is then logged decoded, with the phone masked.
+    """
+    text = _PASSWORD_HASH.sub("***", _SECRET_FIELDS.sub(r"\1***", text))
+    masked = _PHONE.sub("***", text)
+    decoded = _url_decoded(masked)
+    if decoded != masked and _PHONE.search(decoded):
+        return _PHONE.sub("***", _SECRET_FIELDS.sub(r"\1***", decoded))
+    return masked
 
 
 def _redacted_record_factory(base_factory):

@@ -134,3 +134,22 @@ def test_redact_leaves_timestamps_dates_durations_ids_and_byte_counts_alone(line
 def test_redact_masks_a_phone_next_to_a_timestamp():
     line = "2026-12-02 16:44:23 SMS to 0912 345 678 queued"
     assert redact(line) == "2026-12-02 16:44:23 SMS to *** queued"
+
+
+@pytest.mark.parametrize("line", [
+    "GET /login?next=/users%3Fq%3D0912345678 HTTP/1.1",
+    "GET /users?q=0912+345+678 HTTP/1.1",
+    "GET /users?q=%2B84912345678 HTTP/1.1",
+    "GET /users?q=0912%20345%20678 HTTP/1.1",
+    "GET /x?next=%2Fusers%3Fq%3D%252B84912345678 HTTP/1.1",
+])
+def test_a_phone_hidden_in_an_address_is_masked_in_the_access_log(line):
+    masked = redact(line)
+    digits = "".join(ch for ch in masked if ch.isdigit())
+    assert "912345678" not in digits.replace("11", "") and "345" not in masked, masked
+    assert masked.startswith("GET /") and "***" in masked
+
+
+def test_a_password_hash_in_a_traceback_is_masked():
+    line = "IntegrityError: (0912345678, '$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA')"
+    assert "0912345678" not in redact(line) and "argon2" not in redact(line) and redact(line).endswith("'***')")
