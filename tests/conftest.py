@@ -1,5 +1,7 @@
 """Fixtures: an app on a fresh database (SQLite, or PostgreSQL with TEST_DATABASE_URL), and headless Chromium."""
 
+import contextlib
+import logging
 import os
 import re
 import threading
@@ -216,3 +218,49 @@ def served(app):
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(timeout=10)
+
+
+# --- Nothing personal in any log line of the whole run ---------------------------------------------
+
+#: A Vietnamese mobile or landline number as the suite writes them (factories, fixtures, typed forms).
+_PHONE_IN_LOG = re.compile(r"(?<![\w/])(?:\+?84|0)[ .-]?(?:[35789](?:[ .-]?\d){8}|2(?:[ .-]?\d){9})(?![\w])")
+#: Passwords the suite types, and a password hash of any account.
+_SECRET_IN_LOG = re.compile(r"secret-pass-1|demo12345|wrong-password|mat-khau-dai|\$argon2")
+
+
+class _EveryLogLine(logging.Handler):
+    """Keep every log line of the run, as a handler would write it (message and traceback)."""
+
+    def __init__(self):
+        super().__init__(level=logging.INFO)
+        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+        self.lines: list[str] = []
+
+    def emit(self, record):
+        with contextlib.suppress(Exception):  # a record that cannot be formatted is no line of a log
+            self.lines.append(self.format(record))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_personal_data_in_logs():
+    """Fail the run if any log line of it carries a phone number, a typed password or a password hash."""
+    handler = _EveryLogLine()
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(min(level, logging.INFO) if level else logging.INFO)
+    yield handler
+    root.removeHandler(handler)
+    root.setLevel(level)
+    leaks = [line for line in handler.lines if _PHONE_IN_LOG.search(line) or _SECRET_IN_LOG.search(line)]
+    assert not leaks, f"{len(leaks)} of {len(handler.lines)} log lines carry personal data:\n" + "\n".join(leaks[:20])
+
+
+@pytest.fixture(autouse=True)
+def _keep_collecting_log_lines(no_personal_data_in_logs):
+    """Put the collector back on the root logger: running the migrations reconfigures logging."""
+    root = logging.getLogger()
+    if no_personal_data_in_logs not in root.handlers:
+        root.addHandler(no_personal_data_in_logs)
+    if root.level > logging.INFO or root.level == logging.NOTSET:
+        root.setLevel(logging.INFO)

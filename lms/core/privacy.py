@@ -54,6 +54,10 @@ def _redacted_record_factory(base_factory):
         cleaned = redact(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None
+        if record.exc_info and not record.exc_text:
+            # A traceback's exception messages and reprs may carry what the code was handling:
+            # formatted here once, masked, and used by every handler instead of the raw one.
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
         return record
 
     factory.redacts_personal_data = True
