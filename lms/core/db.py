@@ -2,6 +2,7 @@
 
 import enum
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -130,6 +131,16 @@ def may_write() -> bool:
         return True
     view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
     return bool(getattr(view, "writes_database", False))
+
+
+#: Values per IN (...) list or bulk INSERT: within every database's limit on bound parameters.
+IN_CHUNK = 500
+
+
+def in_chunks(items: list, size: int = IN_CHUNK) -> Iterator[list]:
+    """Yield the items in lists of at most `size`, for IN (...) lists and bulk statements."""
+    for start in range(0, len(items), size):
+        yield items[start: start + size]
 
 
 def insert_if_absent(session, model, values: dict, *, unique: list[str]) -> bool:

@@ -4,20 +4,13 @@ Nothing here commits, and nothing goes through the session's identity map: a cal
 loaded Enrollment objects expires them after these writes.
 """
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 
 import sqlalchemy as sa
 
+from lms.core.db import in_chunks
 from lms.core.extensions import db
 from lms.learning.models import Enrollment, EnrollmentSource, EnrollmentStatus
-
-#: Values per IN (...) list: within every database's limit on bound parameters.
-IN_CHUNK = 500
-
-
-def _chunks(items: list, size: int = IN_CHUNK) -> Iterable[list]:
-    for start in range(0, len(items), size):
-        yield items[start: start + size]
 
 
 def enroll_in_bulk(course_id: int, user_ids: list[int], *, source: EnrollmentSource,
@@ -28,7 +21,7 @@ def enroll_in_bulk(course_id: int, user_ids: list[int], *, source: EnrollmentSou
     """
     new = set(new_user_ids)
     enrolments: dict[int, tuple[int, EnrollmentStatus]] = {}
-    for chunk in _chunks([user_id for user_id in user_ids if user_id not in new]):
+    for chunk in in_chunks([user_id for user_id in user_ids if user_id not in new]):
         for enrolment_id, user_id, status in db.session.execute(
                 sa.select(Enrollment.id, Enrollment.user_id, Enrollment.status).where(
                     Enrollment.course_id == course_id, Enrollment.user_id.in_(chunk))):
@@ -43,6 +36,6 @@ def enroll_in_bulk(course_id: int, user_ids: list[int], *, source: EnrollmentSou
             to_reopen.append(enrolment[0])
     if to_insert:
         db.session.execute(sa.insert(Enrollment.__table__), to_insert)
-    for chunk in _chunks(to_reopen):
+    for chunk in in_chunks(to_reopen):
         db.session.execute(sa.update(Enrollment).where(Enrollment.id.in_(chunk))
                            .values(status=EnrollmentStatus.ACTIVE, left_at=None))

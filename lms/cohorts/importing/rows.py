@@ -23,7 +23,7 @@ Existing accounts, decided here once (the dry run shows the outcome of every row
 """
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -55,7 +55,7 @@ from lms.cohorts.importing.headers import (
     read_table,
 )
 from lms.cohorts.models import Cohort, CohortMember, MemberStatus
-from lms.core.db import LabelledEnum
+from lms.core.db import LabelledEnum, in_chunks
 from lms.core.extensions import db
 from lms.core.i18n import gettext as _
 from lms.core.i18n import lazy_gettext as _l
@@ -63,8 +63,6 @@ from lms.core.text import fold_diacritics
 from lms.core.timezone import local_today
 from lms.learning.bulk import enroll_in_bulk
 from lms.learning.models import Enrollment, EnrollmentSource
-
-IN_CHUNK = 500
 
 
 class ImportBlocked(Exception):
@@ -305,11 +303,6 @@ class _Plan:
     members_by_user: dict[int, tuple[int, MemberStatus]] = field(default_factory=dict)
 
 
-def _chunks(items: list, size: int = IN_CHUNK) -> Iterable[list]:
-    for start in range(0, len(items), size):
-        yield items[start: start + size]
-
-
 def _folded_equal_with_fewer_marks(old: str, new: str) -> bool:
     return fold_diacritics(old) == fold_diacritics(new) and sum(not c.isascii() for c in new) <= sum(
         not c.isascii() for c in old)
@@ -324,11 +317,11 @@ def _name_replaces(account, new_name: str) -> bool:
 def _plan_rows(cohort: Cohort, rows: list[RowResult]) -> _Plan:
     plan = _Plan()
     phones = sorted({row.values["phone"] for row in rows if row.values.get("phone")})
-    for chunk in _chunks(phones):
+    for chunk in in_chunks(phones):
         for account in db.session.execute(sa.select(*_ACCOUNT_COLUMNS).where(User.phone.in_(chunk))):
             plan.accounts_by_phone[account.phone] = account
     ids = [account.id for account in plan.accounts_by_phone.values()]
-    for chunk in _chunks(ids):
+    for chunk in in_chunks(ids):
         plan.staff_ids.update(db.session.scalars(sa.select(UserRole.user_id).where(
             UserRole.user_id.in_(chunk), UserRole.role.in_(STAFF_ROLES))))
     if cohort.id is not None:
@@ -464,7 +457,7 @@ def commit_import(cohort: Cohort, data: bytes, *, today: date | None = None,
 
 def _write(cohort: Cohort, report: ImportReport, plan: _Plan, progress: Callable[[float], None]) -> None:
     new_rows = [row for row in report.rows if row.outcome == Outcome.NEW]
-    for done, chunk in enumerate(_chunks(new_rows, 1_000)):
+    for done, chunk in enumerate(in_chunks(new_rows, 1_000)):
         ids = create_trainees_in_bulk([row.values for row in chunk])
         for row in chunk:
             row.user_id = ids[row.values["phone"]]
@@ -510,7 +503,7 @@ def _add_members(cohort: Cohort, joining: list[int], plan: _Plan) -> None:
             returning.append(member[0])
     if new_members:
         db.session.execute(sa.insert(CohortMember.__table__), new_members)
-    for chunk in _chunks(returning):
+    for chunk in in_chunks(returning):
         db.session.execute(sa.update(CohortMember).where(CohortMember.id.in_(chunk))
                            .values(status=MemberStatus.ACTIVE, withdrawn_at=None))
 
