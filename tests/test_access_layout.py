@@ -1,23 +1,8 @@
 """Access rules and loaders are imported from a domain's access.py, and hooks keep courses below learning and media."""
 
-import ast
 from pathlib import Path
 
-import lms
-
-LMS = Path(lms.__file__).parent
-
-
-def _imports(path: Path) -> list[tuple[int, str]]:
-    """Return every module a file imports, function-local imports included, with its line."""
-    found = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            found += [(node.lineno, alias.name) for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.append((node.lineno, node.module))
-            found += [(node.lineno, f"{node.module}.{alias.name}") for alias in node.names]
-    return found
+from tests.test_layers import LMS, imported_modules
 
 
 def _package(path: Path) -> str:
@@ -29,7 +14,7 @@ def test_no_package_imports_another_packages_views():
     for path in sorted(LMS.rglob("*.py")):
         if path == LMS / "__init__.py":
             continue  # the factory registers the blueprints and connects the hooks
-        for line, module in _imports(path):
+        for line, module in imported_modules(path):
             parts = module.split(".")
             if (len(parts) >= 3 and parts[0] == "lms" and parts[1] != _package(path)
                     and (parts[2] == "views" or parts[2].endswith("_views"))):
@@ -41,7 +26,7 @@ def test_courses_imports_neither_learning_nor_media_and_media_not_learning():
     offenders = []
     for package, below in (("courses", {"learning", "media"}), ("media", {"learning"})):
         for path in sorted((LMS / package).rglob("*.py")):
-            for line, module in _imports(path):
+            for line, module in imported_modules(path):
                 parts = module.split(".")
                 if parts[0] == "lms" and len(parts) > 1 and parts[1] in below:
                     offenders.append(f"{path.relative_to(LMS.parent)}:{line} imports {module}")
