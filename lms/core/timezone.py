@@ -24,10 +24,10 @@ def local_moment(day: date, at: time) -> datetime:
 
 
 def start_of_local_day(day: date) -> datetime:
-    """Return midnight at the start of `day` in Vietnam, as an aware moment."""
-    return datetime.combine(day, time(0, 0), tzinfo=VIETNAM)
+    """Return the moment `day` begins in Vietnam (midnight there), in UTC."""
+    return local_moment(day, time.min)
 
 
 def local_day_bounds(day: date) -> tuple[datetime, datetime]:
     """Return the UTC start and end of a day in Vietnam."""
-    return local_moment(day, time.min), local_moment(day + timedelta(days=1), time.min)
+    return start_of_local_day(day), start_of_local_day(day + timedelta(days=1))
