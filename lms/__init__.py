@@ -194,10 +194,10 @@ def register_hooks(app: Flask) -> None:
     learning.register_home_notice("attendance", attendance_notice)
     learning.register_home_notice("notifications", notifications_notice)
 
-    jobs.recoverer("attendance exports")(recover_stale_exports)
-    jobs.recoverer("certificate batches")(recover_stale_batches)
-    jobs.recoverer("trainee imports")(recover_stale_imports)
-    jobs.recoverer("media processing")(recover_stale_media)
+    jobs.register_recoverer("attendance exports", recover_stale_exports)
+    jobs.register_recoverer("certificate batches", recover_stale_batches)
+    jobs.register_recoverer("trainee imports", recover_stale_imports)
+    jobs.register_recoverer("media processing", recover_stale_media)
 
 
 def register_errorhandlers(app: Flask) -> None:

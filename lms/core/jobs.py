@@ -9,7 +9,7 @@ process lives, whatever the task is busy with); a running job whose last heartbe
 JOBS_STALE_AFTER_S (2 minutes by default) lost its worker.
 
 Each kind of job decides what that means for it (failed with a Retry button, or queued again) and
-removes its partial files, in a recoverer registered here. The periodic job in lms.web.tasks runs
+removes its partial files, in a recoverer connected by the factory (register_recoverer). The periodic job in lms.web.tasks runs
 every recoverer each minute; the pages that show a job run its kind's recoverer first, because the
 worker that would run the periodic job may be the one that died.
 
@@ -220,17 +220,12 @@ def beat_row(model, row_id: int, *, column: str = "heartbeat_at") -> Callable[[]
     return beat
 
 
-def recoverer(name: str) -> Callable:
-    """Register a function that finds one kind's jobs whose worker is gone and recovers them.
+def register_recoverer(name: str, recover: Callable[[], int]) -> None:
+    """Register the function that finds one kind's jobs whose worker is gone and recovers them (keyed by name).
 
     It returns how many it recovered and never commits: the periodic job or the page does.
     """
-
-    def decorator(fn: Callable[[], int]) -> Callable[[], int]:
-        _recoverers[name] = fn
-        return fn
-
-    return decorator
+    _recoverers[name] = recover
 
 
 def recoverers() -> dict[str, Callable[[], int]]:
