@@ -9,9 +9,9 @@ process lives, whatever the task is busy with); a running job whose last heartbe
 JOBS_STALE_AFTER_S (2 minutes by default) lost its worker.
 
 Each kind of job decides what that means for it (failed with a Retry button, or queued again) and
-removes its partial files, in a recoverer connected by the factory (register_recoverer). The periodic job in lms.web.tasks runs
-every recoverer each minute; the pages that show a job run its kind's recoverer first, because the
-worker that would run the periodic job may be the one that died.
+removes its partial files, in a recoverer the factory connects (register_recoverer). The periodic
+job in lms.web.tasks runs every recoverer each minute; the pages that show a job run its kind's
+recoverer first, because the worker that would run the periodic job may be the one that died.
 
 A tracked job (an import, an export, a certificate batch) runs through `run_tracked`: it is marked
 running, beats while it works, saves its progress as it goes, and on any error is marked failed with
