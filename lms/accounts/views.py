@@ -94,8 +94,12 @@ def _safe_next(target: str | None) -> str:
 
 def _throttled(template: str, form, wait: int):
     """Answer 429 with Retry-After: the form again, its phone kept, saying how long to wait."""
-    flash(_("Too many wrong tries for this phone number. Wait %(seconds)s seconds, then try again.",
-            seconds=wait), "error")
+    if wait >= 120:
+        flash(_("Too many wrong tries for this phone number. Wait %(minutes)s minutes, then try again.",
+                minutes=-(-wait // 60)), "error")
+    else:
+        flash(_("Too many wrong tries for this phone number. Wait %(seconds)s seconds, then try again.",
+                seconds=wait), "error")
     response = make_response(render_template(template, form=form), 429)
     response.headers["Retry-After"] = str(wait)
     return response
@@ -173,8 +177,9 @@ def activate():
         except services.WeakPassword as exc:
             form.password.errors.append(str(exc))
         else:
-            flash(_("Welcome, %(name)s! Your account is ready.", name=user.full_name), "success")
-            return _logged_in(user, url_for("core.home"), remember=True)
+            response = _logged_in(user, url_for("core.home"), remember=True)
+            flash(_("Welcome, %(name)s! Your account is ready.", name=user.full_name), "success")  # after the fresh session
+            return response
     return render_template("accounts/activate.html", form=form)
 
 

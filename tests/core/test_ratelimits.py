@@ -20,7 +20,7 @@ def _urls(tmp_path):
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def uri(request, tmp_path):
-    urls = dict(zip(["sqlite", "postgresql"], _urls(tmp_path)))
+    urls = dict(zip(["sqlite", "postgresql"], _urls(tmp_path), strict=False))
     if request.param not in urls:
         pytest.skip("TEST_DATABASE_URL is not PostgreSQL")
     storage = storage_from_string(urls[request.param])
