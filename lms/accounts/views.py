@@ -16,7 +16,7 @@ from flask import (
 )
 from flask_login import current_user, login_required, login_user, logout_user
 
-from lms.accounts import services
+from lms.accounts import hooks, services
 from lms.accounts.access import get_user_or_404, role_required, shows_full_phone, visible_accounts
 from lms.accounts.forms import (
     ActivateForm,
@@ -174,6 +174,7 @@ def activate():
         except services.WeakPassword as exc:
             form.password.errors.append(str(exc))
         else:
+            hooks.record_consent(user, "activation")
             _start_session(user, remember=True)
             flash(_("Welcome, %(name)s! Your account is ready.", name=user.full_name), "success")
             return redirect(url_for("core.home"))
@@ -246,6 +247,7 @@ def register():
         except services.AccountError as exc:
             form.password.errors.append(str(exc))
         else:
+            hooks.record_consent(user, "registration")
             db.session.commit()
             session.clear()
             login_user(user, remember=True)

@@ -52,6 +52,7 @@ def test_a_trainee_activates_with_the_code_as_printed(served, page, app):
     page.get_by_label("Mã trên phiếu của bạn").fill(printed)
     page.get_by_label("Tự đặt mật khẩu của bạn").fill("khamtrai-2026")
     page.get_by_label("Nhập lại mật khẩu").fill("khamtrai-2026")
+    page.get_by_label(re.compile("Tôi đã đọc thông báo về quyền riêng tư")).check()
     page.get_by_role("button", name="Kích hoạt và đăng nhập").click()
     page.wait_for_load_state()
     expect(page.locator(".flash")).to_contain_text("Chào mừng Phạm Thị Lụa")
