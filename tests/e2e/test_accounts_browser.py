@@ -42,6 +42,7 @@ def test_a_trainee_activates_with_the_code_as_printed(served, page, app):
     field.fill("1111 2222" if code != "11112222" else "2222 1111")
     page.get_by_label("Tự đặt mật khẩu của bạn").fill("khamtrai-2026")
     page.get_by_label("Nhập lại mật khẩu").fill("khamtrai-2026")
+    page.get_by_label(re.compile("Tôi đã đọc thông báo về quyền riêng tư")).check()
     page.get_by_role("button", name="Kích hoạt và đăng nhập").click()
     error = page.locator("#code-error")
     expect(error).to_contain_text("Mã này không đúng hoặc đã hết hạn")
