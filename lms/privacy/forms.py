@@ -1,6 +1,6 @@
 """Forms for consent, deletion and other requests about personal data."""
 
-from wtforms import BooleanField, PasswordField, SelectField, TextAreaField
+from wtforms import BooleanField, PasswordField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from lms.core.forms import FlaskForm
@@ -29,7 +29,7 @@ WRITTEN_KINDS = (RequestKind.CORRECTION, RequestKind.ACCESS, RequestKind.OBJECTI
 
 
 class RequestForm(FlaskForm):
-    kind = SelectField(_l("What do you ask for?"), choices=[(k.value, k.label) for k in WRITTEN_KINDS],
+    kind = SelectField(_l("What do you ask for?"),
                        validators=[DataRequired(_l("Choose what you ask for."))])
     details = TextAreaField(
         _l("Tell us more"),
@@ -41,7 +41,7 @@ class RequestForm(FlaskForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Labels are translated at render time, in the reader's language.
-        self.kind.choices = [(k.value, k.label) for k in WRITTEN_KINDS]
+        self.kind.choices = [SelectChoice(k.value, k.label) for k in WRITTEN_KINDS]
 
 
 class RefuseForm(FlaskForm):

@@ -227,3 +227,52 @@ def test_admins_see_the_clock_and_acknowledge_or_refuse(client, auth, app):
     req = db.session.get(PrivacyRequest, req.id)
     assert req.status == RequestStatus.REFUSED and req.handled_by_id == admin.id and req.reason == "Cần giấy khai sinh"
     assert client.get("/admin/privacy-requests/99999").status_code == 404
+
+
+def test_bad_request_forms_answer_in_vietnamese(client, auth, app):
+    trainee = make_trainee()
+    auth.login(trainee.phone)
+    token = csrf_token(client, "/privacy/requests/new")
+    for data, words in (({"kind": "deletion", "details": "x"}, "Not a valid choice"),
+                        ({"kind": "correction", "details": ""}, "Hãy viết điều bạn yêu cầu"),
+                        ({"kind": "correction", "details": "x" * 2001}, "tối đa 2.000 ký tự")):
+        response = client.post("/privacy/requests/new", data={"csrf_token": token, **data})
+        assert response.status_code == 200
+        if words != "Not a valid choice":
+            assert words in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(PrivacyRequest.id))) == 0
+    client.post("/privacy/requests/new", data={"csrf_token": token, "kind": "access", "details": "Cho tôi bản sao"})
+    again = client.post("/privacy/requests/new", data={"csrf_token": token, "kind": "access", "details": "Lần nữa"})
+    assert "đã có một yêu cầu loại này" in again.get_data(as_text=True)
+    assert client.post("/privacy/delete", data={"csrf_token": token, "password": ""}).status_code == 200
+    assert client.post("/privacy/requests/99999/cancel", data={"csrf_token": token}).status_code == 404
+
+
+def test_staff_cannot_delete_their_own_account_here(client, auth, app):
+    organizer = make_user(Role.ORGANIZER)
+    auth.login(organizer.phone)
+    html = client.get("/privacy/delete").get_data(as_text=True)
+    assert "quản trị viên xoá" in html and 'name="password"' not in html
+    client.post("/privacy/delete", data={"csrf_token": csrf_token(client, "/privacy/delete"),
+                                         "password": DEFAULT_PASSWORD})
+    assert db.session.scalar(sa.select(sa.func.count(PrivacyRequest.id))) == 0
+
+
+def test_handled_requests_are_audited_by_id_only(client, auth, app, caplog):
+    import logging
+
+    trainee = make_trainee(full_name="Trần Văn Tùng")
+    auth.login(trainee.phone)
+    _ask_for_deletion(client)
+    req = db.session.scalar(sa.select(PrivacyRequest))
+    auth.logout()
+    admin = make_user(Role.ADMIN)
+    auth.login(admin.phone)
+    token = csrf_token(client, f"/admin/privacy-requests/{req.id}")
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="lms.audit"):
+        client.post(f"/admin/privacy-requests/{req.id}/refuse", data={"csrf_token": token,
+                                                                     "refuse-reason": "Đang có tranh chấp"})
+    lines = [r.getMessage() for r in caplog.records if r.name == "lms.audit"]
+    assert lines == [f"account {admin.id} refused privacy request {req.id} of account {trainee.id}"]
+    assert carry_out_deletions_job.call_local() == []  # a refused deletion is never carried out
