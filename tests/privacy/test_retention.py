@@ -90,3 +90,22 @@ def test_detail_within_the_retention_is_kept(app):
     _age_events(trainee, 364)
     assert fold_old_activity_job.call_local() == 0
     assert _totals() == {}
+
+
+def test_small_batches_add_up_to_the_same_totals(app):
+    from lms.privacy.services import activity_cutoff, fold_old_activity
+
+    app.config["ACTIVITY_RETENTION_DAYS"] = 30
+    course = make_course(lessons=1)
+    lesson = course.modules[0].lessons[0]
+    trainee = make_trainee(enrolled_in=course)
+    for _ in range(5):
+        learning.record_event(trainee, event(lesson, "open"))
+    db.session.commit()
+    _age_events(trainee, 31)
+    batches = []
+    while folded := fold_old_activity(activity_cutoff(), limit=2):
+        db.session.commit()
+        batches.append(folded)
+    assert batches == [2, 2, 1]
+    assert _totals() == {(trainee.id, lesson.id, "open"): 5}
