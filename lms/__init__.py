@@ -121,6 +121,7 @@ def register_blueprints(app: Flask) -> None:
     from lms.learning.views import bp as learning_bp
     from lms.media.views import bp as media_bp
     from lms.notifications.views import bp as notifications_bp
+    from lms.privacy.views import bp as privacy_bp
     from lms.quizzes.views import bp as quizzes_bp
     from lms.web.views import bp as core_bp
 
@@ -137,6 +138,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(notifications_bp)
     app.register_blueprint(certificates_bp)
     app.register_blueprint(attendance_exports_bp)
+    # Last: its consent check runs after accounts' "choose a password first".
+    app.register_blueprint(privacy_bp)
 
     from lms.web.security import apply_security_headers
 
@@ -172,10 +175,12 @@ def register_hooks(app: Flask) -> None:
     from lms.media.services import find_course_asset
     from lms.media.tasks import recover_stale_media
     from lms.notifications.views import render_notice as notifications_notice
+    from lms.privacy.services import record_consent_given
     from lms.quizzes.views import render_panel as quiz_panel
 
     accounts.register_people_scope("learners of the courses they teach", learners_taught_by)
     accounts.register_people_scope("trainees of the classes they run", members_of_classes_run_by)
+    accounts.register_consent_recorder("privacy", record_consent_given)
 
     courses.register_view_rule("enrolled", may_learn)
     courses.register_page_context("learning", course_page_learner)
@@ -231,6 +236,7 @@ def register_tasks() -> None:
     import lms.certificates.tasks  # noqa: F401
     import lms.cohorts.importing.tasks  # noqa: F401
     import lms.media.tasks  # noqa: F401
+    import lms.privacy.tasks  # noqa: F401
     import lms.web.tasks  # noqa: F401
 
 

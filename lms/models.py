@@ -9,4 +9,5 @@ from lms.courses import models as courses_models  # noqa: F401
 from lms.learning import models as learning_models  # noqa: F401
 from lms.media import models as media_models  # noqa: F401
 from lms.notifications import models as notifications_models  # noqa: F401
+from lms.privacy import models as privacy_models  # noqa: F401
 from lms.quizzes import models as quizzes_models  # noqa: F401

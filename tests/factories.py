@@ -23,6 +23,8 @@ from lms.courses.models import Course, CourseStatus, LessonKind
 from lms.learning import services as learning
 from lms.learning.services import ProgressEventData, enrol
 from lms.media.models import AssetStatus, MediaAsset, MediaType
+from lms.privacy import services as privacy
+from lms.privacy.models import ConsentChoice, ConsentMethod
 from lms.quizzes import services as quizzes
 from lms.quizzes.models import QuestionKind
 from tests.conftest import csrf_token
@@ -37,14 +39,22 @@ def next_phone() -> str:
     return f"0912{next(_phones):06d}"
 
 
-def make_user(*roles: Role, password: str | None = DEFAULT_PASSWORD, commit=True, **fields) -> User:
+def make_user(*roles: Role, password: str | None = DEFAULT_PASSWORD, commit=True, consented=True, **fields) -> User:
+    """Create an account; it has agreed to the privacy notice in force unless `consented=False`."""
     fields.setdefault("full_name", "Nguyễn Thị Hường")
     fields.setdefault("phone", next_phone())
     fields.setdefault("commune_code", CHUYEN_MY)
     user = accounts.create_user(roles=set(roles) or {Role.TRAINEE}, password=password, **fields)
+    if consented:
+        give_consent(user)
     if commit:
         db.session.commit()
     return user
+
+
+def give_consent(user: User) -> None:
+    """Record that the user agreed to the privacy notice in force, as test data (nobody was asked)."""
+    privacy.record_consent(user, ConsentChoice.GIVEN, ConsentMethod.SEED)
 
 
 def make_trainee(enrolled_in: Course | list[Course] | None = None, **fields) -> User:

@@ -102,6 +102,7 @@ EXPECTED = {
     "imports.errors_file": PROGRAMME_STAFF,
     "imports.progress": PROGRAMME_STAFF,
     "imports.status": PROGRAMME_STAFF,
+    "privacy.admin_request": {"admin"},
 }
 
 
@@ -129,6 +130,8 @@ MAY_POST = {
     "core.set_language": EVERYONE,
     "media.tus_patch": {"owner"}, "imports.commit": PROGRAMME_STAFF,
     "attendance_exports.retry_export": PROGRAMME_STAFF,
+    "privacy.cancel_request": {"owner"},
+    "privacy.acknowledge_request": {"admin"}, "privacy.refuse_request": {"admin"}, "privacy.complete_request": {"admin"},
 }
 
 
@@ -154,8 +157,14 @@ def world(tmp_path_factory):
 
 
 def _phone(phone: str) -> User:
+    """Return the demo's account with this phone, given a password and the current notice's consent."""
+    from lms.privacy import services as privacy
+    from lms.privacy.models import ConsentChoice, ConsentMethod
+
     user = db.session.scalar(sa.select(User).where(User.phone == phone))
     user.password_hash = hash_password(DEFAULT_PASSWORD)
+    if not privacy.has_current_consent(user):
+        privacy.record_consent(user, ConsentChoice.GIVEN, ConsentMethod.SEED)
     return user
 
 
@@ -240,7 +249,12 @@ def _things_people_made(cohort, owner, organizer) -> dict:
     data = "Họ và tên,Số điện thoại\nNguyễn Thị Mai,0912777001\n".encode()
     token = save_upload(data, cohort_id=cohort.id, user_id=organizer.id, filename="danh-sach.csv",
                         report=dry_run(cohort, data).to_dict())
-    return {"upload_id": upload.id, "export_public_id": job.public_id, "batch_id": batch.public_id,
+    from lms.privacy import services as privacy
+    from lms.privacy.models import RequestKind
+
+    request = privacy.file_request(owner, RequestKind.CORRECTION, "Ngày sinh của tôi bị sai.")
+    db.session.commit()
+    return {"request_id": request.id, "upload_id": upload.id, "export_public_id": job.public_id, "batch_id": batch.public_id,
             "import_token": token}
 
 

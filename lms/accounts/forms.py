@@ -169,6 +169,16 @@ def repeat_password_field(label, of: str) -> PasswordField:
     )
 
 
+def consent_field() -> BooleanField:
+    """Return the box that says the person agrees to the privacy notice: never ticked for them, required."""
+    return BooleanField(
+        _l("I have read the privacy notice and agree that my personal data is processed as it says."),
+        validators=[DataRequired(_l("To use the courses, tick the box to agree to the privacy notice. "
+                                    "Read the notice first if you want to know what it says."))],
+        default=False,
+    )
+
+
 class RegisterForm(ProfileFieldsMixin, FlaskForm):
     phone = TelField(
         _l("Phone number"),
@@ -177,6 +187,8 @@ class RegisterForm(ProfileFieldsMixin, FlaskForm):
     )
     password = new_password_field(_l("Password"))
     confirm = repeat_password_field(_l("Repeat the password"), "password")
+    #: Its own box, unticked: consent under Law 91/2025 is a separate, clear choice.
+    consent = consent_field()
 
 
 class ProfileForm(ProfileFieldsMixin, FlaskForm):
@@ -216,6 +228,7 @@ class ActivateForm(FlaskForm):
     )
     password = new_password_field(_l("Choose your own password"))
     confirm = repeat_password_field(_l("Repeat the password"), "password")
+    consent = consent_field()
 
 
 class MultiCheckboxField(SelectMultipleField):

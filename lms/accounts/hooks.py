@@ -1,8 +1,11 @@
-"""Extension points of accounts: which people a staff member who does not see everyone may see.
+"""Extension points of accounts: which people a staff member who does not see everyone may see, and consent.
 
 Higher packages say who is "theirs" (learning: the learners of the courses an instructor teaches;
 cohorts: the members of the classes they run); `lms.register_hooks` connects them. With none
 connected, such a staff member sees only their own account: the default fails closed.
+
+Registration and activation ask for consent to the privacy notice (a ticked box the form requires);
+privacy records it through a consent recorder.
 """
 
 from collections.abc import Callable
@@ -21,3 +24,18 @@ def register_people_scope(name: str, scope: Callable[[object], sa.Select]) -> No
 def people_scopes() -> list[Callable[[object], sa.Select]]:
     """Return the connected scopes."""
     return list(_people_scopes.values())
+
+
+#: name -> record(user, how) noting that the user agreed to the privacy notice ("registration", "activation").
+_consent_recorders: dict[str, Callable[[object, str], None]] = {}
+
+
+def register_consent_recorder(name: str, record: Callable[[object, str], None]) -> None:
+    """Let a higher package record the consent given on the registration and activation forms."""
+    _consent_recorders[name] = record
+
+
+def record_consent(user, how: str) -> None:
+    """Pass the consent given when the account was created or activated to every connected recorder."""
+    for record in _consent_recorders.values():
+        record(user, how)

@@ -16,7 +16,7 @@ from flask import (
 )
 from flask_login import current_user, login_required, login_user, logout_user
 
-from lms.accounts import services, throttle
+from lms.accounts import hooks, services, throttle
 from lms.accounts.access import get_user_or_404, role_required, shows_full_phone, visible_accounts
 from lms.accounts.forms import (
     ActivateForm,
@@ -177,6 +177,7 @@ def activate():
         except services.WeakPassword as exc:
             form.password.errors.append(str(exc))
         else:
+            hooks.record_consent(user, "activation")
             response = _logged_in(user, url_for("core.home"), remember=True)
             flash(_("Welcome, %(name)s! Your account is ready.", name=user.full_name), "success")  # after the fresh session
             return response
@@ -249,6 +250,7 @@ def register():
         except services.AccountError as exc:
             form.password.errors.append(str(exc))
         else:
+            hooks.record_consent(user, "registration")
             db.session.commit()
             session.clear()
             login_user(user, remember=True)

@@ -22,6 +22,12 @@ DEFAULT_SPREADSHEET_SECONDS = 20
 #: Long enough to ride out a burst (about 40 logins per slot per second at OWASP cost), short
 #: enough that a phone hears "try again in N seconds" long before its own 30 s timeout.
 DEFAULT_PASSWORD_HASH_WAIT_S = 3.0
+#: Lesson-activity detail (Decree 356 counts online activity history as sensitive) kept this long.
+DEFAULT_ACTIVITY_RETENTION_DAYS = 365
+#: Days a trainee has to change their mind before their account is anonymised.
+DEFAULT_DELETION_COOL_OFF_DAYS = 7
+#: The version of the privacy notice shipped with the code: bump it when the notice's text changes.
+DEFAULT_PRIVACY_NOTICE_VERSION = "2026-12-04"
 
 
 def default_instance_path() -> Path:
@@ -139,7 +145,26 @@ def settings_from_env(instance_path: Path) -> dict:
         #: (seconds); a file that needs more is refused as unreadable (lms/core/spreadsheets/workbook_child.py).
         "SPREADSHEET_MEMORY_MB": int(env.get("LMS_SPREADSHEET_MEMORY_MB", DEFAULT_SPREADSHEET_MEMORY_MB)),
         "SPREADSHEET_SECONDS": float(env.get("LMS_SPREADSHEET_SECONDS", DEFAULT_SPREADSHEET_SECONDS)),
+        #: Days lesson-activity detail (progress events) is kept before the worker folds it into totals.
+        "ACTIVITY_RETENTION_DAYS": positive_int(env, "LMS_ACTIVITY_RETENTION_DAYS", DEFAULT_ACTIVITY_RETENTION_DAYS),
+        #: Days between a deletion request and the anonymisation of the account, during which it can be cancelled.
+        "DELETION_COOL_OFF_DAYS": positive_int(env, "LMS_DELETION_COOL_OFF_DAYS", DEFAULT_DELETION_COOL_OFF_DAYS,
+                                               minimum=0),
+        #: Version of the privacy notice trainees consent to; an organisation that edits the notice bumps it,
+        #: and every trainee is asked again.
+        "PRIVACY_NOTICE_VERSION": (env.get("LMS_PRIVACY_NOTICE_VERSION") or "").strip()
+        or DEFAULT_PRIVACY_NOTICE_VERSION,
+        #: How trainees reach the person who handles personal-data requests (an e-mail, a phone, an office).
+        "PRIVACY_CONTACT": (env.get("LMS_PRIVACY_CONTACT") or "").strip(),
     }
+
+
+def positive_int(env, name: str, default: int, *, minimum: int = 1) -> int:
+    """Return a whole-number setting of at least `minimum`, or say which setting is wrong."""
+    text = (env.get(name) or str(default)).strip()
+    if not text.isdigit() or int(text) < minimum:
+        raise ValueError(f"{name} must be a whole number of at least {minimum}, not {text!r}.")
+    return int(text)
 
 
 class BaseConfig:

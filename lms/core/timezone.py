@@ -31,3 +31,19 @@ def start_of_local_day(day: date) -> datetime:
 def local_day_bounds(day: date) -> tuple[datetime, datetime]:
     """Return the UTC start and end of a day in Vietnam."""
     return start_of_local_day(day), start_of_local_day(day + timedelta(days=1))
+
+
+def end_of_working_days(moment: datetime, days: int) -> datetime:
+    """Return when a period of `days` working days (Monday to Friday in Vietnam) after `moment` ends, in UTC.
+
+    Counted as the Civil Code counts days: the day of `moment` itself does not count, the period
+    ends at midnight (Vietnam) after its last working day. Received on a Friday at 15:00 or on the
+    Saturday, 2 working days end when Wednesday begins. Public holidays are not known here.
+    """
+    day = local_today(moment)
+    left = days
+    while left > 0:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            left -= 1
+    return start_of_local_day(day + timedelta(days=1))

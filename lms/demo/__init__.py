@@ -17,6 +17,8 @@ from lms.courses.models import Course, CourseLevel, CourseStatus, Lesson, Lesson
 from lms.demo import cohorts as demo_cohorts
 from lms.demo import learning as demo_learning
 from lms.learning import services as learning
+from lms.privacy import services as privacy
+from lms.privacy.models import ConsentChoice, ConsentMethod
 
 SEED_DIR = Path(__file__).resolve().parents[2] / "seed"
 DEMO_PASSWORD = "demo12345"  # noqa: S105 - printed in the README on purpose
@@ -224,7 +226,7 @@ def create_demo_accounts(places: dict, report: DemoReport) -> None:
             continue
         is_trainee = Role.TRAINEE in roles
         village = home["villages"][0] if is_trainee else None
-        accounts.create_user(
+        user = accounts.create_user(
             full_name=name,
             phone=phone,
             roles=roles,
@@ -233,6 +235,8 @@ def create_demo_accounts(places: dict, report: DemoReport) -> None:
             village=village["name"] if village else None,
             business_name=f"Cơ sở {village['products'][0]} {name.split()[-1]}" if village else None,
         )
+        # The demo's journeys start logged in: its accounts have read the notice, in fiction.
+        privacy.record_consent(user, ConsentChoice.GIVEN, ConsentMethod.SEED)
         report.accounts_created.append(phone)
 
 

@@ -46,7 +46,7 @@ def waiting_trainee(phone="0987111222"):
 
 def activate(client, phone, code, password=NEW_PASSWORD, confirm=None):
     return client.post("/activate", data={
-        "phone": phone, "code": code, "password": password, "confirm": confirm or password,
+        "phone": phone, "code": code, "password": password, "confirm": confirm or password, "consent": "y",
         "csrf_token": csrf_token(client, "/activate"),
     })
 

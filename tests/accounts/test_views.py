@@ -18,6 +18,7 @@ def register(client, **overrides):
         "commune": str(CHUYEN_MY),
         "village": "Chuôn Ngọ",
         "business_name": "Khảm trai Ánh",
+        "consent": "y",
         "csrf_token": csrf_token(client, "/register"),
     }
     data.update(overrides)
