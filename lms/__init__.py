@@ -114,6 +114,7 @@ def register_blueprints(app: Flask) -> None:
     from lms.assignments.views import bp as assignments_bp
     from lms.attendance.export_views import bp as attendance_exports_bp
     from lms.attendance.views import bp as attendance_bp
+    from lms.audit.views import bp as audit_bp
     from lms.certificates.views import bp as certificates_bp
     from lms.cohorts.importing.views import bp as imports_bp
     from lms.cohorts.views import bp as cohorts_bp
@@ -137,6 +138,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(notifications_bp)
     app.register_blueprint(certificates_bp)
     app.register_blueprint(attendance_exports_bp)
+    app.register_blueprint(audit_bp)
 
     from lms.web.security import apply_security_headers
 
@@ -151,6 +153,9 @@ def register_hooks(app: Flask) -> None:
     lms.core.jobs outside any app), so the jobs that complete lessons see the site's rules and listeners.
     """
     from lms.accounts import hooks as accounts
+    from lms.accounts.access import may_read_audit_log
+    from lms.accounts.models import Role
+    from lms.accounts.services import account_names
     from lms.assignments import services as assignments
     from lms.assignments.access import SUBMISSION_UPLOAD
     from lms.assignments.views import render_home_notice as assignments_notice
@@ -158,6 +163,7 @@ def register_hooks(app: Flask) -> None:
     from lms.attendance.export_jobs import recover_stale_exports
     from lms.attendance.services import attendance_rule
     from lms.attendance.views import render_home_notice as attendance_notice
+    from lms.audit import hooks as audit
     from lms.certificates.services import issue_for_enrollment, recover_stale_batches
     from lms.cohorts.access import members_of_classes_run_by
     from lms.cohorts.importing.store import recover_stale_imports
@@ -176,6 +182,10 @@ def register_hooks(app: Flask) -> None:
 
     accounts.register_people_scope("learners of the courses they teach", learners_taught_by)
     accounts.register_people_scope("trainees of the classes they run", members_of_classes_run_by)
+
+    audit.register_reader("admins", may_read_audit_log)
+    audit.register_account_namer("accounts", account_names)
+    audit.register_role_labels("accounts", {role.value: label for role, label in Role.labels().items()})
 
     courses.register_view_rule("enrolled", may_learn)
     courses.register_page_context("learning", course_page_learner)

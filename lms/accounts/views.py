@@ -1,7 +1,5 @@
 """Login, registration, profile and staff management of accounts."""
 
-import logging
-
 from flask import (
     Blueprint,
     abort,
@@ -30,6 +28,8 @@ from lms.accounts.forms import (
 )
 from lms.accounts.models import Role, User
 from lms.accounts.passwords import ONE_TIME_CODE_DIGITS, HashingBusy, password_hashing
+from lms.audit.models import AuditAction
+from lms.audit.services import record_event
 from lms.core.connection import client_disconnected
 from lms.core.db import transactions_that_write
 from lms.core.extensions import db, limiter
@@ -37,9 +37,6 @@ from lms.core.i18n import gettext as _
 from lms.core.params import paginate
 from lms.core.text import normalize_code, normalize_phone
 from lms.core.urls import same_site_path
-
-#: Who looked at whose personal data (ids only).
-audit_log = logging.getLogger("lms.audit")
 
 bp = Blueprint("accounts", __name__)
 
@@ -334,8 +331,8 @@ def reveal_phone(user_id: int):
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
-    # Ids only: the log must not carry the number it is about.
-    audit_log.info("account %s revealed the phone number of account %s", current_user.id, user.id)
+    record_event(AuditAction.REVEALED_PHONE, current_user, subject_id=user.id, client_address=request.remote_addr)
+    db.session.commit()
     return render_template("accounts/user_detail.html", user=user, full_phone=True, reveal_form=form)
 
 
@@ -355,6 +352,7 @@ def reset_password(user_id: int):
                           _("You will see a one-time code to give them; they choose a new password when they log in with it.")],
             confirm_label=_("Yes, reset the password"), cancel_url=url_for("accounts.user_detail", user_id=user.id))
     code = services.reset_password_to_code(user)
+    record_event(AuditAction.RESET_PASSWORD, current_user, subject_id=user.id, client_address=request.remote_addr)
     db.session.commit()
     return render_template("accounts/one_time_code.html", user=user, code=code)
 
@@ -381,6 +379,9 @@ def create_staff():
         except services.PhoneAlreadyRegistered as exc:
             form.phone.errors.append(str(exc))
         else:
+            record_event(AuditAction.CHANGED_ROLES, current_user, subject_id=user.id,
+                         object_ref="roles " + ",".join(sorted(r.value for r in user.roles)),
+                         client_address=request.remote_addr)
             db.session.commit()
             return render_template("accounts/one_time_code.html", user=user, code=code)
     return render_template("accounts/staff_form.html", form=form)
