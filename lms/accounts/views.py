@@ -1,7 +1,12 @@
 """Login, registration, profile and staff management of accounts."""
 
+import io
+import json
+from datetime import date, datetime
+
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
     flash,
@@ -12,9 +17,11 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import format_date, format_datetime
 from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.routing import BuildError
 
-from lms.accounts import services
+from lms.accounts import personal_data, services
 from lms.accounts.access import get_user_or_404, role_required, shows_full_phone, visible_accounts
 from lms.accounts.forms import (
     ActivateForm,
@@ -298,6 +305,95 @@ def profile():
         flash(_("Your details have been saved."), "success")
         return redirect(url_for("accounts.profile"))
     return render_template("accounts/profile.html", form=form)
+
+
+#: Their own data, still personal: no cache on the way may keep a copy.
+NO_STORE = "private, no-store"
+
+
+@bp.get("/my/data")
+@login_required
+def my_data():
+    """Show the logged-in person everything held about them, with downloads and a way to correct it."""
+    return render_template("accounts/my_data.html", data=personal_data.collect_personal_data(current_user),
+                           show=_shown, deletion_url=_deletion_url())
+
+
+@bp.get("/my/data.json")
+@login_required
+def my_data_json():
+    """Download everything held about the logged-in person as JSON; the download is an audit event."""
+    data = personal_data.collect_personal_data(current_user)
+    _record_own_download("json")
+    # Not jsonify: it sorts keys, and a person reads their sections and columns in the page's order.
+    response = Response(json.dumps(personal_data.as_json(data), ensure_ascii=False, indent=2),
+                        mimetype="application/json")
+    response.headers["Content-Disposition"] = f'attachment; filename="du-lieu-cua-toi-{current_user.id}.json"'
+    response.headers["Cache-Control"] = NO_STORE
+    return response
+
+
+@bp.get("/my/data.xlsx")
+@login_required
+def my_data_xlsx():
+    """Download everything held about the logged-in person as a workbook, one sheet per section."""
+    buffer = io.BytesIO()
+    personal_data.write_workbook(personal_data.collect_personal_data(current_user), buffer)
+    _record_own_download("xlsx")
+    response = Response(buffer.getvalue(),
+                        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response.headers["Content-Disposition"] = f'attachment; filename="du-lieu-cua-toi-{current_user.id}.xlsx"'
+    response.headers["Cache-Control"] = NO_STORE
+    return response
+
+
+@bp.route("/my/data/profile", methods=["GET", "POST"])
+@login_required
+def correct_my_data():
+    """Let a person correct their own details; the phone number is changed by an organizer."""
+    form = ProfileForm(obj=current_user if request.method == "GET" else None)
+    if request.method == "GET":
+        form.commune.data = current_user.commune_code
+    form.fill_place_choices(current_user.commune_code)
+    if form.validate_on_submit():
+        try:
+            services.update_profile(current_user, full_name=form.full_name.data, email=form.email.data,
+                                    date_of_birth=form.date_of_birth.data, commune_code=form.commune.data,
+                                    village=form.village.data, business_name=form.business_name.data)
+        except services.UnknownCommune as exc:
+            form.commune.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("Your details have been corrected."), "success")
+            return redirect(url_for("accounts.my_data"))
+    return render_template("accounts/correct_my_data.html", form=form)
+
+
+def _record_own_download(fmt: str) -> None:
+    record_event(AuditAction.DOWNLOADED_OWN_DATA, current_user, subject_id=current_user.id,
+                 object_ref=f"own data {fmt}", client_address=request.remote_addr)
+    db.session.commit()
+
+
+def _deletion_url() -> str | None:
+    """Return the address where a person asks for their data to be deleted, once that page exists."""
+    try:
+        return url_for("privacy.request_deletion")
+    except BuildError:
+        return None
+
+
+def _shown(value) -> str:
+    """Return a value of "my data" as the page shows it."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if isinstance(value, datetime):
+        return format_datetime(value, "short")
+    if isinstance(value, date):
+        return format_date(value, "medium")
+    return str(value)
 
 
 @bp.route("/users")
