@@ -16,6 +16,8 @@ from lms.core.timezone import to_local
 
 #: Version of the JSON layout, for whoever reads a download later.
 FORMAT_VERSION = 1
+#: Languages by their own names, as the language switch shows them.
+LANGUAGES = {"vi": "Tiếng Việt", "en": "English"}
 
 
 def collect_personal_data(user) -> dict:
@@ -44,7 +46,7 @@ def _account(user) -> DataSection:
         (("created_at", _l("Created")), ("last_login_at", _l("Last login")), ("roles", _l("Roles")),
          ("language", _l("Language"))),
         ({"created_at": user.created_at, "last_login_at": user.last_login_at,
-          "roles": ", ".join(sorted(role.label for role in user.roles)), "language": user.locale or "vi"},))
+          "roles": ", ".join(sorted(role.label for role in user.roles)), "language": LANGUAGES.get(user.locale or "vi", user.locale)},))
 
 
 def _json_value(value):

@@ -35,7 +35,7 @@ from lms.accounts.forms import (
 )
 from lms.accounts.models import Role, User
 from lms.accounts.passwords import ONE_TIME_CODE_DIGITS, HashingBusy, password_hashing
-from lms.audit.models import AuditAction
+from lms.audit.models import AuditAction, AuditObject
 from lms.audit.services import record_event
 from lms.core.connection import client_disconnected
 from lms.core.db import transactions_that_write
@@ -371,7 +371,7 @@ def correct_my_data():
 
 def _record_own_download(fmt: str) -> None:
     record_event(AuditAction.DOWNLOADED_OWN_DATA, current_user, subject_id=current_user.id,
-                 object_ref=f"own data {fmt}", client_address=request.remote_addr)
+                 object_kind=AuditObject.OWN_DATA, object_ref=fmt, client_address=request.remote_addr)
     db.session.commit()
 
 
@@ -476,7 +476,7 @@ def create_staff():
             form.phone.errors.append(str(exc))
         else:
             record_event(AuditAction.CHANGED_ROLES, current_user, subject_id=user.id,
-                         object_ref="roles " + ",".join(sorted(r.value for r in user.roles)),
+                         object_kind=AuditObject.ROLES, object_ref=",".join(sorted(r.value for r in user.roles)),
                          client_address=request.remote_addr)
             db.session.commit()
             return render_template("accounts/one_time_code.html", user=user, code=code)

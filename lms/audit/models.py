@@ -37,6 +37,36 @@ class AuditAction(LabelledEnum):
         }
 
 
+class AuditObject(LabelledEnum):
+    """What kind of thing an event reached; its codes go in object_ref."""
+
+    ATTENDANCE = "attendance"
+    ATTENDANCE_SUMMARY = "attendance_summary"
+    ATTENDANCE_FILE = "attendance_file"
+    SIGN_IN_SHEET = "sign_in_sheet"
+    IMPORT_ERRORS = "import_errors"
+    ACTIVATION_SLIPS = "activation_slips"
+    CERTIFICATE_REGISTER = "certificate_register"
+    AUDIT_LOG = "audit_log"
+    OWN_DATA = "own_data"
+    ROLES = "roles"
+
+    @classmethod
+    def labels(cls):
+        return {
+            cls.ATTENDANCE: _l("Attendance"),
+            cls.ATTENDANCE_SUMMARY: _l("Attendance summary"),
+            cls.ATTENDANCE_FILE: _l("Attendance file made in the background"),
+            cls.SIGN_IN_SHEET: _l("Sign-in sheet"),
+            cls.IMPORT_ERRORS: _l("Trainee list with its errors"),
+            cls.ACTIVATION_SLIPS: _l("Activation slips"),
+            cls.CERTIFICATE_REGISTER: _l("Certificate register"),
+            cls.AUDIT_LOG: _l("Audit log"),
+            cls.OWN_DATA: _l("Their own data"),
+            cls.ROLES: _l("Roles"),
+        }
+
+
 class AuditEvent(db.Model):
     """One access to personal data. Ids only: the log must not become another copy of what it guards."""
 
@@ -51,7 +81,9 @@ class AuditEvent(db.Model):
     action: Mapped[AuditAction] = mapped_column(enum_column_type(AuditAction), index=True)
     #: The account whose data was reached, when there is one (a list names no single person).
     subject_id: Mapped[int | None] = mapped_column(sa.Integer, index=True)
-    #: What was reached, by code or id only ("cohort PX-VBBH-01", "course viet-bai-ban-hang").
+    #: What kind of thing was reached (a class's attendance, the certificate register…), if not only a person.
+    object_kind: Mapped[AuditObject | None] = mapped_column(enum_column_type(AuditObject))
+    #: Which one, by codes and ids only ("PX-VBBH-01 · csv"), never by a name or a phone number.
     object_ref: Mapped[str] = mapped_column(sa.String(200), default="")
     client_address: Mapped[str | None] = mapped_column(sa.String(45))
 

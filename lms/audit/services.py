@@ -8,7 +8,7 @@ from datetime import date
 import sqlalchemy as sa
 
 from lms.audit import hooks
-from lms.audit.models import AuditAction, AuditEvent
+from lms.audit.models import AuditAction, AuditEvent, AuditObject
 from lms.core.extensions import db
 from lms.core.timezone import local_day_bounds, to_local
 
@@ -16,21 +16,21 @@ from lms.core.timezone import local_day_bounds, to_local
 audit_log = logging.getLogger("lms.audit")
 
 
-def record_event(action: AuditAction, actor, *, subject_id: int | None = None, object_ref: str = "",
-                 client_address: str | None = None) -> AuditEvent:
-    """Record that actor did action, to subject_id's data or to object_ref; flush, the caller commits.
+def record_event(action: AuditAction, actor, *, subject_id: int | None = None, object_kind: AuditObject | None = None,
+                 object_ref: str = "", client_address: str | None = None) -> AuditEvent:
+    """Record that actor did action to subject_id's data or to an object; flush, the caller commits.
 
     :param actor: the account acting (anything with ``id`` and ``roles``), or None for the system.
-    :param object_ref: what was reached, by code or id, never by a name or a phone number.
+    :param object_ref: which object, by codes and ids joined with " · ", never a name or a phone number.
     """
     roles = ",".join(sorted(str(getattr(role, "value", role)) for role in getattr(actor, "roles", ())))
     event = AuditEvent(action=action, actor_id=getattr(actor, "id", None), actor_roles=roles,
-                       subject_id=subject_id, object_ref=(object_ref or "")[:200],
+                       subject_id=subject_id, object_kind=object_kind, object_ref=(object_ref or "")[:200],
                        client_address=(client_address or None) and client_address[:45])
     db.session.add(event)
     db.session.flush()
-    audit_log.info("account %s %s; subject account %s; object %s", event.actor_id, action.value,
-                   subject_id or "-", event.object_ref or "-")
+    audit_log.info("account %s %s; subject account %s; object %s %s", event.actor_id, action.value,
+                   subject_id or "-", object_kind.value if object_kind else "-", event.object_ref or "-")
     return event
 
 
@@ -75,6 +75,14 @@ def describe_roles(recorded: str) -> str:
     return ", ".join(hooks.role_label(value) for value in recorded.split(",") if value)
 
 
+def describe_object(event: AuditEvent) -> str:
+    """Return what an event reached, as people read it: its kind's label, then its codes."""
+    if event.object_kind is None:
+        return event.object_ref
+    ref = describe_roles(event.object_ref) if event.object_kind == AuditObject.ROLES else event.object_ref
+    return f"{event.object_kind.label}: {ref}" if ref else event.object_kind.label
+
+
 #: Columns of an export, in order (labels translated by the view).
 EXPORT_COLUMNS = ("when", "actor_id", "actor", "actor_roles", "action", "subject_id", "subject", "object",
                   "client_address")
@@ -88,5 +96,5 @@ def export_rows(stmt: sa.Select, batch: int = 500) -> Iterator[tuple]:
         for e in chunk:
             yield (to_local(e.occurred_at).replace(tzinfo=None), e.actor_id, names.get(e.actor_id, ""),
                    describe_roles(e.actor_roles), e.action.label, e.subject_id, names.get(e.subject_id, ""),
-                   e.object_ref, e.client_address or "")
+                   describe_object(e), e.client_address or "")
 

@@ -9,7 +9,7 @@ from lms.audit import services
 from lms.audit.access import audit_reader_required
 from lms.audit.forms import AuditFilterForm
 from lms.audit.hooks import account_names
-from lms.audit.models import AuditAction
+from lms.audit.models import AuditAction, AuditObject
 from lms.core.db import utcnow
 from lms.core.extensions import db
 from lms.core.i18n import gettext as _
@@ -41,7 +41,7 @@ def index():
     page = paginate(services.find_events(form.to_filter()), per_page=PAGE_SIZE, count=True)
     names = account_names([e.actor_id for e in page.items] + [e.subject_id for e in page.items])
     return render_template("audit/index.html", form=form, page=page, names=names, kept=form.kept(),
-                           describe_roles=services.describe_roles)
+                           describe_roles=services.describe_roles, describe_object=services.describe_object)
 
 
 @bp.get("/admin/audit.<any(xlsx, csv):fmt>")
@@ -53,8 +53,8 @@ def export(fmt: str):
     form = _form()
     # The export shows the log as it stood when it was asked for, without the event it adds itself.
     stmt = services.find_events(form.to_filter(up_to_id=services.last_event_id()))
-    services.record_event(AuditAction.EXPORTED_LIST, current_user, object_ref=f"audit log {fmt}",
-                          client_address=request.remote_addr)
+    services.record_event(AuditAction.EXPORTED_LIST, current_user, object_kind=AuditObject.AUDIT_LOG,
+                          object_ref=fmt, client_address=request.remote_addr)
     db.session.commit()
     header = [str(h) for h in EXPORT_HEADER]
     filename = f"nhat-ky-truy-cap-{to_local(utcnow()):%Y%m%d}.{fmt}"

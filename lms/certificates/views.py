@@ -26,7 +26,7 @@ from flask_login import current_user, login_required
 from lms.accounts.access import role_required
 from lms.accounts.forms import ConfirmForm
 from lms.accounts.models import Role
-from lms.audit.models import AuditAction
+from lms.audit.models import AuditAction, AuditObject
 from lms.audit.services import record_event
 from lms.certificates import KEYS_PATH, documents, services
 from lms.certificates.access import get_batch_or_404, get_certificate_or_404
@@ -236,7 +236,7 @@ def export(fmt: str):
     if fmt not in ("csv", "xlsx"):
         abort(404)
     stamp = to_local(utcnow()).strftime("%Y%m%d")
-    record_event(AuditAction.EXPORTED_LIST, current_user, object_ref=f"certificate register {fmt}",
+    record_event(AuditAction.EXPORTED_LIST, current_user, object_kind=AuditObject.CERTIFICATE_REGISTER, object_ref=fmt,
                  client_address=request.remote_addr)
     db.session.commit()
     if fmt == "csv":

@@ -10,7 +10,7 @@ from python_calamine import CalamineWorkbook
 from lms.accounts.models import User
 from lms.attendance import services as attendance
 from lms.attendance.models import AttendanceStatus, CheckInMethod
-from lms.audit.models import AuditAction, AuditEvent
+from lms.audit.models import AuditAction, AuditEvent, AuditObject
 from lms.core.extensions import db
 from lms.notifications import services as notifications
 from tests.conftest import csrf_token
@@ -112,9 +112,9 @@ def test_only_the_owner_sees_their_data_and_downloads_are_audit_events(client, a
     client.get("/my/data.json")
     client.get("/my/data.xlsx")
     events = db.session.execute(sa.select(AuditEvent.action, AuditEvent.actor_id, AuditEvent.subject_id,
-                                          AuditEvent.object_ref).order_by(AuditEvent.id)).all()
-    assert events == [(AuditAction.DOWNLOADED_OWN_DATA, mine.id, mine.id, "own data json"),
-                      (AuditAction.DOWNLOADED_OWN_DATA, mine.id, mine.id, "own data xlsx")]
+                                          AuditEvent.object_kind, AuditEvent.object_ref).order_by(AuditEvent.id)).all()
+    assert events == [(AuditAction.DOWNLOADED_OWN_DATA, mine.id, mine.id, AuditObject.OWN_DATA, "json"),
+                      (AuditAction.DOWNLOADED_OWN_DATA, mine.id, mine.id, AuditObject.OWN_DATA, "xlsx")]
 
 
 def _correction(client, **changes):

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from python_calamine import CalamineWorkbook
 
 from lms.accounts.models import Role
-from lms.audit.models import AuditAction, AuditEvent, AuditLogIsAppendOnly
+from lms.audit.models import AuditAction, AuditEvent, AuditLogIsAppendOnly, AuditObject
 from lms.audit.services import record_event
 from lms.core.extensions import db
 from lms.courses import services as courses
@@ -82,7 +82,7 @@ def test_an_attendance_export_and_a_password_reset_are_events(client, auth, app)
     client.post(f"/users/{trainee.id}/reset-password", data={"csrf_token": token, "confirm": "yes"})
     exported, reset = _events()
     assert (exported.action, exported.actor_id, exported.subject_id) == (AuditAction.EXPORTED_LIST, organizer.id, None)
-    assert exported.object_ref == f"attendance cohort {cohort.code} csv"
+    assert (exported.object_kind, exported.object_ref) == (AuditObject.ATTENDANCE, f"{cohort.code} · csv")
     assert (reset.action, reset.subject_id, reset.actor_roles) == (AuditAction.RESET_PASSWORD, trainee.id, "organizer")
 
 
@@ -148,11 +148,11 @@ def test_filters_take_vietnam_days_and_the_exports_match_the_screen(client, auth
     values = book.get_sheet_by_name(book.sheet_names[0]).to_python()
     assert len(values) == 2 and values[1][4] == "Đặt lại mật khẩu" and values[1][5] == trainee.id
 
-    exports = [e for e in _events() if e.actor_id == admin.id and e.object_ref.startswith("audit log")]
-    assert [e.object_ref for e in exports] == ["audit log csv", "audit log xlsx"]
+    exports = [e for e in _events() if e.object_kind == AuditObject.AUDIT_LOG]
+    assert [(e.actor_id, e.object_ref) for e in exports] == [(admin.id, "csv"), (admin.id, "xlsx")]
     # Each export shows the log as its screen did: without the export's own event.
     everything = client.get("/admin/audit.csv").get_data(as_text=True)
-    assert "audit log csv" in everything and everything.count("\n") == 1 + 6
+    assert "Nhật ký truy cập dữ liệu: csv" in everything and everything.count("\n") == 1 + 6
 
 
 def test_bad_filters_get_a_vietnamese_message_not_an_error(client, auth, app):
