@@ -309,6 +309,9 @@ def profile():
 
 #: Their own data, still personal: no cache on the way may keep a copy.
 NO_STORE = "private, no-store"
+#: Rows of one section the page shows (the latest); a cheap phone on 3G should not load thousands of
+#: activity events. The downloads hold every row.
+MY_DATA_PAGE_ROWS = 100
 
 
 @bp.get("/my/data")
@@ -316,7 +319,7 @@ NO_STORE = "private, no-store"
 def my_data():
     """Show the logged-in person everything held about them, with downloads and a way to correct it."""
     return render_template("accounts/my_data.html", data=personal_data.collect_personal_data(current_user),
-                           show=_shown, deletion_url=_deletion_url())
+                           show=_shown, deletion_url=_deletion_url(), page_rows=MY_DATA_PAGE_ROWS)
 
 
 @bp.get("/my/data.json")

@@ -8,6 +8,10 @@ from lms.core.i18n import lazy_gettext as _l
 from lms.courses.models import Course, Lesson
 from lms.learning.models import Enrollment, LessonProgress, ProgressEvent
 
+#: What each kind of progress event means to the person who sent it.
+EVENT_KINDS = {"open": _l("Opened the lesson"), "position": _l("Watched or read up to a point"),
+               "complete": _l("Finished the lesson")}
+
 
 def personal_data(user) -> list[DataSection]:
     """Return the user's enrolments, lesson progress and activity history (the events their phone sent)."""
@@ -36,5 +40,6 @@ def personal_data(user) -> list[DataSection]:
                           for p, course, lesson in progress)),
         DataSection("activity", _l("Activity history"),
                     (("lesson", _l("Lesson")), ("kind", _l("What happened")), ("occurred_at", _l("When"))),
-                    tuple({"lesson": lesson, "kind": e.kind, "occurred_at": e.occurred_at} for e, lesson in events)),
+                    tuple({"lesson": lesson, "kind": EVENT_KINDS.get(e.kind, e.kind), "occurred_at": e.occurred_at}
+                          for e, lesson in events)),
     ]

@@ -12,6 +12,7 @@ from lms.attendance import services as attendance
 from lms.attendance.models import AttendanceStatus, CheckInMethod
 from lms.audit.models import AuditAction, AuditEvent, AuditObject
 from lms.core.extensions import db
+from lms.courses.models import Course
 from lms.notifications import services as notifications
 from tests.conftest import csrf_token
 from tests.factories import (
@@ -145,3 +146,23 @@ def test_a_trainee_corrects_their_details_with_vietnamese_messages(client, auth,
     assert (saved.full_name, saved.date_of_birth, saved.business_name, saved.phone) == (
         "Nguyễn Thị Hường Mai", date(1985, 3, 8), "Xưởng khảm trai Chuôn Ngọ", OWN_PHONE)
     assert "Xưởng khảm trai Chuôn Ngọ" in client.get("/my/data").get_data(as_text=True)
+
+
+def test_a_long_history_shows_its_latest_rows_and_downloads_them_all(client, auth, app):
+    from lms.core.db import utcnow
+    from lms.courses import services as courses
+    from lms.learning.models import ProgressEvent
+
+    mine, _other, _cohort = _two_trainees()
+    lesson = courses.ordered_lessons(db.session.scalar(sa.select(Course)))[0]
+    start = utcnow() - timedelta(days=1)
+    for n in range(120):
+        db.session.add(ProgressEvent(id=f"evt-{n:03d}", user_id=mine.id, lesson_id=lesson.id, kind="position",
+                                     occurred_at=start + timedelta(minutes=n)))
+    db.session.commit()
+    auth.login(mine.phone)
+    page = client.get("/my/data").get_data(as_text=True)
+    assert "chỉ hiện 100 dòng gần nhất" in page and "đủ cả 120 dòng" in page
+    assert page.count("Xem hoặc đọc đến một đoạn") == 100
+    rows = client.get("/my/data.json").get_json()["sections"]["activity"]["rows"]
+    assert len(rows) == 120 and rows[0]["kind"] == "Xem hoặc đọc đến một đoạn"
