@@ -166,3 +166,13 @@ def test_a_long_history_shows_its_latest_rows_and_downloads_them_all(client, aut
     assert page.count("Xem hoặc đọc đến một đoạn") == 100
     rows = client.get("/my/data.json").get_json()["sections"]["activity"]["rows"]
     assert len(rows) == 120 and rows[0]["kind"] == "Xem hoặc đọc đến một đoạn"
+
+
+def test_the_deletion_request_button_appears_once_its_page_exists(client, auth, app):
+    mine, _other, _cohort = _two_trainees()
+    # Another package builds the request page; here a stand-in with its endpoint's name.
+    app.add_url_rule("/privacy/deletion", endpoint="privacy.request_deletion", view_func=lambda: "ok")
+    auth.login(mine.phone)
+    page = client.get("/my/data").get_data(as_text=True)
+    assert 'href="/privacy/deletion"' in page and "Yêu cầu xoá dữ liệu" in page
+    assert "Muốn xoá dữ liệu" not in page
