@@ -6,7 +6,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BENCHES = ["foundation.py", "uploads.py", "media_processing.py", "learning_load.py", "import_trainees.py",
-           "export_attendance.py", "checkins.py", "certificates.py", "class_page.py", "login_burst.py",
+           "export_attendance.py", "checkins.py", "certificates.py", "class_page.py", "login_burst.py", "rate_limits.py",
            "progress_load.py"]
 
 if __name__ == "__main__":

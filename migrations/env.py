@@ -45,6 +45,12 @@ def get_metadata():
     return target_db.metadata
 
 
+def _not_a_cache(name, type_, parent_names):
+    from lms.core.ratelimits import TABLE_NAME
+
+    return not (type_ == "table" and name == TABLE_NAME)
+
+
 def run_migrations_offline():
     """Run migrations in 'offline' mode.
 
@@ -85,6 +91,9 @@ def run_migrations_online():
                 logger.info('No changes in schema detected.')
 
     conf_args = current_app.extensions['migrate'].configure_args
+    # The rate-limit counters are a cache the storage creates itself (lms/core/ratelimits.py):
+    # on PostgreSQL they share the database, and autogenerate must not propose dropping them.
+    conf_args.setdefault("include_name", _not_a_cache)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

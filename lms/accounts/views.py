@@ -21,7 +21,7 @@ from flask_babel import format_date, format_datetime
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.routing import BuildError
 
-from lms.accounts import personal_data, services
+from lms.accounts import personal_data, services, throttle
 from lms.accounts.access import get_user_or_404, role_required, shows_full_phone, visible_accounts
 from lms.accounts.forms import (
     ActivateForm,
@@ -42,27 +42,12 @@ from lms.core.db import transactions_that_write
 from lms.core.extensions import db, limiter
 from lms.core.i18n import gettext as _
 from lms.core.params import paginate
-from lms.core.text import normalize_code, normalize_phone
+from lms.core.text import normalize_code
 from lms.core.urls import same_site_path
 
 bp = Blueprint("accounts", __name__)
 
 PAGE_SIZE = 50
-
-
-def _login_account_key() -> str:
-    """Rate-limit key for one account: the phone as typed, normalised when possible."""
-    raw = request.form.get("phone", "")
-    try:
-        return "login-phone:" + normalize_phone(raw)
-    except ValueError:
-        return "login-phone:" + raw.strip()[:32]
-
-
-def _login_failed(response) -> bool:
-    # A successful login redirects; a re-rendered form is a failed attempt. A 503 ("busy, come
-    # back in N seconds") tested no password, so it counts against nobody.
-    return response.status_code == 200
 
 
 def _busy(template: str, form, exc: HashingBusy):
@@ -111,17 +96,28 @@ def _safe_next(target: str | None) -> str:
     return same_site_path(target) or url_for("core.home")
 
 
-def _login_limited(view):
-    """Limit failed POSTs per client address and per account, as every way of logging in must."""
-    per_account = limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], key_func=_login_account_key,
-                                methods=["POST"], deduct_when=_login_failed)
-    per_address = limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"],
-                                deduct_when=_login_failed)
-    return per_address(per_account(view))
+def _throttled(template: str, form, wait: int):
+    """Answer 429 with Retry-After: the form again, its phone kept, saying how long to wait."""
+    if wait >= 120:
+        flash(_("Too many wrong tries for this phone number. Wait %(minutes)s minutes, then try again.",
+                minutes=-(-wait // 60)), "error")
+    else:
+        flash(_("Too many wrong tries for this phone number. Wait %(seconds)s seconds, then try again.",
+                seconds=wait), "error")
+    response = make_response(render_template(template, form=form), 429)
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
+def _logged_in(user: User, target: str, *, remember: bool):
+    """Start user's session and redirect to target, marking this browser as one of their devices."""
+    _start_session(user, remember=remember)
+    response = redirect(target)
+    throttle.remember_device(response, user)
+    return response
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@_login_limited
 def login():
     """Log in with phone number and password."""
     if current_user.is_authenticated:
@@ -130,14 +126,19 @@ def login():
     if form.validate_on_submit():
         if client_disconnected():
             return _abandoned()
+        found = _look_up(form.phone.data)
+        if wait := throttle.login_refusal(form.phone.data, found):
+            return _throttled("accounts/login.html", form, wait)
         try:
-            # The slot first, then the database: a queue of logins waits holding no connection.
+            # The slot, then the hash: a queue of logins waits holding no database connection.
             with password_hashing():
                 if client_disconnected():  # the phone gave up while this login waited its turn
                     return _abandoned()
-                user = services.authenticate_user(_look_up(form.phone.data), form.password.data)
+                user = services.authenticate_user(found, form.password.data)
         except HashingBusy as exc:
             return _busy("accounts/login.html", form, exc)
+        if user is None:
+            throttle.record_failed_login(form.phone.data, found)
         if user is None and _looks_like_a_code(form.password.data):
             # Perhaps the code from a slip: say the code is wrong, and where codes go.
             flash(_("Wrong code or password. If you typed the code from your slip, it is wrong or "
@@ -146,16 +147,14 @@ def login():
         elif user is None:
             # Same words for an unknown phone and a wrong password.
             flash(_("Wrong phone number or password."), "error")
+        elif user.must_change_password:
+            return _logged_in(user, url_for("accounts.change_password"), remember=form.remember.data)
         else:
-            _start_session(user, remember=form.remember.data)  # a fresh session at every login
-            if user.must_change_password:
-                return redirect(url_for("accounts.change_password"))
-            return redirect(_safe_next(request.args.get("next")))
+            return _logged_in(user, _safe_next(request.args.get("next")), remember=form.remember.data)
     return render_template("accounts/login.html", form=form)
 
 
 @bp.route("/activate", methods=["GET", "POST"])
-@_login_limited
 def activate():
     """First login with the code on a printed slip (or a reset code): choose one's own password."""
     if current_user.is_authenticated:
@@ -164,23 +163,27 @@ def activate():
     if form.validate_on_submit():
         if client_disconnected():
             return _abandoned()
+        found = _look_up(form.phone.data)
+        if wait := throttle.login_refusal(form.phone.data, found):
+            return _throttled("accounts/activate.html", form, wait)
         try:
             with password_hashing():
                 if client_disconnected():
                     return _abandoned()
-                user = services.activate_user(_look_up(form.phone.data), form.code.data, form.password.data)
+                user = services.activate_user(found, form.code.data, form.password.data)
         except HashingBusy as exc:
             return _busy("accounts/activate.html", form, exc)
         except services.WrongCode as exc:
+            throttle.record_failed_login(form.phone.data, found)
             form.code.errors.append(str(exc))
         except services.AlreadyActivated as exc:
             form.phone.errors.append(str(exc))
         except services.WeakPassword as exc:
             form.password.errors.append(str(exc))
         else:
-            _start_session(user, remember=True)
-            flash(_("Welcome, %(name)s! Your account is ready.", name=user.full_name), "success")
-            return redirect(url_for("core.home"))
+            response = _logged_in(user, url_for("core.home"), remember=True)
+            flash(_("Welcome, %(name)s! Your account is ready.", name=user.full_name), "success")  # after the fresh session
+            return response
     return render_template("accounts/activate.html", form=form)
 
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from lms.core.ratelimits import storage_uri
 from lms.core.timezone import ZONE_NAME
 
 DEFAULT_MAX_UPLOAD_BYTES = 2 * 1024**3
@@ -84,12 +85,14 @@ def settings_from_env(instance_path: Path) -> dict:
     """Build the app's settings from environment variables."""
     env = os.environ
     redis_url = env.get("REDIS_URL") or None
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{instance_path / 'lms.sqlite3'}"
     return {
         "SECRET_KEY": load_secret_key(instance_path),
-        "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL")
-        or f"sqlite:///{instance_path / 'lms.sqlite3'}",
+        "SQLALCHEMY_DATABASE_URI": database_url,
         "REDIS_URL": redis_url,
-        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        #: Counters every worker and node shares: Redis when there is one, else a SQL table
+        #: (lms/core/ratelimits.py). Never per-process memory, which multiplies every limit.
+        "RATELIMIT_STORAGE_URI": redis_url or storage_uri(database_url, instance_path),
         "LMS_ORG_NAME": env.get("LMS_ORG_NAME", "Làng Số"),
         #: Certificate look-ups (code, serial + name) allowed per client address.
         "CERTIFICATE_VERIFY_LIMIT": env.get("LMS_VERIFY_LIMIT", "30 per minute"),
@@ -158,9 +161,14 @@ class BaseConfig:
     BABEL_DEFAULT_TIMEZONE = ZONE_NAME
     LANGUAGES = {"vi": "Tiếng Việt", "en": "English"}
     RATELIMIT_HEADERS_ENABLED = True
-    #: Wrong passwords allowed per phone number, and per IP address, in the window.
-    LOGIN_LIMIT_PER_ACCOUNT = "10 per 15 minutes"
+    #: Wrong passwords (and codes) allowed per phone number from one client, and per client address
+    #: for all phones (lms/accounts/throttle.py).
+    LOGIN_LIMIT_PER_PHONE_AND_CLIENT = "10 per 15 minutes"
     LOGIN_LIMIT_PER_IP = "50 per 15 minutes"
+    #: After this many wrong passwords for one phone in 15 minutes, from any clients, each further
+    #: one makes the phone wait 1, 2, 4… seconds, at most LOGIN_SLOWDOWN_MAX_SECONDS: slowed, never shut.
+    LOGIN_SLOWDOWN_AFTER = 10
+    LOGIN_SLOWDOWN_MAX_SECONDS = 60
     #: argon2id cost: OWASP's Password Storage Cheat Sheet minimum (m=19 MiB, t=2, p=1), about
     #: 25 ms of one core here. Hashes made with another cost (the library's old default,
     #: m=64 MiB t=3 p=4, ~190 ms) still verify and are rehashed at the next login. Tests lower it.

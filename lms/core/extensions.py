@@ -9,6 +9,8 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+import lms.core.ratelimits  # noqa: F401  registers the lms+sqlite:// and lms+postgresql:// counters
+
 # Named constraints let Alembic alter them, SQLite batch mode included.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

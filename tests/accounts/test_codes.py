@@ -152,7 +152,7 @@ def test_a_logged_in_person_is_sent_home(client, auth, app):
 
 def test_repeated_wrong_codes_get_429(app, client):
     waiting_trainee()
-    limit = int(re.match(r"\d+", app.config["LOGIN_LIMIT_PER_ACCOUNT"]).group(0))
+    limit = int(re.match(r"\d+", app.config["LOGIN_LIMIT_PER_PHONE_AND_CLIENT"]).group(0))
     statuses = [activate(client, "0987111222", f"{n:08d}").status_code for n in range(limit + 1)]
     assert statuses[:limit] == [200] * limit and statuses[-1] == 429
 

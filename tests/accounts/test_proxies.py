@@ -11,7 +11,7 @@ from tests.factories import make_trainee
 def _app(app, proxies: int):
     site = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
                        "INSTANCE_PATH": app.instance_path, "TRUSTED_PROXIES": proxies,
-                       "LOGIN_LIMIT_PER_IP": "3 per minute", "LOGIN_LIMIT_PER_ACCOUNT": "100 per minute"})
+                       "LOGIN_LIMIT_PER_IP": "3 per minute", "LOGIN_LIMIT_PER_PHONE_AND_CLIENT": "100 per minute"})
     return site.test_client()
 
 

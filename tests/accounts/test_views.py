@@ -164,7 +164,7 @@ def test_repeated_wrong_passwords_get_429_then_the_account_works_after_the_windo
 
     clock = _Clock()
     monkeypatch.setattr(limits.storage.memory, "time", clock)
-    app.config["LOGIN_LIMIT_PER_ACCOUNT"] = "10 per minute"
+    app.config["LOGIN_LIMIT_PER_PHONE_AND_CLIENT"] = "10 per minute"
     user = make_trainee()
     statuses = [auth.login(user.phone, f"wrong-{i}").status_code for i in range(20)]
     assert statuses[:10] == [200] * 10
@@ -175,7 +175,7 @@ def test_repeated_wrong_passwords_get_429_then_the_account_works_after_the_windo
 
 
 def test_rate_limit_per_account_counts_every_written_form_of_the_phone(app, client, auth):
-    app.config["LOGIN_LIMIT_PER_ACCOUNT"] = "3 per minute"
+    app.config["LOGIN_LIMIT_PER_PHONE_AND_CLIENT"] = "3 per minute"
     user = make_trainee(phone="0912345678")
     for phone in ("0912345678", "+84912345678", "84-912-345-678"):
         assert auth.login(phone, "wrong-password").status_code == 200

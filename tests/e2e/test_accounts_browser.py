@@ -110,3 +110,31 @@ def test_a_busy_server_is_waited_out_and_the_login_goes_through_by_itself(served
     assert posts == [503, 302] or posts == [503, 0]  # the redirect is not followed by the script
     assert "/login" not in page.url
     assert problems == []
+
+
+def test_wrong_passwords_from_one_phone_get_a_wait_that_keeps_the_phone_typed(served, phone_page, app):
+    """Ten wrong passwords from one browser: the eleventh says how long to wait, in minutes, and keeps the phone."""
+    from playwright.sync_api import expect
+
+    from tests.factories import DEFAULT_PASSWORD
+
+    page = phone_page
+    problems = []  # Chromium's own line about the 429 is expected; nothing else
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("console", lambda m: m.type == "error" and "status of 429" not in m.text and problems.append(m.text))
+    make_user(Role.TRAINEE, phone="0987111444", full_name="Phạm Thị Lụa")
+    db.session.commit()
+    page.goto(served + "/login")
+    for i in range(app.config["LOGIN_SLOWDOWN_AFTER"]):
+        page.get_by_label("Số điện thoại").fill("0987 111 444")
+        page.get_by_label("Mật khẩu").fill(f"sai-mat-khau-{i}")
+        page.get_by_role("button", name="Đăng nhập").click()
+        expect(page.locator(".flash")).to_contain_text("Số điện thoại hoặc mật khẩu không đúng")
+    page.get_by_label("Số điện thoại").fill("0987 111 444")
+    page.get_by_label("Mật khẩu").fill(DEFAULT_PASSWORD)
+    page.get_by_role("button", name="Đăng nhập").click()
+    expect(page.locator(".flash")).to_contain_text(re.compile(r"Hãy đợi 1[45] phút rồi thử lại"))
+    expect(page.get_by_label("Số điện thoại")).to_have_value("0987 111 444")
+    assert page.url.endswith("/login")
+    screenshot(page, "accounts-login-slowed")
+    assert problems == []
