@@ -21,5 +21,5 @@ def personal_data(user) -> list[DataSection]:
          ("status", _l("Status")), ("text", _l("What you wrote")), ("links", _l("Links")),
          ("photos_and_videos", _l("Photos and videos")), ("score", _l("Score")), ("comment", _l("Comment"))),
         tuple({"lesson": title, "number": s.number, "submitted_at": s.submitted_at, "status": s.status.label,
-               "text": s.text, "links": " ".join(s.links or []), "photos_and_videos": len(s.media),
+               "text": s.text, "links": " ".join(link["url"] for link in s.links or []), "photos_and_videos": len(s.media),
                "score": s.score, "comment": s.comment} for s, title in submissions))]

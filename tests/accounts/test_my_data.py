@@ -2,6 +2,7 @@
 
 import io
 import json
+import uuid
 from datetime import date, timedelta
 
 import sqlalchemy as sa
@@ -176,3 +177,34 @@ def test_the_deletion_request_button_appears_once_its_page_exists(client, auth, 
     page = client.get("/my/data").get_data(as_text=True)
     assert 'href="/privacy/deletion"' in page and "Yêu cầu xoá dữ liệu" in page
     assert "Muốn xoá dữ liệu" not in page
+
+
+def test_quiz_attempts_and_practical_work_are_in_my_data_with_their_links(client, auth, app):
+    from lms.assignments import services as assignments
+    from lms.learning.services import enrol
+    from lms.quizzes import services as quizzes
+    from tests.factories import make_practical_course, make_quiz, make_trainee, right_answers
+
+    course, _lesson, assignment = make_practical_course()
+    _course, _quiz_lesson, quiz = make_quiz(course=course, slug="kiem-tra-nhanh")
+    mine, other = make_trainee(phone=OWN_PHONE), make_trainee(phone=OTHER_PHONE)
+    for trainee in (mine, other):
+        enrol(trainee, course)
+    db.session.commit()
+    assignments.submit_work(assignment, mine, text="Khay khảm trai 30×40 cm, giá 850.000đ",
+                            links=["https://www.facebook.com/khamtrai/posts/1"])
+    assignments.submit_work(assignment, other, text="Bài của người khác")
+    attempt = quizzes.start_attempt(quiz, mine)
+    quizzes.submit_attempt(attempt, right_answers(quiz), str(uuid.uuid4()), user=mine)
+    db.session.commit()
+
+    auth.login(mine.phone)
+    sections = client.get("/my/data.json").get_json()["sections"]
+    [work] = sections["submissions"]["rows"]
+    assert work["text"] == "Khay khảm trai 30×40 cm, giá 850.000đ"
+    assert work["links"] == "https://www.facebook.com/khamtrai/posts/1"
+    [quiz_row] = sections["quiz_attempts"]["rows"]
+    assert (quiz_row["percent"], quiz_row["passed"]) == (100, True)
+    page = client.get("/my/data").get_data(as_text=True)
+    assert "Khay khảm trai" in page and "Bài của người khác" not in page
+    assert client.get("/my/data.xlsx").status_code == 200
