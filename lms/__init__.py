@@ -114,6 +114,7 @@ def register_blueprints(app: Flask) -> None:
     from lms.assignments.views import bp as assignments_bp
     from lms.attendance.export_views import bp as attendance_exports_bp
     from lms.attendance.views import bp as attendance_bp
+    from lms.audit.views import bp as audit_bp
     from lms.certificates.views import bp as certificates_bp
     from lms.cohorts.importing.views import bp as imports_bp
     from lms.cohorts.views import bp as cohorts_bp
@@ -138,6 +139,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(notifications_bp)
     app.register_blueprint(certificates_bp)
     app.register_blueprint(attendance_exports_bp)
+    app.register_blueprint(audit_bp)
     # Last: its consent check runs after accounts' "choose a password first".
     app.register_blueprint(privacy_bp)
 
@@ -154,33 +156,57 @@ def register_hooks(app: Flask) -> None:
     lms.core.jobs outside any app), so the jobs that complete lessons see the site's rules and listeners.
     """
     from lms.accounts import hooks as accounts
+    from lms.accounts.access import may_read_audit_log
+    from lms.accounts.models import Role
+    from lms.accounts.services import account_names
     from lms.assignments import services as assignments
     from lms.assignments.access import SUBMISSION_UPLOAD
+    from lms.assignments.personal_data import personal_data as assignments_data
     from lms.assignments.views import render_home_notice as assignments_notice
     from lms.assignments.views import render_panel as assignment_panel
     from lms.attendance.export_jobs import recover_stale_exports
+    from lms.attendance.personal_data import personal_data as attendance_data
     from lms.attendance.services import attendance_rule
     from lms.attendance.views import render_home_notice as attendance_notice
+    from lms.audit import hooks as audit
+    from lms.certificates.personal_data import personal_data as certificates_data
     from lms.certificates.services import issue_for_enrollment, recover_stale_batches
     from lms.cohorts.access import members_of_classes_run_by
     from lms.cohorts.importing.store import recover_stale_imports
+    from lms.cohorts.personal_data import personal_data as cohorts_data
     from lms.core import jobs
     from lms.courses import hooks as courses
     from lms.courses.models import LessonKind
     from lms.learning import hooks as learning
     from lms.learning.access import learners_taught_by, may_learn
+    from lms.learning.personal_data import personal_data as learning_data
     from lms.learning.views import course_page_learner
     from lms.media import hooks as media
     from lms.media.access import MEDIA_PURPOSES
     from lms.media.services import find_course_asset
     from lms.media.tasks import recover_stale_media
+    from lms.notifications.personal_data import personal_data as notifications_data
     from lms.notifications.views import render_notice as notifications_notice
     from lms.privacy.services import record_consent_given
+    from lms.quizzes.personal_data import personal_data as quizzes_data
     from lms.quizzes.views import render_panel as quiz_panel
 
     accounts.register_people_scope("learners of the courses they teach", learners_taught_by)
     accounts.register_people_scope("trainees of the classes they run", members_of_classes_run_by)
     accounts.register_consent_recorder("privacy", record_consent_given)
+
+    # In the order "my data" shows them.
+    accounts.register_personal_data("learning", learning_data)
+    accounts.register_personal_data("cohorts", cohorts_data)
+    accounts.register_personal_data("quizzes", quizzes_data)
+    accounts.register_personal_data("assignments", assignments_data)
+    accounts.register_personal_data("attendance", attendance_data)
+    accounts.register_personal_data("certificates", certificates_data)
+    accounts.register_personal_data("notifications", notifications_data)
+
+    audit.register_reader("admins", may_read_audit_log)
+    audit.register_account_namer("accounts", account_names)
+    audit.register_role_labels("accounts", {role.value: label for role, label in Role.labels().items()})
 
     courses.register_view_rule("enrolled", may_learn)
     courses.register_page_context("learning", course_page_learner)

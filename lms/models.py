@@ -3,6 +3,7 @@
 from lms.accounts import models as accounts_models  # noqa: F401
 from lms.assignments import models as assignments_models  # noqa: F401
 from lms.attendance import models as attendance_models  # noqa: F401
+from lms.audit import models as audit_models  # noqa: F401
 from lms.certificates import models as certificates_models  # noqa: F401
 from lms.cohorts import models as cohorts_models  # noqa: F401
 from lms.courses import models as courses_models  # noqa: F401

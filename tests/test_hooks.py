@@ -18,12 +18,15 @@ ROOT = Path(__file__).resolve().parent.parent
 SIZES = """
 import json
 from lms.accounts import hooks as accounts
+from lms.audit import hooks as audit
 from lms.core import jobs
 from lms.courses import hooks as courses
 from lms.learning import hooks as learning
 from lms.media import hooks as media
 print(json.dumps({
-    "people scopes": len(accounts._people_scopes),
+    "people scopes": len(accounts._people_scopes), "personal data": len(accounts._personal_data),
+    "audit readers": len(audit._readers), "audit namers": len(audit._account_namers),
+    "role labels": len(audit._role_labels),
     "view rules": len(courses._view_rules), "page context": len(courses._page_context),
     "media finders": len(courses._media_finders), "upload purposes": len(media._upload_purposes),
     "completion rules": len(learning._completion_rules), "completion listeners": len(learning._completion_listeners),
@@ -72,7 +75,8 @@ def test_the_worker_app_is_connected_like_the_site(tmp_path):
     sizes = _sizes(WORKER_APP, tmp_path)
     assert sizes.pop("recoverers") == ["attendance exports", "certificate batches", "media processing",
                                        "trainee imports"]
-    assert sizes == {"people scopes": 2, "view rules": 1, "page context": 1, "media finders": 1, "upload purposes": 4,
+    assert sizes == {"people scopes": 2, "personal data": 7, "audit readers": 1, "audit namers": 1, "role labels": 1,
+                     "view rules": 1, "page context": 1, "media finders": 1, "upload purposes": 4,
                      "completion rules": 1, "completion listeners": 1, "lesson panels": 2, "home notices": 3}
 
 

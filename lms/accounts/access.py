@@ -57,3 +57,8 @@ def get_user_or_404(user_id: int) -> User:
     if user is None:
         abort(404)
     return user
+
+
+def may_read_audit_log(user) -> bool:
+    """Return True for admins: the audit log names everyone whose data anyone reached."""
+    return getattr(user, "is_authenticated", False) and user.has_role(Role.ADMIN)

@@ -22,6 +22,8 @@ def create_user_command(roles, phone, full_name, password):
     from lms.accounts import services
     from lms.accounts.forms import foreign_phone_text
     from lms.accounts.models import Role
+    from lms.audit.models import AuditAction, AuditObject
+    from lms.audit.services import record_event
     from lms.core.extensions import db
     from lms.core.text import ForeignPhoneNumber, InvalidPhoneNumber
 
@@ -37,5 +39,8 @@ def create_user_command(roles, phone, full_name, password):
         raise click.ClickException(f"Not a Vietnamese phone number: {phone}") from None
     except services.AccountError as exc:
         raise click.ClickException(str(exc)) from None
+    # Roles given from the command line are audited too, by no account: whoever ran the command.
+    record_event(AuditAction.CHANGED_ROLES, None, subject_id=user.id, object_kind=AuditObject.ROLES,
+                 object_ref=",".join(sorted(r.value for r in user.roles)))
     db.session.commit()
     click.echo(f"Created user {user.id} ({', '.join(sorted(r.value for r in user.roles))}) {user.phone}")

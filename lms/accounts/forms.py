@@ -1,5 +1,7 @@
 """Forms for logging in, registering and managing accounts."""
 
+from datetime import date
+
 from wtforms import (
     BooleanField,
     DateField,
@@ -36,6 +38,7 @@ from lms.core.text import (
     normalize_phone,
     normalize_text,
 )
+from lms.core.timezone import local_today
 
 DEFAULT_PROVINCE_CODE = 1  # Hà Nội, where the first programme runs
 
@@ -121,6 +124,10 @@ class PlaceFieldsMixin:
             raise ValidationError(_l("Choose your commune or ward from the list."))
 
 
+#: No one born before this takes a course; an earlier year is a typing slip (1066 for 1966).
+EARLIEST_BIRTH_DATE = date(1900, 1, 1)
+
+
 class ProfileFieldsMixin(PlaceFieldsMixin):
     full_name = StringField(
         _l("Full name"),
@@ -148,6 +155,10 @@ class ProfileFieldsMixin(PlaceFieldsMixin):
         ],
         filters=[strip_text],
     )
+
+    def validate_date_of_birth(self, field):
+        if field.data and not EARLIEST_BIRTH_DATE <= field.data <= local_today():
+            raise ValidationError(_l("Check the date of birth: it cannot be in the future or before 1900."))
 
 
 def new_password_field(label) -> PasswordField:

@@ -1,4 +1,4 @@
-"""Extension points of accounts: which people a staff member who does not see everyone may see, and consent.
+"""Extension points of accounts: which people a staff member may see, what each package holds about a person, and consent.
 
 Higher packages say who is "theirs" (learning: the learners of the courses an instructor teaches;
 cohorts: the members of the classes they run); `lms.register_hooks` connects them. With none
@@ -9,6 +9,7 @@ privacy records it through a consent recorder.
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
@@ -39,3 +40,32 @@ def record_consent(user, how: str) -> None:
     """Pass the consent given when the account was created or activated to every connected recorder."""
     for record in _consent_recorders.values():
         record(user, how)
+
+
+@dataclass(frozen=True)
+class DataSection:
+    """One part of what is held about a person: a title, labelled columns, and rows of plain values.
+
+    Values are text, numbers, booleans, dates, UTC datetimes or None; the page, the JSON and the
+    workbook each format them, so the three always show the same rows.
+    """
+
+    key: str
+    title: str
+    #: (key, label) of each column, in order.
+    columns: tuple[tuple[str, str], ...]
+    rows: tuple[dict, ...]
+
+
+#: name -> collect(user) returning the DataSections a package holds about that user.
+_personal_data: dict[str, Callable[[object], list[DataSection]]] = {}
+
+
+def register_personal_data(name: str, collect: Callable[[object], list[DataSection]]) -> None:
+    """Let a higher package add what it holds about a person to "my data" (keyed by name: again replaces)."""
+    _personal_data[name] = collect
+
+
+def personal_data_collectors() -> list[Callable[[object], list[DataSection]]]:
+    """Return the connected collectors, in the order they were connected."""
+    return list(_personal_data.values())

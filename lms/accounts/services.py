@@ -17,7 +17,7 @@ from lms.accounts.passwords import (
     password_hashing,
     verify_password,
 )
-from lms.core.db import utcnow
+from lms.core.db import in_chunks, utcnow
 from lms.core.extensions import db
 from lms.core.places import get_commune
 from lms.core.text import normalize_code, normalize_phone, normalize_text
@@ -357,3 +357,13 @@ def update_profile(
     user.commune_code = commune_code
     user.village = normalize_text(village) or None
     user.business_name = normalize_text(business_name) or None
+
+
+def account_names(ids) -> dict[int, str]:
+    """Return the full name of each of these accounts, by id."""
+    wanted = sorted(set(ids))
+    names: dict[int, str] = {}
+    for chunk in in_chunks(wanted):
+        rows = db.session.execute(sa.select(User.id, User.full_name).where(User.id.in_(chunk)))
+        names.update((user_id, name) for user_id, name in rows)
+    return names

@@ -1,9 +1,12 @@
 """Login, registration, profile and staff management of accounts."""
 
-import logging
+import io
+import json
+from datetime import date, datetime
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
     flash,
@@ -14,9 +17,11 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import format_date, format_datetime
 from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.routing import BuildError
 
-from lms.accounts import hooks, services, throttle
+from lms.accounts import hooks, personal_data, services, throttle
 from lms.accounts.access import get_user_or_404, role_required, shows_full_phone, visible_accounts
 from lms.accounts.forms import (
     ActivateForm,
@@ -30,6 +35,8 @@ from lms.accounts.forms import (
 )
 from lms.accounts.models import Role, User
 from lms.accounts.passwords import ONE_TIME_CODE_DIGITS, HashingBusy, password_hashing
+from lms.audit.models import AuditAction, AuditObject
+from lms.audit.services import record_event
 from lms.core.connection import client_disconnected
 from lms.core.db import transactions_that_write
 from lms.core.extensions import db, limiter
@@ -37,9 +44,6 @@ from lms.core.i18n import gettext as _
 from lms.core.params import paginate
 from lms.core.text import normalize_code
 from lms.core.urls import same_site_path
-
-#: Who looked at whose personal data (ids only).
-audit_log = logging.getLogger("lms.audit")
 
 bp = Blueprint("accounts", __name__)
 
@@ -308,6 +312,98 @@ def profile():
     return render_template("accounts/profile.html", form=form)
 
 
+#: Their own data, still personal: no cache on the way may keep a copy.
+NO_STORE = "private, no-store"
+#: Rows of one section the page shows (the latest); a cheap phone on 3G should not load thousands of
+#: activity events. The downloads hold every row.
+MY_DATA_PAGE_ROWS = 100
+
+
+@bp.get("/my/data")
+@login_required
+def my_data():
+    """Show the logged-in person everything held about them, with downloads and a way to correct it."""
+    return render_template("accounts/my_data.html", data=personal_data.collect_personal_data(current_user),
+                           show=_shown, deletion_url=_deletion_url(), page_rows=MY_DATA_PAGE_ROWS)
+
+
+@bp.get("/my/data.json")
+@login_required
+def my_data_json():
+    """Download everything held about the logged-in person as JSON; the download is an audit event."""
+    data = personal_data.collect_personal_data(current_user)
+    _record_own_download("json")
+    # Not jsonify: it sorts keys, and a person reads their sections and columns in the page's order.
+    response = Response(json.dumps(personal_data.as_json(data), ensure_ascii=False, indent=2),
+                        mimetype="application/json")
+    response.headers["Content-Disposition"] = f'attachment; filename="du-lieu-cua-toi-{current_user.id}.json"'
+    response.headers["Cache-Control"] = NO_STORE
+    return response
+
+
+@bp.get("/my/data.xlsx")
+@login_required
+def my_data_xlsx():
+    """Download everything held about the logged-in person as a workbook, one sheet per section."""
+    buffer = io.BytesIO()
+    personal_data.write_workbook(personal_data.collect_personal_data(current_user), buffer)
+    _record_own_download("xlsx")
+    response = Response(buffer.getvalue(),
+                        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response.headers["Content-Disposition"] = f'attachment; filename="du-lieu-cua-toi-{current_user.id}.xlsx"'
+    response.headers["Cache-Control"] = NO_STORE
+    return response
+
+
+@bp.route("/my/data/profile", methods=["GET", "POST"])
+@login_required
+def correct_my_data():
+    """Let a person correct their own details; the phone number is changed by an organizer."""
+    form = ProfileForm(obj=current_user if request.method == "GET" else None)
+    if request.method == "GET":
+        form.commune.data = current_user.commune_code
+    form.fill_place_choices(current_user.commune_code)
+    if form.validate_on_submit():
+        try:
+            services.update_profile(current_user, full_name=form.full_name.data, email=form.email.data,
+                                    date_of_birth=form.date_of_birth.data, commune_code=form.commune.data,
+                                    village=form.village.data, business_name=form.business_name.data)
+        except services.UnknownCommune as exc:
+            form.commune.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("Your details have been corrected."), "success")
+            return redirect(url_for("accounts.my_data"))
+    return render_template("accounts/correct_my_data.html", form=form)
+
+
+def _record_own_download(fmt: str) -> None:
+    record_event(AuditAction.DOWNLOADED_OWN_DATA, current_user, subject_id=current_user.id,
+                 object_kind=AuditObject.OWN_DATA, object_ref=fmt, client_address=request.remote_addr)
+    db.session.commit()
+
+
+def _deletion_url() -> str | None:
+    """Return the address where a person asks for their data to be deleted, once that page exists."""
+    try:
+        return url_for("privacy.request_deletion")
+    except BuildError:
+        return None
+
+
+def _shown(value) -> str:
+    """Return a value of "my data" as the page shows it."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if isinstance(value, datetime):
+        return format_datetime(value, "short")
+    if isinstance(value, date):
+        return format_date(value, "medium")
+    return str(value)
+
+
 @bp.route("/users")
 @role_required(Role.ORGANIZER, Role.INSTRUCTOR)
 def users():
@@ -339,8 +435,8 @@ def reveal_phone(user_id: int):
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
-    # Ids only: the log must not carry the number it is about.
-    audit_log.info("account %s revealed the phone number of account %s", current_user.id, user.id)
+    record_event(AuditAction.REVEALED_PHONE, current_user, subject_id=user.id, client_address=request.remote_addr)
+    db.session.commit()
     return render_template("accounts/user_detail.html", user=user, full_phone=True, reveal_form=form)
 
 
@@ -360,6 +456,7 @@ def reset_password(user_id: int):
                           _("You will see a one-time code to give them; they choose a new password when they log in with it.")],
             confirm_label=_("Yes, reset the password"), cancel_url=url_for("accounts.user_detail", user_id=user.id))
     code = services.reset_password_to_code(user)
+    record_event(AuditAction.RESET_PASSWORD, current_user, subject_id=user.id, client_address=request.remote_addr)
     db.session.commit()
     return render_template("accounts/one_time_code.html", user=user, code=code)
 
@@ -386,6 +483,9 @@ def create_staff():
         except services.PhoneAlreadyRegistered as exc:
             form.phone.errors.append(str(exc))
         else:
+            record_event(AuditAction.CHANGED_ROLES, current_user, subject_id=user.id,
+                         object_kind=AuditObject.ROLES, object_ref=",".join(sorted(r.value for r in user.roles)),
+                         client_address=request.remote_addr)
             db.session.commit()
             return render_template("accounts/one_time_code.html", user=user, code=code)
     return render_template("accounts/staff_form.html", form=form)

@@ -70,8 +70,23 @@ def export_command(cohort_code, all_cohorts, file_format, output, course_slug, c
     finally:  # any exception, Ctrl-C, and SIGTERM/SIGHUP (turned into SystemExit below)
         if os.path.exists(partial):
             os.unlink(partial)
+    _record_export(file_format, filters)
     summary = ", ".join(f"{name}: {n} rows" for name, n in counts.items())
     click.echo(f"Wrote {output} in {time.perf_counter() - started:.1f} s ({summary}).")
+
+
+def _record_export(file_format: str, filters: dict) -> None:
+    """Note the export in the audit log, by no account: whoever ran the command (codes only, never the path)."""
+    from lms.audit.models import AuditAction, AuditObject
+    from lms.audit.services import record_event
+    from lms.core.extensions import db
+
+    cohort = filters["cohort"]
+    parts = [cohort.code if cohort else None, filters["course_slug"], filters["commune_code"],
+             filters["date_from"], filters["date_to"], file_format, "cli"]
+    record_event(AuditAction.EXPORTED_LIST, None, object_kind=AuditObject.ATTENDANCE,
+                 object_ref=" · ".join(str(part) for part in parts if part))
+    db.session.commit()
 
 
 _PARTIAL = re.compile(r"\.(?P<pid>\d+)\.[^.]+\.part$")

@@ -38,6 +38,8 @@ from lms.attendance.access import (
 )
 from lms.attendance.export_tasks import export_attendance_job
 from lms.attendance.models import AttendanceExportJob, ExportStatus
+from lms.audit.models import AuditAction, AuditObject
+from lms.audit.services import record_event
 from lms.cohorts.models import Cohort
 from lms.core.db import utcnow
 from lms.core.extensions import db
@@ -150,6 +152,7 @@ def download_export(public_id: str):
         fileobj = get_storage().open(job.file_key)
     except FileNotFoundError:
         abort(404)
+    _record_export(AuditObject.ATTENDANCE_FILE, f"{job.public_id} · {job.file_format}")
     # conditional: a phone on 3G can resume with a Range request (local storage; S3 sends it whole).
     response = send_file(fileobj, mimetype=export_jobs.MIMETYPES[job.file_format], as_attachment=True,
                          download_name=job.filename, conditional=True)
@@ -198,6 +201,7 @@ def cohort_attendance_summary_csv(code):
     cohort = get_any_cohort_or_404(code)
     checked = exports.make_filter(cohort=cohort)
     filename = exports.export_filename("csv", cohort=cohort).replace("diem-danh-", "tong-hop-diem-danh-", 1)
+    _record_export(AuditObject.ATTENDANCE_SUMMARY, f"{cohort.code} · csv")
     # One row per trainee, never more than the class's size: always made in the request.
     response = Response(stream_with_context(exports.iter_roster_csv(checked)), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -211,6 +215,7 @@ def sign_in_sheet(session_id):
     """Print the sign-in sheet of one session."""
     session = get_session_for_sheet_or_404(session_id, current_user)
     info, trainees = exports.sign_in_sheet_data(session)
+    _record_export(AuditObject.SIGN_IN_SHEET, f"{session.cohort.code} · {session.id}")
     day = session.starts_at.astimezone(VIETNAM).date().isoformat()
     from lms.attendance.sheets import (
         render_sign_in_sheet,  # reportlab is loaded only when a PDF is asked for
@@ -258,6 +263,7 @@ def _download(file_format: str, filters: dict) -> Response:
                                      "filters": json.dumps(export_jobs.filters_to_json(**filters))})
         return render_template("attendance_exports/confirm_job.html", form=form, filename=filename,
                                total_rows=total_rows)
+    _record_export(AuditObject.ATTENDANCE, _export_object(file_format, filters))
     if file_format == "csv":
         response = Response(stream_with_context(exports.iter_attendance_csv(checked)), mimetype="text/csv")
         response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -273,6 +279,24 @@ def _download(file_format: str, filters: dict) -> Response:
         response = send_file(tmp, mimetype=XLSX_MIMETYPE, as_attachment=True, download_name=filename)
     response.headers["Cache-Control"] = NO_STORE
     return response
+
+
+def _record_export(kind: AuditObject, object_ref: str) -> None:
+    """Note in the audit log that the current user took a list of people away, and commit it before sending."""
+    record_event(AuditAction.EXPORTED_LIST, current_user, object_kind=kind, object_ref=object_ref,
+                 client_address=request.remote_addr)
+    db.session.commit()
+
+
+def _export_object(file_format: str, filters: dict) -> str:
+    """Say by codes and dates which attendance an inline export covers: a class, or the report's filters."""
+    if filters.get("cohort") is not None:
+        return f"{filters['cohort'].code} · {file_format}"
+    days = ""
+    if filters.get("date_from") or filters.get("date_to"):
+        days = f"{filters.get('date_from') or '…'} – {filters.get('date_to') or '…'}"
+    parts = [filters.get("course_slug"), filters.get("commune_code"), days]
+    return " · ".join(str(part) for part in [*parts, file_format] if part)
 
 
 def _export_filename(file_format: str, filters: dict) -> str:

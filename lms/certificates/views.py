@@ -26,6 +26,8 @@ from flask_login import current_user, login_required
 from lms.accounts.access import role_required
 from lms.accounts.forms import ConfirmForm
 from lms.accounts.models import Role
+from lms.audit.models import AuditAction, AuditObject
+from lms.audit.services import record_event
 from lms.certificates import KEYS_PATH, documents, services
 from lms.certificates.access import get_batch_or_404, get_certificate_or_404
 from lms.certificates.forms import ReissueForm, RevokeForm, TemplateForm
@@ -231,17 +233,20 @@ def export(fmt: str):
     filters, _kept = _filters_from_args()
     stmt = register_query(filters)
     header = [str(h) for h in EXPORT_HEADER]
+    if fmt not in ("csv", "xlsx"):
+        abort(404)
     stamp = to_local(utcnow()).strftime("%Y%m%d")
+    record_event(AuditAction.EXPORTED_LIST, current_user, object_kind=AuditObject.CERTIFICATE_REGISTER, object_ref=fmt,
+                 client_address=request.remote_addr)
+    db.session.commit()
     if fmt == "csv":
         response = Response(stream_with_context(iter_csv(_export_rows(stmt), header)), mimetype="text/csv")
-    elif fmt == "xlsx":
+    else:
         buffer = io.BytesIO()
         kinds = ["code", "code", None, None, None, "integer", "datetime", "datetime", "datetime", None, "datetime"]
         write_xlsx([(_("Certificates"), header, _export_rows(stmt), kinds)], buffer)
         response = Response(buffer.getvalue(),
                             mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    else:
-        abort(404)
     response.headers["Content-Disposition"] = f'attachment; filename="certificates-{stamp}.{fmt}"'
     return response
 

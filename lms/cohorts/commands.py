@@ -150,6 +150,8 @@ def _echo_report(name: str, report) -> None:
 @with_appcontext
 def print_slips_command(cohort_code, out_path, login_url, everyone):
     """Issue one-time activation codes to a class's trainees and write the slips to a PDF."""
+    from lms.audit.models import AuditAction, AuditObject
+    from lms.audit.services import record_event
     from lms.cohorts import importing
     from lms.cohorts.importing.slip_pdf import render_activation_slips
     from lms.cohorts.services import get_cohort_by_code
@@ -165,5 +167,7 @@ def print_slips_command(cohort_code, out_path, login_url, everyone):
     for slip in slips:
         slip["login_url"] = login_url
     out_path.write_bytes(render_activation_slips(slips, title=f"{cohort.code} · {cohort.name}"))
+    record_event(AuditAction.ISSUED_CODES, None, object_kind=AuditObject.ACTIVATION_SLIPS,
+                 object_ref=f"{cohort.code} · {len(slips)} · cli")
     db.session.commit()
     click.echo(f"Wrote {len(slips)} slips to {out_path}.")

@@ -28,6 +28,7 @@ def navigation() -> list[tuple[str, str, str]]:
     if user.has_role(Role.ADMIN):
         items.append(("media.storage_usage", _l("Media storage"), "storage"))
         items.append(("privacy.admin_requests", _l("Personal data requests"), "shield"))
+        items.append(("audit.index", _l("Audit log"), "shield"))
     if user.has_role(Role.TRAINEE):
         items.append(("attendance.my_attendance", _l("My attendance"), "calendar"))
         items.append(("certificates.mine", _l("My certificates"), "award"))

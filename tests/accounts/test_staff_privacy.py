@@ -51,7 +51,7 @@ def test_revealing_a_phone_takes_a_tap_and_is_noted_without_the_number(client, a
         page = client.post(f"/users/{learner.id}/phone", data={"csrf_token": token}).get_data(as_text=True)
     assert "0912555001" in page
     audit = [r.getMessage() for r in caplog.records if r.name == "lms.audit"]
-    assert audit == [f"account {teacher.id} revealed the phone number of account {learner.id}"]
+    assert audit == [f"account {teacher.id} revealed_phone; subject account {learner.id}; object - -"]
     assert "0912555001" not in " ".join(audit)
     assert client.post(f"/users/{stranger.id}/phone", data={"csrf_token": token}).status_code == 404
     assert client.post(f"/users/{learner.id}/phone").status_code == 400  # no CSRF token

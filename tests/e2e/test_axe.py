@@ -66,6 +66,7 @@ def test_trainee_pages_have_no_axe_violations(live_server, axe_page):
     found = []
     for name, path in [("learn", "/learn"), ("course", "/courses/viet-bai-ban-hang"),
                        ("lesson", "/courses/viet-bai-ban-hang/lessons/video-gioi-thieu"),
+                       ("my-data", "/my/data"), ("my-data-correct", "/my/data/profile"),
                        ("quiz-lesson", QUIZ), ("quiz", QUIZ + "/quiz/attempt")]:
         page.goto(live_server + path)
         assert page.url.endswith(path)
@@ -80,6 +81,14 @@ def test_trainee_pages_have_no_axe_violations(live_server, axe_page):
     assert tag.evaluate("e => getComputedStyle(e).backgroundColor") != "rgb(255, 255, 255)"  # a tag, not an empty box
     found += check(page, "trainee-quiz-result")
     assert found == []
+
+
+def test_admin_audit_log_has_no_axe_violations(live_server, axe_page):
+    page = axe_page()
+    log_in(page, live_server, "0900000001")
+    page.goto(live_server + "/admin/audit")
+    page.locator("details.add-box summary").click()
+    assert check(page, "admin-audit") == []
 
 
 def test_instructor_pages_have_no_axe_violations(live_server, axe_page):

@@ -22,6 +22,8 @@ from wtforms import RadioField, SelectChoice
 
 from lms.accounts.access import role_required
 from lms.accounts.models import Role
+from lms.audit.models import AuditAction, AuditObject
+from lms.audit.services import record_event
 from lms.cohorts import importing
 from lms.cohorts.access import get_cohort_or_404, get_upload_or_404
 from lms.cohorts.importing import store, tasks
@@ -137,6 +139,9 @@ def errors_file(code, token):
         workbook = importing.errors_workbook(data, report)
     except importing.ImportFileError:
         abort(404)
+    record_event(AuditAction.EXPORTED_LIST, current_user, object_kind=AuditObject.IMPORT_ERRORS, object_ref=cohort.code,
+                 client_address=request.remote_addr)
+    db.session.commit()
     return send_file(io.BytesIO(workbook), mimetype=XLSX_MIMETYPE, as_attachment=True,
                      download_name=f"loi-danh-sach-{cohort.code}.xlsx")
 
@@ -221,6 +226,8 @@ def slips(code):
             slip["login_url"] = login_url
         title = _("Activation codes: %(name)s", name=cohort.name)
         pdf = render_activation_slips(issued, title=title)
+        record_event(AuditAction.ISSUED_CODES, current_user, object_kind=AuditObject.ACTIVATION_SLIPS,
+                     object_ref=f"{cohort.code} · {len(issued)}", client_address=request.remote_addr)
         db.session.commit()  # the codes' hashes, only once the PDF exists
         response = send_file(io.BytesIO(pdf), mimetype="application/pdf", as_attachment=True,
                              download_name=f"ma-kich-hoat-{cohort.code}.pdf")
