@@ -187,6 +187,7 @@ def register_hooks(app: Flask) -> None:
     from lms.media.tasks import recover_stale_media
     from lms.notifications.personal_data import personal_data as notifications_data
     from lms.notifications.views import render_notice as notifications_notice
+    from lms.privacy.personal_data import personal_data as privacy_data
     from lms.privacy.services import record_consent_given
     from lms.quizzes.personal_data import personal_data as quizzes_data
     from lms.quizzes.views import render_panel as quiz_panel
@@ -203,6 +204,7 @@ def register_hooks(app: Flask) -> None:
     accounts.register_personal_data("attendance", attendance_data)
     accounts.register_personal_data("certificates", certificates_data)
     accounts.register_personal_data("notifications", notifications_data)
+    accounts.register_personal_data("privacy", privacy_data)
 
     audit.register_reader("admins", may_read_audit_log)
     audit.register_account_namer("accounts", account_names)

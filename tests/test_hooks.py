@@ -75,7 +75,7 @@ def test_the_worker_app_is_connected_like_the_site(tmp_path):
     sizes = _sizes(WORKER_APP, tmp_path)
     assert sizes.pop("recoverers") == ["attendance exports", "certificate batches", "media processing",
                                        "trainee imports"]
-    assert sizes == {"people scopes": 2, "personal data": 7, "audit readers": 1, "audit namers": 1, "role labels": 1,
+    assert sizes == {"people scopes": 2, "personal data": 8, "audit readers": 1, "audit namers": 1, "role labels": 1,
                      "view rules": 1, "page context": 1, "media finders": 1, "upload purposes": 4,
                      "completion rules": 1, "completion listeners": 1, "lesson panels": 2, "home notices": 3}
 

@@ -50,6 +50,7 @@ class AuditObject(LabelledEnum):
     AUDIT_LOG = "audit_log"
     OWN_DATA = "own_data"
     ROLES = "roles"
+    PRIVACY_REQUEST = "privacy_request"
 
     @classmethod
     def labels(cls):
@@ -64,6 +65,7 @@ class AuditObject(LabelledEnum):
             cls.AUDIT_LOG: _l("Audit log"),
             cls.OWN_DATA: _l("Their own data"),
             cls.ROLES: _l("Roles"),
+            cls.PRIVACY_REQUEST: _l("Personal data request"),
         }
 
 

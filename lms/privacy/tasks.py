@@ -1,25 +1,24 @@
 """The worker's privacy duties: anonymise accounts whose deletion cool-off ended, fold old lesson activity."""
 
-import logging
-
 from huey import crontab
 
 from lms.core.jobs import periodic_job
-
-#: Ids only: which requests were carried out, never whose name or phone.
-audit_log = logging.getLogger("lms.audit")
 
 
 @periodic_job(crontab(minute="*/15"))
 def carry_out_deletions_job() -> list[int]:
     """Every quarter hour, anonymise the accounts whose deletion request has waited out its cool-off."""
+    from lms.audit.models import AuditAction, AuditObject
+    from lms.audit.services import record_event
     from lms.core.extensions import db
+    from lms.privacy.models import PrivacyRequest
     from lms.privacy.services import carry_out_due_deletions
 
     done = carry_out_due_deletions()
+    for request_id in done:  # by the system: no actor
+        record_event(AuditAction.HANDLED_DATA_REQUEST, None, subject_id=db.session.get(PrivacyRequest, request_id).user_id,
+                     object_kind=AuditObject.PRIVACY_REQUEST, object_ref=f"{request_id} · anonymised")
     db.session.commit()
-    for request_id in done:
-        audit_log.info("privacy request %s carried out: account anonymised", request_id)
     return done
 
 

@@ -19,6 +19,8 @@ from lms.accounts.access import role_required
 from lms.accounts.forms import ConfirmActionForm, ConfirmForm
 from lms.accounts.models import Role
 from lms.accounts.passwords import verify_password
+from lms.audit.models import AuditAction, AuditObject
+from lms.audit.services import record_event
 from lms.core.api import api_error
 from lms.core.db import utcnow
 from lms.core.extensions import db
@@ -260,8 +262,10 @@ def _render_admin_request(req, refuse_form=None, complete_form=None):
 
 
 def _handled(req, what: str, message: str):
+    record_event(AuditAction.HANDLED_DATA_REQUEST, current_user, subject_id=req.user_id,
+                 object_kind=AuditObject.PRIVACY_REQUEST, object_ref=f"{req.id} · {what}",
+                 client_address=request.remote_addr)
     db.session.commit()
-    audit_log.info("account %s %s privacy request %s of account %s", current_user.id, what, req.id, req.user_id)
     flash(message, "success")
     return redirect(url_for("privacy.admin_request", request_id=req.id))
 

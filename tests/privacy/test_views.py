@@ -274,5 +274,36 @@ def test_handled_requests_are_audited_by_id_only(client, auth, app, caplog):
         client.post(f"/admin/privacy-requests/{req.id}/refuse", data={"csrf_token": token,
                                                                      "refuse-reason": "Đang có tranh chấp"})
     lines = [r.getMessage() for r in caplog.records if r.name == "lms.audit"]
-    assert lines == [f"account {admin.id} refused privacy request {req.id} of account {trainee.id}"]
+    assert len(lines) == 1 and "Trần Văn Tùng" not in lines[0] and trainee.phone not in lines[0]
+    from lms.audit.models import AuditAction, AuditEvent, AuditObject
+
+    event = db.session.scalar(sa.select(AuditEvent))
+    assert (event.action, event.actor_id, event.subject_id, event.object_kind, event.object_ref) == (
+        AuditAction.HANDLED_DATA_REQUEST, admin.id, trainee.id, AuditObject.PRIVACY_REQUEST, f"{req.id} · refused")
     assert carry_out_deletions_job.call_local() == []  # a refused deletion is never carried out
+
+
+def test_an_anonymisation_by_the_worker_is_in_the_audit_log_with_no_actor(client, auth, app):
+    from datetime import timedelta
+
+    from lms.audit.models import AuditAction, AuditEvent
+
+    trainee = make_trainee()
+    auth.login(trainee.phone)
+    _ask_for_deletion(client)
+    req = db.session.scalar(sa.select(PrivacyRequest))
+    req.cool_off_until -= timedelta(days=app.config["DELETION_COOL_OFF_DAYS"] + 1)
+    db.session.commit()
+    assert carry_out_deletions_job.call_local() == [req.id]
+    event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == AuditAction.HANDLED_DATA_REQUEST))
+    assert event.actor_id is None and event.subject_id == trainee.id and event.object_ref == f"{req.id} · anonymised"
+
+
+def test_my_data_holds_the_consent_choices_and_the_requests(client, auth, app):
+    trainee = make_trainee()
+    auth.login(trainee.phone)
+    _ask_for_deletion(client)
+    data = client.get("/my/data.json").get_json()
+    text = str(data)
+    assert "Đồng ý về quyền riêng tư" in text and "Yêu cầu về dữ liệu của bạn" in text
+    assert app.config["PRIVACY_NOTICE_VERSION"] in text
