@@ -258,6 +258,31 @@ def anonymise_user(user: User) -> None:
     end_sessions(user)
     db.session.execute(sa.update(Certificate).where(Certificate.user_id == user.id)
                        .values(holder_commune_code=None))
+    erase_contents_of(user)
+
+
+def erase_contents_of(user: User) -> None:
+    """Erase what the person wrote, showed and was told: hand-in texts, links, photos and videos, feedback, messages.
+
+    A hand-in's row, status and score stay, so "handed in" and "passed" still count; what it said,
+    and the instructor's words about it, go. Messages to the person go whole (they may quote them).
+    """
+    from lms.assignments.models import Submission, SubmissionMedia
+    from lms.media.models import MediaAsset
+    from lms.media.services import delete_asset_files
+    from lms.notifications.models import Notification
+
+    db.session.execute(sa.update(Submission).where(Submission.user_id == user.id)
+                       .values(text="", links=[], comment=""))
+    assets = list(db.session.scalars(sa.select(MediaAsset).where(
+        MediaAsset.owner_id == user.id, MediaAsset.purpose == "submission")))
+    for asset in assets:
+        delete_asset_files(asset)
+    asset_ids = [asset.id for asset in assets]
+    for chunk in in_chunks(asset_ids):
+        db.session.execute(sa.delete(SubmissionMedia).where(SubmissionMedia.asset_id.in_(chunk)))
+        db.session.execute(sa.delete(MediaAsset).where(MediaAsset.id.in_(chunk)))
+    db.session.execute(sa.delete(Notification).where(Notification.user_id == user.id))
 
 
 def carry_out_due_deletions(*, now: datetime | None = None) -> list[int]:

@@ -62,3 +62,40 @@ def test_the_placeholder_phone_is_unique_and_no_phone_at_all(app):
     for phone in phones:
         with pytest.raises(InvalidPhoneNumber):
             normalize_phone(phone)
+
+
+def test_what_the_person_wrote_showed_and_was_told_is_erased_but_the_hand_in_still_counts(app, client):
+    from lms.assignments import services as assignments
+    from lms.assignments.models import Submission, SubmissionMedia, SubmissionStatus
+    from lms.learning.services import enrol
+    from lms.media.models import MediaAsset
+    from lms.notifications import services as notifications
+    from lms.notifications.messages import CERTIFICATE_ISSUED
+    from lms.notifications.models import Notification
+    from tests.factories import make_asset, make_practical_course, make_trainee
+
+    course, _lesson, assignment = make_practical_course()
+    trainee, other = make_trainee(), make_trainee()
+    enrol(trainee, course)
+    enrol(other, course)
+    photo = make_asset(trainee, course)
+    theirs = make_asset(other, course)
+    mine = assignments.submit_work(assignment, trainee, text="Nhà tôi ở thôn Chuôn Ngọ, gọi 0912 345 678",
+                                   links=["https://www.facebook.com/huong/posts/1"], media_ids=[photo.public_id])
+    assignments.submit_work(assignment, other, text="Bài của người khác", media_ids=[theirs.public_id])
+    mine.comment = "Chị Hường làm rất đẹp"
+    notifications.notify([trainee.id, other.id], CERTIFICATE_ISSUED)
+    db.session.commit()
+
+    _delete_now(trainee)
+
+    erased = db.session.get(Submission, mine.id)
+    assert (erased.text, erased.links, erased.comment) == ("", [], "")
+    assert erased.status == SubmissionStatus.SUBMITTED  # still handed in, still counted
+    assert db.session.get(MediaAsset, photo.id) is None
+    assert db.session.scalar(sa.select(sa.func.count(SubmissionMedia.id)).where(
+        SubmissionMedia.submission_id == mine.id)) == 0
+    assert db.session.scalar(sa.select(sa.func.count(Notification.id)).where(Notification.user_id == trainee.id)) == 0
+    # Nobody else's work or messages are touched.
+    assert db.session.get(MediaAsset, theirs.id) is not None
+    assert db.session.scalar(sa.select(sa.func.count(Notification.id)).where(Notification.user_id == other.id)) == 1
