@@ -38,7 +38,7 @@ from lms.accounts.passwords import ONE_TIME_CODE_DIGITS, HashingBusy, password_h
 from lms.audit.models import AuditAction, AuditObject
 from lms.audit.services import record_event
 from lms.core.connection import client_disconnected
-from lms.core.db import transactions_that_write
+from lms.core.db import transactions_that_write, writes_database
 from lms.core.extensions import db, limiter
 from lms.core.i18n import gettext as _
 from lms.core.params import paginate
@@ -328,6 +328,7 @@ def my_data():
 
 
 @bp.get("/my/data.json")
+@writes_database
 @login_required
 def my_data_json():
     """Download everything held about the logged-in person as JSON; the download is an audit event."""
@@ -342,6 +343,7 @@ def my_data_json():
 
 
 @bp.get("/my/data.xlsx")
+@writes_database
 @login_required
 def my_data_xlsx():
     """Download everything held about the logged-in person as a workbook, one sheet per section."""

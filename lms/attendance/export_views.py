@@ -41,7 +41,7 @@ from lms.attendance.models import AttendanceExportJob, ExportStatus
 from lms.audit.models import AuditAction, AuditObject
 from lms.audit.services import record_event
 from lms.cohorts.models import Cohort
-from lms.core.db import utcnow
+from lms.core.db import utcnow, writes_database
 from lms.core.extensions import db
 from lms.core.forms import FlaskForm
 from lms.core.i18n import gettext as _
@@ -93,6 +93,7 @@ class QueueExportForm(FlaskForm):
 
 
 @bp.get("/reports/attendance")
+@writes_database
 @role_required(Role.ORGANIZER)
 def attendance_report():
     """Show the report form; with a file type chosen, download the report."""
@@ -140,6 +141,7 @@ def export_job(public_id: str):
 
 
 @bp.get("/reports/attendance/jobs/<public_id>/download")
+@writes_database
 @login_required
 def download_export(public_id: str):
     """Send a finished export's stored file, under the name the inline download gives."""
@@ -181,6 +183,7 @@ def retry_export(public_id: str):
 
 
 @bp.get("/cohorts/<code>/attendance.xlsx")
+@writes_database
 @role_required(Role.ORGANIZER)
 def cohort_attendance_xlsx(code):
     """Download one class's attendance workbook."""
@@ -188,6 +191,7 @@ def cohort_attendance_xlsx(code):
 
 
 @bp.get("/cohorts/<code>/attendance.csv")
+@writes_database
 @role_required(Role.ORGANIZER)
 def cohort_attendance_csv(code):
     """Download one class's attendance, one row per trainee and session, as CSV."""
@@ -195,6 +199,7 @@ def cohort_attendance_csv(code):
 
 
 @bp.get("/cohorts/<code>/attendance-summary.csv")
+@writes_database
 @role_required(Role.ORGANIZER)
 def cohort_attendance_summary_csv(code):
     """Download one class's roster as CSV: one row per trainee, a code per session, totals and the rate."""
@@ -210,6 +215,7 @@ def cohort_attendance_summary_csv(code):
 
 
 @bp.get("/sessions/<int:session_id>/sign-in-sheet.pdf")
+@writes_database
 @role_required(Role.ORGANIZER, Role.INSTRUCTOR)
 def sign_in_sheet(session_id):
     """Print the sign-in sheet of one session."""

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
+from flask import has_request_context
 
 from lms.audit import hooks
 from lms.audit.models import AuditAction, AuditEvent, AuditObject
+from lms.core.db import may_write
 from lms.core.extensions import db
 from lms.core.timezone import local_day_bounds, to_local
 
@@ -23,6 +25,10 @@ def record_event(action: AuditAction, actor, *, subject_id: int | None = None, o
     :param actor: the account acting (anything with ``id`` and ``roles``), or None for the system.
     :param object_ref: which object, by codes and ids joined with " · ", never a name or a phone number.
     """
+    if has_request_context() and not may_write():
+        # On SQLite a reading transaction cannot take the write lock once another writer went
+        # first: the download would answer 503 under load. The view must say it writes.
+        raise RuntimeError("a view that records an audit event must be marked @writes_database")
     roles = ",".join(sorted(str(getattr(role, "value", role)) for role in getattr(actor, "roles", ())))
     event = AuditEvent(action=action, actor_id=getattr(actor, "id", None), actor_roles=roles,
                        subject_id=subject_id, object_kind=object_kind, object_ref=(object_ref or "")[:200],

@@ -10,7 +10,7 @@ from lms.audit.access import audit_reader_required
 from lms.audit.forms import AuditFilterForm
 from lms.audit.hooks import account_names
 from lms.audit.models import AuditAction, AuditObject
-from lms.core.db import utcnow
+from lms.core.db import utcnow, writes_database
 from lms.core.extensions import db
 from lms.core.i18n import gettext as _
 from lms.core.i18n import lazy_gettext as _l
@@ -45,6 +45,7 @@ def index():
 
 
 @bp.get("/admin/audit.<any(xlsx, csv):fmt>")
+@writes_database
 @audit_reader_required
 def export(fmt: str):
     """Download the events that match the filters (formula-safe); the download is itself an event."""

@@ -42,7 +42,7 @@ from lms.certificates.register import RegisterFilters, certificates_of, register
 from lms.cohorts.access import get_cohort_or_404
 from lms.cohorts.models import Cohort
 from lms.core.api import api_operation
-from lms.core.db import utcnow
+from lms.core.db import utcnow, writes_database
 from lms.core.extensions import db, limiter
 from lms.core.i18n import gettext as _
 from lms.core.i18n import lazy_gettext as _l
@@ -225,6 +225,7 @@ def _export_rows(stmt):
 
 
 @bp.route("/certificates/export.<fmt>")
+@writes_database
 @role_required(Role.ORGANIZER)
 def export(fmt: str):
     """Download the filtered register as CSV or XLSX (formula-safe, through lms.core.spreadsheets.write)."""

@@ -164,3 +164,16 @@ def test_bad_filters_get_a_vietnamese_message_not_an_error(client, auth, app):
     assert response.status_code == 200
     assert "Ngày kết thúc không được trước ngày bắt đầu." in page and "Hãy nhập một số nguyên." in page
     assert client.get("/admin/audit.csv", query_string={"date_from": "hôm qua"}).status_code == 200
+
+
+def test_a_reading_request_that_records_an_event_is_a_programming_error(app):
+    """A GET recording an event must begin as a writer (@writes_database): SQLite answered such downloads 503 under load."""
+    import pytest
+
+    from lms.audit.models import AuditAction
+    from lms.audit.services import record_event
+
+    with app.test_request_context("/my/data", method="GET"), pytest.raises(RuntimeError, match="writes_database"):
+        record_event(AuditAction.DOWNLOADED_OWN_DATA, None)
+    with app.test_request_context("/my/data.json", method="GET"):  # a view marked as writing
+        assert record_event(AuditAction.DOWNLOADED_OWN_DATA, None).id

@@ -28,7 +28,7 @@ from lms.cohorts import importing
 from lms.cohorts.access import get_cohort_or_404, get_upload_or_404
 from lms.cohorts.importing import store, tasks
 from lms.cohorts.importing.store import ImportState
-from lms.core.db import utcnow
+from lms.core.db import utcnow, writes_database
 from lms.core.extensions import db
 from lms.core.forms import FlaskForm
 from lms.core.i18n import gettext as _
@@ -126,6 +126,7 @@ def preview(code, token):
 
 
 @bp.route("/cohorts/<code>/import/<token>/errors.xlsx")
+@writes_database
 @role_required(Role.ORGANIZER)
 def errors_file(code, token):
     """Download the uploaded sheet with an error column, to correct and upload again."""
@@ -209,6 +210,7 @@ def worker_lost_message() -> str:
 
 
 @bp.route("/cohorts/<code>/activation-slips", methods=["GET", "POST"])
+@writes_database
 @role_required(Role.ORGANIZER)
 def slips(code):
     """Print one-time activation codes for the class's trainees who have not logged in yet (a PDF)."""
