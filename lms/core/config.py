@@ -22,6 +22,8 @@ DEFAULT_SPREADSHEET_SECONDS = 20
 #: Long enough to ride out a burst (about 40 logins per slot per second at OWASP cost), short
 #: enough that a phone hears "try again in N seconds" long before its own 30 s timeout.
 DEFAULT_PASSWORD_HASH_WAIT_S = 3.0
+#: A one-time reset code an organizer gives out works this long: time to reach the trainee, not for ever.
+DEFAULT_RESET_CODE_HOURS = 72
 
 
 def default_instance_path() -> Path:
@@ -117,6 +119,8 @@ def settings_from_env(instance_path: Path) -> dict:
         #: unset: four per slot. gunicorn.conf.py keeps it below each worker's threads.
         "PASSWORD_HASH_MAX_WAITING": int(env["LMS_PASSWORD_HASH_MAX_WAITING"])
         if env.get("LMS_PASSWORD_HASH_MAX_WAITING") else None,
+        #: Hours a one-time password-reset code works (shown, in Vietnam time, beside the code).
+        "RESET_CODE_HOURS": int(env.get("LMS_RESET_CODE_HOURS", DEFAULT_RESET_CODE_HOURS)),
         "STORAGE_BACKEND": env.get("LMS_STORAGE", "local"),
         "MEDIA_ROOT": str(instance_path / "media"),
         "UPLOAD_TEMP_DIR": str(instance_path / "uploads"),
