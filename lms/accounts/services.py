@@ -109,16 +109,21 @@ def create_user(
     business_name: str | None = None,
     must_change_password: bool = False,
 ) -> User:
-    """Create an account; raise PhoneAlreadyRegistered if the phone is taken."""
+    """Create an account; raise PhoneAlreadyRegistered if the phone is taken.
+
+    The password is checked and hashed before the phone is looked up, so that a taken phone is
+    refused as slowly, and for the same weak passwords, as a free one is accepted.
+    """
     from lms.core.i18n import gettext as _
 
     canonical = normalize_phone(phone)
-    if db.session.scalar(sa.select(User.id).where(User.phone == canonical)) is not None:
-        raise PhoneAlreadyRegistered(_("This phone number already has an account."))
     if commune_code is not None and get_commune(commune_code) is None:
         raise UnknownCommune(_("Choose a commune from the list."))
     if password is not None:
         check_password_strength(password, canonical)
+    password_hash = hash_password(password) if password else None
+    if db.session.scalar(sa.select(User.id).where(User.phone == canonical)) is not None:
+        raise PhoneAlreadyRegistered(_("This phone number already has an account."))
     user = User(
         full_name=normalize_text(full_name),
         phone=canonical,
@@ -127,7 +132,7 @@ def create_user(
         commune_code=commune_code,
         village=normalize_text(village) or None,
         business_name=normalize_text(business_name) or None,
-        password_hash=hash_password(password) if password else None,
+        password_hash=password_hash,
         must_change_password=must_change_password,
         role_rows=[UserRole(role=Role(r)) for r in set(roles)],
     )

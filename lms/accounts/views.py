@@ -131,6 +131,8 @@ def login():
     if current_user.is_authenticated:
         return redirect(url_for("core.home"))
     form = LoginForm()
+    if request.method == "GET" and session.get("registered_phone"):
+        form.phone.data = session.pop("registered_phone")
     if form.validate_on_submit():
         if client_disconnected():
             return _abandoned()
@@ -252,7 +254,7 @@ def register():
     form.fill_place_choices()
     if form.validate_on_submit():
         try:
-            user = services.register_trainee(
+            services.register_trainee(
                 full_name=form.full_name.data,
                 phone=form.phone.data,
                 password=form.password.data,
@@ -262,16 +264,20 @@ def register():
                 village=form.village.data,
                 business_name=form.business_name.data,
             )
-        except services.PhoneAlreadyRegistered as exc:
-            form.phone.errors.append(str(exc))
+        except services.PhoneAlreadyRegistered:
+            # Answered as a new account is, so that the form tells nobody which phones have an account;
+            # whoever had one already reads what to do on the login page, in the same words.
+            db.session.rollback()
         except services.AccountError as exc:
             form.password.errors.append(str(exc))
+            return render_template("accounts/register.html", form=form)
         else:
             db.session.commit()
-            session.clear()
-            login_user(user, remember=True)
-            flash(_("Welcome, %(name)s! Your account is ready.", name=user.full_name), "success")
-            return redirect(url_for("core.home"))
+        session["registered_phone"] = form.phone.data  # typed already: the login form starts with it
+        flash(_("Thank you. If this phone number had no account yet, yours is ready: log in with the password "
+                "you just chose. If it already had one, log in with that account's password, or ask your class "
+                "organizer for a one-time code if you forgot it."), "info")
+        return redirect(url_for("accounts.login"))
     return render_template("accounts/register.html", form=form)
 
 
