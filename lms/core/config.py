@@ -10,6 +10,9 @@ from lms.core.ratelimits import storage_uri
 from lms.core.timezone import ZONE_NAME
 
 DEFAULT_MAX_UPLOAD_BYTES = 2 * 1024**3
+#: Unfinished uploads one person may have at once, and the bytes they may declare together.
+DEFAULT_UPLOADS_OPEN_PER_USER = 5
+DEFAULT_UPLOAD_BYTES_IN_FLIGHT = 2 * 1024**3
 #: About 5 s of XLSX: well inside gunicorn's 60 s timeout, and a phone on 3G still gets it.
 DEFAULT_EXPORT_INLINE_ROWS = 60_000
 DEFAULT_EXPORT_KEEP_HOURS = 24
@@ -107,6 +110,10 @@ def settings_from_env(instance_path: Path) -> dict:
         #: More host names the site answers to (comma-separated), besides LMS_BASE_URL's.
         "EXTRA_TRUSTED_HOSTS": [h.strip() for h in env.get("LMS_TRUSTED_HOSTS", "").split(",") if h.strip()],
         "MAX_UPLOAD_BYTES": int(env.get("LMS_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES)),
+        #: Unfinished uploads one person may have going at once (more are answered 429, retried by the page).
+        "UPLOADS_OPEN_PER_USER": int(env.get("LMS_UPLOADS_PER_USER", DEFAULT_UPLOADS_OPEN_PER_USER)),
+        #: Bytes one person's unfinished uploads may declare together (413 past it); never below MAX_UPLOAD_BYTES.
+        "UPLOAD_BYTES_IN_FLIGHT_PER_USER": int(env.get("LMS_UPLOAD_BYTES_IN_FLIGHT", DEFAULT_UPLOAD_BYTES_IN_FLIGHT)),
         "SESSION_COOKIE_SECURE": env.get("LMS_HTTPS", "0") == "1",
         "REMEMBER_COOKIE_SECURE": env.get("LMS_HTTPS", "0") == "1",
         "PREFERRED_URL_SCHEME": "https" if env.get("LMS_HTTPS", "0") == "1" else "http",
@@ -186,5 +193,8 @@ class BaseConfig:
     MAX_UPLOAD_CHUNK_BYTES = 64 * 1024 * 1024
     #: Unfinished uploads are kept this long for resuming.
     UPLOAD_EXPIRY_HOURS = 72
+    #: An unfinished upload that received nothing for this long is discarded when its owner needs room
+    #: for a new one (lms.media.services._make_room).
+    UPLOAD_IDLE_MINUTES = 30
     #: How long a signed media URL (S3) stays valid.
     MEDIA_URL_EXPIRY_S = 6 * 3600
