@@ -170,3 +170,15 @@ def test_a_code_typed_wrong_too_often_needs_a_new_slip(app):
         assert services.authenticate(PHONE, other_code(code, n)) is None
     db.session.commit()
     assert trainees_waiting_for_codes(cohort)["without_code"] == 1
+
+
+def test_a_login_answered_busy_costs_the_code_no_try(client, auth, app):
+    from tests.accounts.test_busy_logins import every_slot_taken
+
+    user, code = waiting_trainee()
+    app.config.update(PASSWORD_HASH_WAIT_S=0.05)
+    with every_slot_taken(app):
+        for _ in range(6):  # the page comes back by itself after each "busy"
+            assert auth.login(PHONE, code).status_code == 503
+    assert tries_in_the_database(user) == 0
+    assert auth.login(PHONE, code).status_code == 302
