@@ -1,7 +1,7 @@
 """privacy: consent to the notice, requests about personal data, totals of lesson activity past its retention
 
 Revision ID: 0012_privacy
-Revises: 0009_job_heartbeats
+Revises: 0010_code_attempts
 Create Date: 2026-12-04 18:35:00
 
 """
@@ -12,7 +12,7 @@ import lms.core.db
 
 # revision identifiers, used by Alembic.
 revision = '0012_privacy'
-down_revision = '0009_job_heartbeats'
+down_revision = '0010_code_attempts'
 branch_labels = None
 depends_on = None
 
