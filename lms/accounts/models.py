@@ -53,6 +53,12 @@ class User(UserMixin, db.Model):
     #: of thousands must not pay for thousands of password hashes; the code is random and short-lived).
     activation_code_hash: Mapped[str | None] = mapped_column(sa.String(64))
     activation_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When a one-time reset code (held in password_hash while must_change_password) stops working.
+    reset_code_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Tries of the current one-time code (activation or reset), each counted before it is checked so that
+    #: tries sent together cannot slip past the limit (lms.accounts.services.MAX_CODE_TRIES); a right code
+    #: and a new code set it back to 0.
+    code_tries: Mapped[int] = mapped_column(default=0, server_default="0")
     #: Bumped at logout and when the password changes, so every older session and remember-me
     #: cookie (they carry it in get_id()) stops working on every device.
     auth_epoch: Mapped[int] = mapped_column(default=0)

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 
 from lms.accounts.models import Role, User, UserRole
 from lms.accounts.passwords import (
@@ -108,16 +109,21 @@ def create_user(
     business_name: str | None = None,
     must_change_password: bool = False,
 ) -> User:
-    """Create an account; raise PhoneAlreadyRegistered if the phone is taken."""
+    """Create an account; raise PhoneAlreadyRegistered if the phone is taken.
+
+    The password is checked and hashed before the phone is looked up, so that a taken phone is
+    refused as slowly, and for the same weak passwords, as a free one is accepted.
+    """
     from lms.core.i18n import gettext as _
 
     canonical = normalize_phone(phone)
-    if db.session.scalar(sa.select(User.id).where(User.phone == canonical)) is not None:
-        raise PhoneAlreadyRegistered(_("This phone number already has an account."))
     if commune_code is not None and get_commune(commune_code) is None:
         raise UnknownCommune(_("Choose a commune from the list."))
     if password is not None:
         check_password_strength(password, canonical)
+    password_hash = hash_password(password) if password else None
+    if db.session.scalar(sa.select(User.id).where(User.phone == canonical)) is not None:
+        raise PhoneAlreadyRegistered(_("This phone number already has an account."))
     user = User(
         full_name=normalize_text(full_name),
         phone=canonical,
@@ -126,7 +132,7 @@ def create_user(
         commune_code=commune_code,
         village=normalize_text(village) or None,
         business_name=normalize_text(business_name) or None,
-        password_hash=hash_password(password) if password else None,
+        password_hash=password_hash,
         must_change_password=must_change_password,
         role_rows=[UserRole(role=Role(r)) for r in set(roles)],
     )
@@ -147,6 +153,21 @@ def register_trainee(**fields) -> User:
 
 ACTIVATION_VALID_FOR = timedelta(days=60)
 
+#: Wrong tries a one-time code (activation or reset) survives: the next try, even a right one, is refused.
+#: An 8-digit code then holds against guessing: five tries in a hundred million.
+MAX_CODE_TRIES = 5
+
+
+class CodeLocked(WrongCode):
+    """The code was typed wrong too many times: it no longer works, and the organizer gives a new one."""
+
+
+def _code_locked_error() -> CodeLocked:
+    from lms.core.i18n import gettext as _
+
+    return CodeLocked(_("This code was typed wrong too many times and no longer works. Ask your class "
+                        "organizer for a new code."))
+
 
 def _activation_digest(user: User, code: str) -> str:
     from flask import current_app
@@ -160,12 +181,59 @@ def issue_activation_code(user: User) -> str:
     code = make_one_time_code()
     user.activation_code_hash = _activation_digest(user, code)
     user.activation_expires_at = utcnow() + ACTIVATION_VALID_FOR
+    user.code_tries = 0
     return code
 
 
+def holds_reset_code(user: User) -> bool:
+    """Tell whether the user's password is a one-time reset code (to be changed at the next login)."""
+    return bool(user.password_hash and user.must_change_password)
+
+
+def holds_one_time_code(user: User | None) -> bool:
+    """Tell whether logging in as this user means typing a one-time code (activation or reset)."""
+    return user is not None and user.active and (
+        bool(not user.password_hash and user.activation_code_hash) or holds_reset_code(user))
+
+
+def count_code_try(user: User) -> None:
+    """Count one try of the user's one-time code, before it is checked.
+
+    Counted first, in one statement, so that tries sent at the same moment cannot all pass a
+    check of the count as it was. The count stops at one past MAX_CODE_TRIES: that try, and every
+    later one, is refused. Flush in the caller's transaction; the caller commits before hashing,
+    so the try stays counted whatever happens next.
+    """
+    counted = db.session.execute(
+        sa.update(User).where(User.id == user.id, User.code_tries <= MAX_CODE_TRIES)
+        .values(code_tries=User.code_tries + 1).returning(User.code_tries)
+        .execution_options(synchronize_session=False)
+    ).scalar()
+    set_committed_value(user, "code_tries", MAX_CODE_TRIES + 1 if counted is None else counted)
+
+
+def _uncount_code_try(user: User) -> None:
+    """Take back the try of a right code that was refused for another reason (a weak new password)."""
+    db.session.execute(sa.update(User).where(User.id == user.id, User.code_tries > 0)
+                       .values(code_tries=User.code_tries - 1).execution_options(synchronize_session=False))
+    set_committed_value(user, "code_tries", max(0, user.code_tries - 1))
+
+
+def code_locked(user: User | None) -> bool:
+    """Tell whether the user's one-time code has been refused for too many wrong tries (this one counted)."""
+    return holds_one_time_code(user) and user.code_tries > MAX_CODE_TRIES
+
+
+def _reset_code_usable(user: User) -> bool:
+    """Return True unless the reset code has expired (no expiry recorded: expired, failing closed)."""
+    return user.reset_code_expires_at is not None and user.reset_code_expires_at > utcnow()
+
+
 def _activation_matches(user: User, code: str) -> bool:
-    """Return True if the code, as typed, is the user's unexpired activation code."""
+    """Return True if the code, as typed, is the user's unexpired activation code with tries left."""
     if not user.activation_code_hash or not user.activation_expires_at or user.activation_expires_at < utcnow():
+        return False
+    if user.code_tries > MAX_CODE_TRIES:
         return False
     return hmac.compare_digest(user.activation_code_hash, _activation_digest(user, normalize_code(code)))
 
@@ -174,6 +242,7 @@ def _activate(user: User, code: str) -> bool:
     if not _activation_matches(user, code):
         return False
     user.activation_code_hash = user.activation_expires_at = None
+    user.code_tries = 0
     user.must_change_password = True  # they choose their own password next
     return True
 
@@ -183,17 +252,21 @@ def authenticate(phone: str, password: str) -> User | None:
 
     Takes the same time whether or not the phone is known. Its hashing (the check, and the
     rehash of a hash made at an older cost) holds one hashing slot: raise HashingBusy when none
-    came free in time.
+    came free in time. A try of a one-time code is counted; the caller commits.
     """
-    return authenticate_user(find_user_by_phone(phone), password)
+    user = find_user_by_phone(phone)
+    if holds_one_time_code(user):
+        count_code_try(user)
+    return authenticate_user(user, password)
 
 
 def authenticate_user(user: User | None, password: str) -> User | None:
-    """Check the password (or activation code) of a user already looked up by phone; None when it fails.
+    """Check the password (or one-time code) of a user already looked up by phone; None when it fails.
 
     For a caller that ends its database transaction before the hashing: on SQLite a login's
     transaction writes, and a writer's lock held through argon2 would let one login at a time
-    through on the whole machine. Flush nothing; the caller commits.
+    through on the whole machine. The caller has counted the try of a one-time code first
+    (count_code_try, committed). Flush nothing; the caller commits.
     """
     with password_hashing():
         return _authenticate(user, password)
@@ -217,6 +290,10 @@ def _authenticate(user: User | None, password: str) -> User | None:
         return None
     if not user.active:
         return None
+    if holds_reset_code(user):
+        if user.code_tries > MAX_CODE_TRIES or not _reset_code_usable(user):
+            return None
+        user.code_tries = 0
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(secret)
     return user
@@ -226,16 +303,19 @@ def activate_account(phone: str, code: str, new_password: str) -> User:
     """Check a printed code (activation or password reset) and set the person's own password.
 
     The code is accepted as printed, with spaces or dashes. Raise WrongCode when the code does
-    not belong to this phone (unknown phone included: the same words, the same time),
-    AlreadyActivated when the account has a password of its own, WeakPassword before anything
-    changes. Raise HashingBusy when no hashing slot came free in time. Flush in the caller's
-    transaction; the caller commits.
+    not belong to this phone (unknown phone included: the same words, the same time), CodeLocked
+    when it was typed wrong too often, AlreadyActivated when the account has a password of its
+    own, WeakPassword before anything changes. Raise HashingBusy when no hashing slot came free in
+    time. The try is counted; flush in the caller's transaction; the caller commits.
     """
-    return activate_user(find_user_by_phone(phone), code, new_password)
+    user = find_user_by_phone(phone)
+    if holds_one_time_code(user):
+        count_code_try(user)
+    return activate_user(user, code, new_password)
 
 
 def activate_user(user: User | None, code: str, new_password: str) -> User:
-    """activate_account for a user already looked up by phone (see authenticate_user for why)."""
+    """activate_account for a user already looked up by phone, whose try is counted (see authenticate_user)."""
     with password_hashing():  # the code's check and the new password's hash: one slot
         return _activate_account(user, normalize_code(code), new_password)
 
@@ -249,7 +329,7 @@ def _activate_account(user: User | None, typed: str, new_password: str) -> User:
             matched = _activation_matches(user, typed)
             burn_hash_time(typed)  # as slow as the reset-code path below
         elif user.must_change_password:
-            matched = verify_password(user.password_hash, typed)
+            matched = verify_password(user.password_hash, typed) and _reset_code_usable(user)
         else:
             raise AlreadyActivated(
                 _("This account already has its own password. Log in with it, or ask your class "
@@ -257,14 +337,20 @@ def _activate_account(user: User | None, typed: str, new_password: str) -> User:
             )
     else:
         burn_hash_time(typed)
+    if code_locked(user):
+        raise _code_locked_error()
     if not matched:
         raise WrongCode(
             _("This code is wrong or has expired. Check the code on your slip and the phone number, "
               "or ask your class organizer for a new code.")
         )
-    check_password_strength(new_password, user.phone)
-    if normalize_code(new_password) == typed:
-        raise WeakPassword(_("Choose a password different from the old one."))
+    try:
+        check_password_strength(new_password, user.phone)
+        if normalize_code(new_password) == typed:
+            raise WeakPassword(_("Choose a password different from the old one."))
+    except WeakPassword:
+        _uncount_code_try(user)  # the code was right: choosing a password is not guessing
+        raise
     user.activation_code_hash = user.activation_expires_at = None
     set_password(user, new_password)
     return user
@@ -280,6 +366,8 @@ def set_password(user: User, password: str) -> None:
     check_password_strength(password, user.phone)
     user.password_hash = hash_password(password)
     user.must_change_password = False
+    user.reset_code_expires_at = None
+    user.code_tries = 0
     end_sessions(user)
 
 
@@ -295,10 +383,14 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
 
 
 def reset_password_to_code(user: User) -> str:
-    """Replace the password with a one-time code that must be changed at next login."""
+    """Replace the password with a one-time code that must be changed at next login, valid for RESET_CODE_HOURS."""
+    from flask import current_app
+
     code = make_one_time_code()
     user.password_hash = hash_password(code)
     user.must_change_password = True
+    user.reset_code_expires_at = utcnow() + timedelta(hours=current_app.config["RESET_CODE_HOURS"])
+    user.code_tries = 0
     end_sessions(user)
     return code
 

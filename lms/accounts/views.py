@@ -81,6 +81,18 @@ def _look_up(phone: str) -> User | None:
     return user
 
 
+def _count_code_try(user: User | None) -> None:
+    """Count a try of the user's one-time code, in a short transaction of its own, just before it is checked.
+
+    Committed before the hashing, so a wrong code stays counted though the failed login writes
+    nothing else; only once the hashing slot is held, so a login answered "busy" or refused by
+    the throttle costs no try.
+    """
+    if services.holds_one_time_code(user):
+        services.count_code_try(user)
+        db.session.commit()
+
+
 def _abandoned():
     """Answer a login whose phone has already given up, without spending a hash on it."""
     current_app.logger.info("login dropped: the client closed the connection while it waited")
@@ -123,6 +135,8 @@ def login():
     if current_user.is_authenticated:
         return redirect(url_for("core.home"))
     form = LoginForm()
+    if request.method == "GET" and session.get("registered_phone"):
+        form.phone.data = session.pop("registered_phone")
     if form.validate_on_submit():
         if client_disconnected():
             return _abandoned()
@@ -134,12 +148,16 @@ def login():
             with password_hashing():
                 if client_disconnected():  # the phone gave up while this login waited its turn
                     return _abandoned()
+                _count_code_try(found)
                 user = services.authenticate_user(found, form.password.data)
         except HashingBusy as exc:
             return _busy("accounts/login.html", form, exc)
         if user is None:
             throttle.record_failed_login(form.phone.data, found)
-        if user is None and _looks_like_a_code(form.password.data):
+        if user is None and _looks_like_a_code(form.password.data) and services.code_locked(found):
+            flash(_("This code was typed wrong too many times and no longer works. Ask your class "
+                    "organizer for a new code."), "error")
+        elif user is None and _looks_like_a_code(form.password.data):
             # Perhaps the code from a slip: say the code is wrong, and where codes go.
             flash(_("Wrong code or password. If you typed the code from your slip, it is wrong or "
                     "has expired: use the activation page, or ask your class organizer for a new "
@@ -170,6 +188,7 @@ def activate():
             with password_hashing():
                 if client_disconnected():
                     return _abandoned()
+                _count_code_try(found)
                 user = services.activate_user(found, form.code.data, form.password.data)
         except HashingBusy as exc:
             return _busy("accounts/activate.html", form, exc)
@@ -179,6 +198,7 @@ def activate():
         except services.AlreadyActivated as exc:
             form.phone.errors.append(str(exc))
         except services.WeakPassword as exc:
+            db.session.commit()  # the right code's try is given back
             form.password.errors.append(str(exc))
         else:
             hooks.record_consent(user, "activation")
@@ -249,17 +269,21 @@ def register():
                 village=form.village.data,
                 business_name=form.business_name.data,
             )
-        except services.PhoneAlreadyRegistered as exc:
-            form.phone.errors.append(str(exc))
+        except services.PhoneAlreadyRegistered:
+            # Answered as a new account is, so that the form tells nobody which phones have an account;
+            # whoever had one already reads what to do on the login page, in the same words.
+            db.session.rollback()
         except services.AccountError as exc:
             form.password.errors.append(str(exc))
+            return render_template("accounts/register.html", form=form)
         else:
             hooks.record_consent(user, "registration")
             db.session.commit()
-            session.clear()
-            login_user(user, remember=True)
-            flash(_("Welcome, %(name)s! Your account is ready.", name=user.full_name), "success")
-            return redirect(url_for("core.home"))
+        session["registered_phone"] = form.phone.data  # typed already: the login form starts with it
+        flash(_("Thank you. If this phone number had no account yet, yours is ready: log in with the password "
+                "you just chose. If it already had one, log in with that account's password, or ask your class "
+                "organizer for a one-time code if you forgot it."), "info")
+        return redirect(url_for("accounts.login"))
     return render_template("accounts/register.html", form=form)
 
 

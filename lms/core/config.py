@@ -10,6 +10,9 @@ from lms.core.ratelimits import storage_uri
 from lms.core.timezone import ZONE_NAME
 
 DEFAULT_MAX_UPLOAD_BYTES = 2 * 1024**3
+#: Unfinished uploads one person may have at once, and the bytes they may declare together.
+DEFAULT_UPLOADS_OPEN_PER_USER = 5
+DEFAULT_UPLOAD_BYTES_IN_FLIGHT = 2 * 1024**3
 #: About 5 s of XLSX: well inside gunicorn's 60 s timeout, and a phone on 3G still gets it.
 DEFAULT_EXPORT_INLINE_ROWS = 60_000
 DEFAULT_EXPORT_KEEP_HOURS = 24
@@ -28,6 +31,8 @@ DEFAULT_ACTIVITY_RETENTION_DAYS = 365
 DEFAULT_DELETION_COOL_OFF_DAYS = 7
 #: The version of the privacy notice shipped with the code: bump it when the notice's text changes.
 DEFAULT_PRIVACY_NOTICE_VERSION = "2026-12-04"
+#: A one-time reset code an organizer gives out works this long: time to reach the trainee, not for ever.
+DEFAULT_RESET_CODE_HOURS = 72
 
 
 def default_instance_path() -> Path:
@@ -111,6 +116,11 @@ def settings_from_env(instance_path: Path) -> dict:
         #: More host names the site answers to (comma-separated), besides LMS_BASE_URL's.
         "EXTRA_TRUSTED_HOSTS": [h.strip() for h in env.get("LMS_TRUSTED_HOSTS", "").split(",") if h.strip()],
         "MAX_UPLOAD_BYTES": int(env.get("LMS_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES)),
+        #: Unfinished uploads one person may have going at once (more are answered 429, retried by the page).
+        "UPLOADS_OPEN_PER_USER": positive_int(env, "LMS_UPLOADS_PER_USER", DEFAULT_UPLOADS_OPEN_PER_USER),
+        #: Bytes one person's unfinished uploads may declare together (413 past it); never below MAX_UPLOAD_BYTES.
+        "UPLOAD_BYTES_IN_FLIGHT_PER_USER": positive_int(env, "LMS_UPLOAD_BYTES_IN_FLIGHT",
+                                                        DEFAULT_UPLOAD_BYTES_IN_FLIGHT),
         "SESSION_COOKIE_SECURE": env.get("LMS_HTTPS", "0") == "1",
         "REMEMBER_COOKIE_SECURE": env.get("LMS_HTTPS", "0") == "1",
         "PREFERRED_URL_SCHEME": "https" if env.get("LMS_HTTPS", "0") == "1" else "http",
@@ -123,6 +133,8 @@ def settings_from_env(instance_path: Path) -> dict:
         #: unset: four per slot. gunicorn.conf.py keeps it below each worker's threads.
         "PASSWORD_HASH_MAX_WAITING": int(env["LMS_PASSWORD_HASH_MAX_WAITING"])
         if env.get("LMS_PASSWORD_HASH_MAX_WAITING") else None,
+        #: Hours a one-time password-reset code works (shown, in Vietnam time, beside the code).
+        "RESET_CODE_HOURS": positive_int(env, "LMS_RESET_CODE_HOURS", DEFAULT_RESET_CODE_HOURS),
         "STORAGE_BACKEND": env.get("LMS_STORAGE", "local"),
         "MEDIA_ROOT": str(instance_path / "media"),
         "UPLOAD_TEMP_DIR": str(instance_path / "uploads"),
@@ -207,5 +219,8 @@ class BaseConfig:
     MAX_UPLOAD_CHUNK_BYTES = 64 * 1024 * 1024
     #: Unfinished uploads are kept this long for resuming.
     UPLOAD_EXPIRY_HOURS = 72
+    #: An unfinished upload that received nothing for this long is discarded when its owner needs room
+    #: for a new one (lms.media.services._make_room).
+    UPLOAD_IDLE_MINUTES = 30
     #: How long a signed media URL (S3) stays valid.
     MEDIA_URL_EXPIRY_S = 6 * 3600

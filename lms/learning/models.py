@@ -76,7 +76,11 @@ class LessonProgress(db.Model):
     coverage: Mapped[bytes] = mapped_column(sa.LargeBinary, default=b"")
     duration_s: Mapped[float | None] = mapped_column()
     watched_fraction: Mapped[float] = mapped_column(default=0.0)
+    #: The earliest moment known on the lesson: the page opened (server time) or an event (the phone's time).
     first_opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The newest event's time (the phone's, never past the server's): with first_opened_at, how long the
+    #: trainee has been on the lesson, which bounds the seconds of video credited as watched.
+    last_event_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: What completed it: "watched", "marked", "quiz", "assignment" or "staff".

@@ -352,6 +352,46 @@ def _validate(event: ProgressEventData, duration: float | None) -> None:
         raise InvalidEvent(_("A watched stretch ends before it starts."))
 
 
+#: Watched seconds may accumulate this much faster than the clock: players at 1.25× or 1.5×, phones'
+#: clocks that drift, and stretches rounded out to whole seconds.
+REAL_TIME_RATE = 1.5
+#: Seconds credited beyond that: what was watched before the first event the server knows of.
+REAL_TIME_SLACK_S = 10.0
+
+
+def watch_allowance(progress: LessonProgress) -> int:
+    """Return how many seconds of video may count as watched in all, given how long the trainee has been on it.
+
+    A video counts as watched only as fast as it can be watched: the seconds credited never exceed
+    REAL_TIME_RATE times the time from the first moment known on the lesson (the page opened, or the
+    earliest event) to the newest event, plus REAL_TIME_SLACK_S. One forged event claiming the whole
+    video thus earns the slack and no more; a player reporting every 10 s stays well inside. The
+    times are the events' own (the phone's clock, never past the server's), not when they arrived:
+    a burst of events queued offline and replayed later spans the time it was watched in, and the
+    total does not depend on the order they arrive in. What this cannot stop is a client that makes
+    up a whole timeline of plausible events; it does stop claiming more than that timeline allows.
+    """
+    until = progress.last_event_at or progress.first_opened_at
+    span = max(0.0, (until - progress.first_opened_at).total_seconds()) if until and progress.first_opened_at else 0.0
+    return math.floor(REAL_TIME_RATE * span + REAL_TIME_SLACK_S)
+
+
+def _credit(bits: int, first: int, last: int, room: int) -> tuple[int, int]:
+    """Add the unwatched seconds first..last-1 to the coverage bits, the earliest first, at most `room` of them."""
+    span = ((1 << (last - first)) - 1) << first
+    new = span & ~bits
+    count = bin(new).count("1")
+    if count <= room:
+        return bits | new, room - count
+    for second in range(first, last):
+        if not room:
+            break
+        if not bits >> second & 1:
+            bits |= 1 << second
+            room -= 1
+    return bits, room
+
+
 def _apply_position(progress: LessonProgress, lesson: Lesson, event: ProgressEventData, when: datetime, *,
                     duration: float | None, enrollment: Enrollment | None = None) -> None:
     # A player that had not loaded the video yet reports 0 s with nothing watched (older pages
@@ -361,17 +401,24 @@ def _apply_position(progress: LessonProgress, lesson: Lesson, event: ProgressEve
     newer = progress.position_at is None or when >= progress.position_at
     if event.position_s is not None and newer and not (blank and progress.position_s):
         progress.position_s, progress.position_at = event.position_s, when
+    # The time on the lesson, for watch_allowance: widened by each event, whatever order they come in.
+    if progress.first_opened_at is None or when < progress.first_opened_at:
+        progress.first_opened_at = when
+    if progress.last_event_at is None or when > progress.last_event_at:
+        progress.last_event_at = when
     if not duration or not event.segments:
         return
     buckets = max(1, math.ceil(duration))
+    every_second = (1 << buckets) - 1
     bits = int.from_bytes(progress.coverage or b"", "little")
+    room = max(0, watch_allowance(progress) - bin(bits & every_second).count("1"))
     for start, end in event.segments:
         first, last = int(start), min(buckets, math.ceil(end))
-        if last > first:
-            bits |= ((1 << (last - first)) - 1) << first
+        if last > first and room:
+            bits, room = _credit(bits, first, last, room)
     progress.coverage = bits.to_bytes((buckets + 7) // 8, "little")
     progress.duration_s = duration
-    progress.watched_fraction = min(1.0, bin(bits & ((1 << buckets) - 1)).count("1") / buckets)
+    progress.watched_fraction = min(1.0, bin(bits & every_second).count("1") / buckets)
     if progress.watched_fraction * 100 >= lesson.course.video_completion_percent and lesson.kind == LessonKind.VIDEO:
         complete_lesson_progress(progress, lesson, by="watched", when=when, enrollment=enrollment)
 

@@ -6,7 +6,7 @@ import re
 import shutil
 import unicodedata
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
@@ -30,6 +30,14 @@ class MediaError(Exception):
 
 class UploadTooLarge(MediaError):
     pass
+
+
+class TooManyUploads(MediaError):
+    """The owner already has as many unfinished uploads going as one person may."""
+
+
+class TooManyBytesInFlight(MediaError):
+    """The owner's unfinished uploads and this one together are more bytes than one person may have on the way."""
 
 
 class OffsetMismatch(MediaError):
@@ -88,7 +96,7 @@ def upload_path(upload: Upload) -> Path:
 
 
 def create_upload(*, owner, course, length: int, filename: str, purpose: str = "lesson") -> Upload:
-    """Start a resumable upload of `length` bytes for a course."""
+    """Start a resumable upload of `length` bytes for a course, within the owner's limits (see _make_room)."""
     from lms.core.i18n import gettext as _
 
     if upload_purpose(purpose) is None:
@@ -102,6 +110,7 @@ def create_upload(*, owner, course, length: int, filename: str, purpose: str = "
             _("The file is %(size)s; the largest accepted is %(max)s.",
               size=format_bytes(length), max=format_bytes(max_upload_bytes()))
         )
+    _make_room(owner, length)
     upload = Upload(
         owner_id=owner.id,
         course_id=course.id,
@@ -115,6 +124,66 @@ def create_upload(*, owner, course, length: int, filename: str, purpose: str = "
     db.session.flush()
     upload_path(upload).touch(mode=0o640)
     return upload
+
+
+def bytes_in_flight_limit() -> int:
+    """Return how many declared bytes one person's unfinished uploads may add up to (never less than one largest file)."""
+    return max(int(current_app.config["UPLOAD_BYTES_IN_FLIGHT_PER_USER"]), max_upload_bytes())
+
+
+def _last_byte_at(upload: Upload) -> datetime:
+    """Return when the upload last received bytes: its file's modification time (its creation if none came)."""
+    try:
+        modified = datetime.fromtimestamp(upload_path(upload).stat().st_mtime, UTC)
+    except FileNotFoundError:
+        return upload.created_at
+    return max(modified, upload.created_at)
+
+
+def _make_room(owner, length: int) -> None:
+    """Refuse a new upload of `length` bytes past the owner's limits on unfinished uploads.
+
+    Each person may have UPLOADS_OPEN_PER_USER unfinished uploads at once, declaring at most
+    bytes_in_flight_limit() bytes together: the disk holds what they send before it is checked,
+    and one account must not fill it. Uploads that received nothing for UPLOAD_IDLE_MINUTES
+    (a closed tab, a phone gone offline) are discarded, oldest first, when that makes room, so a
+    forgotten upload never blocks its owner until it expires; otherwise nothing is discarded.
+    Raise TooManyUploads or TooManyBytesInFlight. Flush in the caller's transaction.
+    """
+    from lms.core.i18n import gettext as _
+
+    config = current_app.config
+    now = utcnow()
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Two uploads started at once must not both pass the count (SQLite's writers already queue).
+        from lms.accounts.models import User
+
+        db.session.execute(sa.select(User.id).where(User.id == owner.id).with_for_update())
+    unfinished = list(db.session.scalars(
+        sa.select(Upload).where(Upload.owner_id == owner.id, Upload.completed_at.is_(None), Upload.expires_at > now)
+        .order_by(Upload.created_at, Upload.id)))
+    max_open, max_bytes = int(config["UPLOADS_OPEN_PER_USER"]), bytes_in_flight_limit()
+
+    def fits(uploads) -> bool:
+        return len(uploads) < max_open and sum(u.length for u in uploads) + length <= max_bytes
+
+    if fits(unfinished):
+        return
+    idle_since = now - timedelta(minutes=config["UPLOAD_IDLE_MINUTES"])
+    keep, idle = list(unfinished), [u for u in unfinished if _last_byte_at(u) < idle_since]
+    for upload in idle:
+        keep.remove(upload)
+        if fits(keep):
+            for gone in idle[: idle.index(upload) + 1]:
+                discard_upload(gone)
+            return
+    if len(keep) >= max_open:
+        raise TooManyUploads(_("You already have %(n)d uploads on the way. Wait until one of them has finished, or "
+                               "cancel one: this file then starts by itself.", n=len(keep)))
+    raise TooManyBytesInFlight(_(
+        "Your unfinished uploads already add up to %(size)s, and at most %(max)s can be on the way at once. Let "
+        "them finish, or cancel one, then add this file again.",
+        size=format_bytes(sum(u.length for u in keep)), max=format_bytes(max_bytes)))
 
 
 @contextmanager

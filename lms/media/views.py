@@ -33,6 +33,8 @@ bp = Blueprint("media", __name__)
 
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,termination,expiration"
+#: Seconds an uploader told "too many uploads at once" waits before it asks again.
+UPLOAD_SLOT_RETRY_S = 30
 
 
 def tus_headers(response, **extra):
@@ -114,6 +116,13 @@ def tus_create():
                                         purpose=purpose)
     except services.UploadTooLarge as exc:
         return tus_error(413, str(exc), Tus_Max_Size=services.max_upload_bytes())
+    except services.TooManyUploads as exc:
+        # Too many at once, for now: the uploader waits Retry-After and tries again by itself.
+        return tus_error(429, str(exc), Retry_After=UPLOAD_SLOT_RETRY_S)
+    except services.TooManyBytesInFlight as exc:
+        # tus: an Upload-Length over what the server takes is 413; here the most it takes is what the
+        # owner's other uploads leave.
+        return tus_error(413, str(exc))
     except services.MediaError as exc:
         return tus_error(400, str(exc))
     db.session.commit()

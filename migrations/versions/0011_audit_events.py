@@ -1,7 +1,7 @@
 """audit events: who reached whose personal data, append-only
 
 Revision ID: 0011_audit_events
-Revises: 0009_job_heartbeats
+Revises: 0010_code_attempts
 Create Date: 2026-12-04 18:30:00
 
 """
@@ -12,7 +12,7 @@ import lms.core.db
 
 # revision identifiers, used by Alembic.
 revision = '0011_audit_events'
-down_revision = '0009_job_heartbeats'
+down_revision = '0010_code_attempts'
 branch_labels = None
 depends_on = None
 

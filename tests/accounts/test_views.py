@@ -1,7 +1,9 @@
+import re
 import time
 
 import sqlalchemy as sa
 
+from lms.accounts import services
 from lms.accounts.models import Role, User
 from lms.core.extensions import db
 from tests.conftest import csrf_token
@@ -29,13 +31,22 @@ def count_users() -> int:
     return db.session.scalar(sa.select(sa.func.count(User.id)))
 
 
-def test_self_registration_creates_a_trainee_and_logs_in(client, app):
+REGISTERED = ("Cảm ơn bạn. Nếu số điện thoại này chưa có tài khoản, tài khoản của bạn đã sẵn sàng: hãy đăng nhập "
+              "bằng mật khẩu vừa chọn.")
+
+
+def test_self_registration_creates_a_trainee_then_asks_to_log_in(client, auth, app):
     response = register(client)
-    assert response.status_code == 302
+    assert response.status_code == 302 and response.headers["Location"].endswith("/login")
     user = db.session.scalar(sa.select(User))
     assert user.phone == "0912345678"
     assert user.roles == {Role.TRAINEE}
     assert user.commune.name == "Xã Chuyên Mỹ"
+    html = client.get("/login").get_data(as_text=True)
+    assert REGISTERED in html
+    assert 'value="0912345678"' in html  # the phone just typed is filled in
+    assert client.get("/account").status_code == 302  # not logged in: a taken phone would not be either
+    assert auth.login("0912345678", "ban-hang-online").status_code == 302
     assert client.get("/account").status_code == 200
 
 
@@ -80,6 +91,7 @@ def test_activation_with_a_foreign_phone_says_so(client, app):
 def test_names_typed_with_bidi_controls_are_stored_without_them(client, auth, app):
     register(client, full_name="\u202eLê Thị\u200f Ngọc Ánh\u202c", village="\u2066Chuôn Ngọ\u2069",
              business_name="Khảm\u200e trai\u061c Ánh")
+    auth.login("0912345678", "ban-hang-online")
     user = db.session.scalar(sa.select(User))
     assert (user.full_name, user.village, user.business_name) == ("Lê Thị Ngọc Ánh", "Chuôn Ngọ", "Khảm trai Ánh")
     token = csrf_token(client, "/account")
@@ -89,10 +101,74 @@ def test_names_typed_with_bidi_controls_are_stored_without_them(client, auth, ap
     assert user.full_name == "Lê Thị Ánh"
 
 
-def test_existing_phone_gets_a_clear_message_and_no_second_account(client, app):
+def answer_to_registering(app, **overrides) -> tuple:
+    """Register from a fresh phone and return what that phone is shown: the answer, then the page it leads to."""
+    client = app.test_client()
+    response = register(client, **overrides)
+    page = client.get(response.headers["Location"]).get_data(as_text=True) if response.status_code == 302 else ""
+    return response.status_code, response.headers.get("Location"), _without_csrf(page or response.get_data(as_text=True))
+
+
+def _without_csrf(html: str) -> str:
+    return re.sub(r'(content|value)="[\w-]{20,}\.[\w-]+\.[\w-]+"', "", html)  # each session's own CSRF token
+
+
+def test_a_taken_phone_gets_the_same_answer_as_a_free_one_and_no_second_account(client, auth, app):
+    owner = make_trainee(phone="0912345678")
+    taken = answer_to_registering(app, phone="+84 912 345 678", full_name="Kẻ Gian")
+    assert count_users() == 1
+    assert services.authenticate("0912345678", "ban-hang-online") is None  # the owner's password is unchanged
+    assert auth.login("0912345678").status_code == 302  # and works
+    auth.logout()
+    db.session.delete(owner)
+    db.session.commit()
+    free = answer_to_registering(app, phone="+84 912 345 678", full_name="Kẻ Gian")
+    assert count_users() == 1
+    assert taken == free
+    assert "đã có tài khoản" in taken[2]  # the words for someone who had one already, on the login page
+    assert "Số điện thoại này đã có tài khoản" not in taken[2]
+
+
+def test_a_taken_phone_with_a_weak_password_hears_the_same_as_a_free_one(app):
     make_trainee(phone="0912345678")
-    response = register(client, phone="+84 912 345 678")
-    assert "Số điện thoại này đã có tài khoản" in response.get_data(as_text=True)
+    taken = answer_to_registering(app, password="iloveyou", confirm="iloveyou")
+    make_trainee_gone = db.session.scalar(sa.select(User).where(User.phone == "0912345678"))
+    db.session.delete(make_trainee_gone)
+    db.session.commit()
+    assert taken == answer_to_registering(app, password="iloveyou", confirm="iloveyou")
+    assert taken[0] == 200 and "phổ biến nhất" in taken[2]
+
+
+def test_a_taken_phone_costs_a_password_hash_as_a_free_one_does(client, app, monkeypatch):
+    from lms.accounts import passwords
+
+    hashed = []
+    real = passwords.PasswordHasher.hash
+    monkeypatch.setattr(passwords.PasswordHasher, "hash", lambda self, pw, **kw: hashed.append(1) or real(self, pw, **kw))
+    register(client)
+    free = len(hashed)
+    register(app.test_client(), full_name="Người thứ hai")
+    assert count_users() == 1
+    assert free == len(hashed) - free == 1
+
+
+def test_two_registrations_of_one_phone_at_once_answer_the_second_as_the_first(app, monkeypatch):
+    make_trainee(phone="0912345678")
+    real_scalar, calls = db.session.scalar, []
+
+    def missed_once(*args, **kwargs):
+        # The second request looked before the first committed: its look-up found nothing.
+        if not calls:
+            calls.append(1)
+            return None
+        return real_scalar(*args, **kwargs)
+
+    client = app.test_client()
+    token = csrf_token(client, "/register")
+    monkeypatch.setattr(db.session, "scalar", missed_once)
+    response = register(client, csrf_token=token)
+    monkeypatch.undo()
+    assert response.status_code == 302 and response.headers["Location"].endswith("/login")
     assert count_users() == 1
 
 
@@ -111,11 +187,12 @@ def test_missing_or_wrong_csrf_token_gets_400_and_changes_nothing(client, app):
     assert count_users() == 0
 
 
-def test_script_in_a_name_is_stored_as_typed_and_shown_escaped(client, app):
+def test_script_in_a_name_is_stored_as_typed_and_shown_escaped(client, auth, app):
     name = "<script>alert(1)</script>'; DROP TABLE users;--"
     register(client, full_name=name)
     user = db.session.scalar(sa.select(User))
     assert user.full_name == name
+    auth.login(user.phone, "ban-hang-online")
     html = client.get("/account").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html

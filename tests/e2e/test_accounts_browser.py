@@ -1,5 +1,6 @@
 """On phone-sized Chromium: an imported trainee activates with the code as printed on the slip; a bad
-e-mail at registration reads in Vietnamese and loses nothing typed."""
+e-mail at registration reads in Vietnamese and loses nothing typed; registering ends on the login page
+in the same words whether or not the phone had an account."""
 
 import re
 
@@ -130,7 +131,9 @@ def test_wrong_passwords_from_one_phone_get_a_wait_that_keeps_the_phone_typed(se
     for i in range(app.config["LOGIN_SLOWDOWN_AFTER"]):
         page.get_by_label("Số điện thoại").fill("0987 111 444")
         page.get_by_label("Mật khẩu").fill(f"sai-mat-khau-{i}")
-        page.get_by_role("button", name="Đăng nhập").click()
+        # Each answer in before the next try: the previous page's message would pass the check at once.
+        with page.expect_response(lambda r: r.request.method == "POST" and "/login" in r.url):
+            page.get_by_role("button", name="Đăng nhập").click()
         expect(page.locator(".flash")).to_contain_text("Số điện thoại hoặc mật khẩu không đúng")
     page.get_by_label("Số điện thoại").fill("0987 111 444")
     page.get_by_label("Mật khẩu").fill(DEFAULT_PASSWORD)
@@ -140,3 +143,43 @@ def test_wrong_passwords_from_one_phone_get_a_wait_that_keeps_the_phone_typed(se
     assert page.url.endswith("/login")
     screenshot(page, "accounts-login-slowed")
     assert problems == []
+
+
+def register_on_the_page(page, served, password):
+    from tests.factories import CHUYEN_MY
+
+    page.goto(served + "/register")
+    page.get_by_label("Họ và tên").fill("Lê Thị Ngọc Ánh")
+    page.get_by_label("Số điện thoại").fill("0912 345 678")
+    page.get_by_label("Mật khẩu", exact=True).fill(password)
+    page.get_by_label("Nhập lại mật khẩu").fill(password)
+    page.select_option("select[name=commune]", str(CHUYEN_MY))
+    page.check("input[name=consent]")
+    page.get_by_role("button", name=re.compile("Tạo tài khoản")).click()
+    page.wait_for_load_state()
+
+
+def test_registration_ends_on_the_login_page_whether_or_not_the_phone_had_an_account(served, page, app):
+    """Both answers read the same; the new account logs in with the password just chosen, the old one is untouched."""
+    from playwright.sync_api import expect
+
+    from tests.conftest import wait_until_logged_in
+
+    register_on_the_page(page, served, "ban-hang-online")
+    assert page.url.endswith("/login")
+    expect(page.locator(".flash")).to_contain_text("Nếu số điện thoại này chưa có tài khoản, tài khoản của bạn đã "
+                                                   "sẵn sàng")
+    expect(page.get_by_label("Số điện thoại")).to_have_value("0912345678")
+    screenshot(page, "accounts-registered")
+    first_answer = page.locator(".flash").inner_text()
+    page.get_by_label("Mật khẩu").fill("ban-hang-online")
+    page.get_by_role("button", name="Đăng nhập").click()
+    wait_until_logged_in(page)
+    page.context.clear_cookies()
+
+    register_on_the_page(page, served, "mat-khau-cua-ke-gian")  # the same phone again: nothing to tell
+    assert page.url.endswith("/login")
+    assert page.locator(".flash").inner_text() == first_answer
+    page.get_by_label("Mật khẩu").fill("mat-khau-cua-ke-gian")
+    page.get_by_role("button", name="Đăng nhập").click()
+    expect(page.locator(".flash")).to_contain_text("Số điện thoại hoặc mật khẩu không đúng")

@@ -1,6 +1,7 @@
 """What one POST /api/v1/progress/batch costs the database: the phone's outbox sends one every few seconds."""
 
 import uuid
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -14,9 +15,10 @@ from tests.factories import add_video_lesson, make_course, make_trainee
 BATCH = "/api/v1/progress/batch"
 
 
-def _position(lesson_id, start, end):
-    return {"id": str(uuid.uuid4()), "lesson_id": lesson_id, "kind": "position", "occurred_at": utcnow().isoformat(),
-            "position_s": end, "segments": [[start, end]]}
+def _position(lesson_id, start, end, minutes_ago=0):
+    return {"id": str(uuid.uuid4()), "lesson_id": lesson_id, "kind": "position",
+            "occurred_at": (utcnow() - timedelta(minutes=minutes_ago)).isoformat(), "position_s": end,
+            "segments": [[start, end]]}
 
 
 @pytest.mark.parametrize("events", [1, 5])
@@ -26,7 +28,7 @@ def test_a_batch_on_a_warm_lesson_costs_a_few_statements_plus_one_per_event(clie
     trainee = make_trainee(enrolled_in=course)
     auth.login(trainee.phone)
     token = csrf_token(client, "/learn")
-    first = client.post(BATCH, json={"events": [_position(video.id, 0, 5)]}, headers={"X-CSRFToken": token})
+    first = client.post(BATCH, json={"events": [_position(video.id, 0, 5, minutes_ago=5)]}, headers={"X-CSRFToken": token})
     assert first.json["results"][0]["status"] == "applied"  # the lesson is warm: its progress row exists
     db.session.remove()
 

@@ -4,6 +4,7 @@ import multiprocessing
 import os
 import threading
 import uuid
+from datetime import timedelta
 from functools import partial
 
 import pytest
@@ -15,7 +16,7 @@ from lms.courses.models import LessonKind
 from lms.learning import services
 from lms.learning.models import Enrollment, LessonProgress, ProgressEvent
 from tests.conftest import csrf_token
-from tests.factories import add_video_lesson, make_course, make_trainee
+from tests.factories import add_video_lesson, make_course, make_trainee, opened
 
 BATCH = "/api/v1/progress/batch"
 ROUNDS = 12
@@ -78,7 +79,10 @@ def test_first_events_on_a_lesson_sent_at_once_both_apply_and_their_seconds_merg
     course, trainee, tab, other_tab = two_phones
     for round_ in range(ROUNDS):
         lesson = add_video_lesson(course, slug=f"v{round_}", duration_s=60)
-        one, two = _event(lesson.id, segments=[[0, 10]], position_s=10), _event(lesson.id, segments=[[20, 30]])
+        # One tab's stretch was watched a minute earlier: 20 s of video take real time to watch.
+        one = _event(lesson.id, segments=[[0, 10]], position_s=10,
+                     occurred_at=(utcnow() - timedelta(minutes=1)).isoformat())
+        two = _event(lesson.id, segments=[[20, 30]])
         first, second = _at_once(partial(tab.send, one), partial(other_tab.send, two))
         assert [getattr(r, "status_code", r) for r in (first, second)] == [200, 200], round_
         assert {r.json["results"][0]["status"] for r in (first, second)} == {"applied"}
@@ -92,7 +96,8 @@ def test_position_events_sent_at_once_merge_watched_seconds(app, two_phones):
     """Once a lesson has progress, concurrent events still add up: no last-write-wins."""
     course, trainee, tab, other_tab = two_phones
     lesson = add_video_lesson(course, duration_s=600)
-    assert tab.send(_event(lesson.id, segments=[[0, 1]], position_s=1)).status_code == 200
+    started = (utcnow() - timedelta(minutes=30)).isoformat()  # time enough for what the rounds watch
+    assert tab.send(_event(lesson.id, segments=[[0, 1]], position_s=1, occurred_at=started)).status_code == 200
     for round_ in range(ROUNDS):
         start = 10 + round_ * 40
         one = _event(lesson.id, segments=[[start, start + 10]])
@@ -166,6 +171,7 @@ def test_an_event_whose_worker_died_before_its_effect_is_applied_when_sent_again
     course = make_course(lessons=0)
     lesson = add_video_lesson(course, duration_s=60)
     trainee = make_trainee(enrolled_in=course)
+    opened(trainee, lesson)
     event = _event(lesson.id, segments=[[0, 30]], position_s=30)
     db.session.commit()
     child = multiprocessing.get_context("fork").Process(target=_record_then_die, args=(

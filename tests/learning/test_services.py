@@ -9,13 +9,14 @@ from lms.courses import services as courses
 from lms.courses.models import EnrollmentMode
 from lms.learning import hooks, services
 from lms.learning.models import EnrollmentStatus
-from tests.factories import add_video_lesson, event, make_course, make_trainee
+from tests.factories import add_video_lesson, event, make_course, make_trainee, opened
 
 
 def test_watched_stretches_add_up_and_complete_the_video_at_90_percent(app):
     course = make_course(lessons=0)
     video = add_video_lesson(course, duration_s=100)
     trainee = make_trainee(enrolled_in=course)
+    opened(trainee, video)  # a while ago: time to have watched what the events claim
     services.record_event(trainee, event(video, position_s=40, segments=((0, 40),)))
     progress = services.get_progress(trainee, video)
     assert progress.watched_fraction == pytest.approx(0.40)
@@ -41,6 +42,7 @@ def test_a_repeated_event_counts_once(app):
     course = make_course(lessons=0)
     video = add_video_lesson(course)
     trainee = make_trainee(enrolled_in=course)
+    opened(trainee, video)  # a while ago: time to have watched what the events claim
     once = event(video, position_s=30, segments=((0, 30),))
     assert services.record_event(trainee, once).status == "applied"
     assert services.record_event(trainee, once).status == "duplicate"
@@ -51,6 +53,7 @@ def test_late_and_out_of_order_events_never_move_progress_backwards(app):
     course = make_course(lessons=0)
     video = add_video_lesson(course)
     trainee = make_trainee(enrolled_in=course)
+    opened(trainee, video)  # a while ago: time to have watched what the events claim
     services.record_event(trainee, event(video, minutes_ago=1, position_s=60, segments=((30, 60),)))
     # An older event arrives late (replayed from a phone that was offline).
     services.record_event(trainee, event(video, minutes_ago=10, position_s=20, segments=((0, 20),)))
@@ -196,5 +199,6 @@ def test_events_long_before_the_enrolment_are_refused_and_none_dates_a_lesson_be
         services.record_event(trainee, event(video, minutes_ago=3 * 24 * 60, segments=((0, 60),)))
     assert services.get_progress(trainee, video) is None
     # A phone a few hours behind: the work counts, dated no earlier than joining.
+    opened(trainee, video, minutes_ago=6 * 60)
     services.record_event(trainee, event(video, minutes_ago=5 * 60, position_s=60, segments=((0, 60),)))
     assert services.get_progress(trainee, video).completed_at >= enrolled_at

@@ -52,10 +52,11 @@ def test_registration_asks_for_consent_in_its_own_unticked_box(client, app):
     assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0
 
 
-def test_registration_with_consent_records_it(client, app):
+def test_registration_with_consent_records_it(client, auth, app):
     assert register(client, consent="y").status_code == 302
     user = accounts.find_user_by_phone("0912345678")
     assert consents(user) == [(ConsentChoice.GIVEN, ConsentMethod.REGISTRATION, "2026-12-04")]
+    auth.login("0912345678", "ban-hang-online")  # registering does not log in (it would tell a taken phone apart)
     assert client.get("/account").status_code == 200  # not held on the consent page
 
 

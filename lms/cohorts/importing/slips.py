@@ -17,8 +17,11 @@ def _waiting_for_codes(cohort: Cohort):
 
 
 def _without_valid_code(stmt):
+    from lms.accounts.services import MAX_CODE_TRIES
+
+    # A code typed wrong too often is refused from then on: it needs a new slip like an expired one.
     return stmt.where(sa.or_(User.activation_code_hash.is_(None), User.activation_expires_at.is_(None),
-                             User.activation_expires_at < utcnow()))
+                             User.activation_expires_at < utcnow(), User.code_tries >= MAX_CODE_TRIES))
 
 
 def trainees_waiting_for_codes(cohort: Cohort) -> dict[str, int]:

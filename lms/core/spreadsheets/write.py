@@ -267,8 +267,9 @@ def write_marked_copy(rows: Sequence[Sequence[str]], *, sheet_name: str, header_
     The header row is bold and frozen and gets notes_title in the column after the last; cells in
     marked[row] are shaded (written even when empty); notes[row] goes in that last column. Every
     value is written as text, never a formula: text starting with one of FORMULA_PREFIXES gets
-    Excel's quote prefix, so it stays text when edited and the value is kept as it was.
-    sheet_name must already be a valid sheet name.
+    Excel's quote prefix, so it stays text when edited and the value is kept as it was; text shaped
+    like rich-text XML (``<r>…</r>``) is written as text too (_write_as_typed). sheet_name must
+    already be a valid sheet name.
     """
     import xlsxwriter
 
@@ -295,12 +296,26 @@ def write_marked_copy(rows: Sequence[Sequence[str]], *, sheet_name: str, header_
                 fmt = bad_quoted if formula_like else bad
             else:
                 fmt = quoted if formula_like else plain
-            sheet.write_string(r, c, text, fmt)
+            _write_as_typed(sheet, r, c, text, fmt)
         if r == header_index:
-            sheet.write_string(r, width, notes_title, bold)
+            _write_as_typed(sheet, r, width, notes_title, bold)
         elif r in notes:
-            sheet.write_string(r, width, notes[r], message)
+            _write_as_typed(sheet, r, width, notes[r], message)
     sheet.set_column(width, width, 70)
     sheet.freeze_panes(header_index + 1, 0)
     workbook.close()
     return buffer.getvalue()
+
+
+def _write_as_typed(sheet, row: int, col: int, text: str, cell_format) -> None:
+    """Write text so that it reads back exactly as typed, even when it looks like rich-text XML.
+
+    xlsxwriter copies a string that starts with ``<r>`` and ends with ``</r>`` into the file as raw
+    XML, in shared strings as in streaming mode: a typed cell could break the file or smuggle in
+    markup. Written as three runs of one rich string, each run is escaped, and the cell's text is
+    the runs joined: the value as typed, with no apostrophe added.
+    """
+    if text[:3] == "<r>" and text[-4:] == "</r>":
+        sheet.write_rich_string(row, col, text[:1], text[1:2], text[2:], cell_format)
+    else:
+        sheet.write_string(row, col, text, cell_format)

@@ -647,6 +647,30 @@ def test_the_error_file_never_contains_a_formula(cohort):
     assert b'quotePrefix="1"' in styles
 
 
+RICH_TEXT_XML = "<r><t>x</t></r>"
+SMUGGLED = '<r><f>HYPERLINK("https://evil.example")</f></r>'
+
+
+def test_the_error_file_gives_back_xml_and_formula_lookalikes_as_plain_text(cohort):
+    import zipfile
+
+    import openpyxl
+
+    typed = [RICH_TEXT_XML, SMUGGLED, "=1+1", "+84 912", "-2+3", "@SUM(A1)"]
+    data = fixtures.csv_bytes([["Họ và tên", "SĐT", "Ghi chú"]] + [[value, "12345", value] for value in typed])
+    workbook = importing.errors_workbook(data, dry_run(cohort, data))
+    sheet = openpyxl.load_workbook(io.BytesIO(workbook)).active
+    for r, value in enumerate(typed, start=2):
+        for column in ("A", "C"):
+            cell = sheet[f"{column}{r}"]
+            assert (cell.value, cell.data_type) == (value, "s")  # a literal string, exactly as typed
+    assert read_back(workbook)[1][0] == RICH_TEXT_XML
+    with zipfile.ZipFile(io.BytesIO(workbook)) as archive:
+        xml = archive.read("xl/sharedStrings.xml").decode() + archive.read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in xml and "<t>x</t>" not in xml and "evil.example\")</f>" not in xml
+    assert "&lt;t&gt;x&lt;/t&gt;" in xml  # the typed tags are escaped text
+
+
 # --- Activation slips -------------------------------------------------------------------------
 
 
