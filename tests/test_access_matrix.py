@@ -103,6 +103,7 @@ EXPECTED = {
     "imports.progress": PROGRAMME_STAFF,
     "imports.status": PROGRAMME_STAFF,
     "privacy.admin_request": {"admin"},
+    "audit.export": {"admin"},
 }
 
 
@@ -277,6 +278,8 @@ def _url(app, rule, world: dict) -> str | None:
             fill[name] = values["export_public_id"]
         elif name == "token" and endpoint.startswith("imports."):
             fill[name] = values["import_token"]
+        elif name == "fmt" and endpoint.startswith("audit."):
+            fill[name] = "csv"
         elif name == "lesson_id":
             fill[name] = lesson.id
         elif name == "number":
