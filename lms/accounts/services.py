@@ -46,10 +46,6 @@ class WrongCode(AccountError):
     """The activation or one-time code does not match the phone number (or has expired)."""
 
 
-class AlreadyActivated(AccountError):
-    """The account has its own password already: there is no code to use."""
-
-
 def find_user_by_phone(phone: str) -> User | None:
     """Return the user with this phone number in any written form, or None."""
     try:
@@ -304,9 +300,9 @@ def activate_account(phone: str, code: str, new_password: str) -> User:
 
     The code is accepted as printed, with spaces or dashes. Raise WrongCode when the code does
     not belong to this phone (unknown phone included: the same words, the same time), CodeLocked
-    when it was typed wrong too often, AlreadyActivated when the account has a password of its
-    own, WeakPassword before anything changes. Raise HashingBusy when no hashing slot came free in
-    time. The try is counted; flush in the caller's transaction; the caller commits.
+    when it was typed wrong too often, WeakPassword before anything changes (an account with a
+    password of its own gets WrongCode too: the page never tells whether a phone has an account).
+    Raise HashingBusy when no hashing slot came free in time. The try is counted; flush in the caller's transaction; the caller commits.
     """
     user = find_user_by_phone(phone)
     if holds_one_time_code(user):
@@ -331,10 +327,9 @@ def _activate_account(user: User | None, typed: str, new_password: str) -> User:
         elif user.must_change_password:
             matched = verify_password(user.password_hash, typed) and _reset_code_usable(user)
         else:
-            raise AlreadyActivated(
-                _("This account already has its own password. Log in with it, or ask your class "
-                  "organizer for a new code if you forgot it.")
-            )
+            # An account with its own password holds no code: the same answer as a wrong code, so
+            # the activation page never tells whether a phone has an account.
+            burn_hash_time(typed)
     else:
         burn_hash_time(typed)
     if code_locked(user):
@@ -342,7 +337,8 @@ def _activate_account(user: User | None, typed: str, new_password: str) -> User:
     if not matched:
         raise WrongCode(
             _("This code is wrong or has expired. Check the code on your slip and the phone number, "
-              "or ask your class organizer for a new code.")
+              "or ask your class organizer for a new code. If you already chose your own password, "
+              "log in with it.")
         )
     try:
         check_password_strength(new_password, user.phone)

@@ -195,8 +195,6 @@ def activate():
         except services.WrongCode as exc:
             throttle.record_failed_login(form.phone.data, found)
             form.code.errors.append(str(exc))
-        except services.AlreadyActivated as exc:
-            form.phone.errors.append(str(exc))
         except services.WeakPassword as exc:
             db.session.commit()  # the right code's try is given back
             form.password.errors.append(str(exc))
