@@ -124,6 +124,7 @@ def register_blueprints(app: Flask) -> None:
     from lms.notifications.views import bp as notifications_bp
     from lms.privacy.views import bp as privacy_bp
     from lms.quizzes.views import bp as quizzes_bp
+    from lms.reports.views import bp as reports_bp
     from lms.web.views import bp as core_bp
 
     app.register_blueprint(core_bp)
@@ -140,6 +141,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(certificates_bp)
     app.register_blueprint(attendance_exports_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(reports_bp)
     # Last: its consent check runs after accounts' "choose a password first".
     app.register_blueprint(privacy_bp)
 

@@ -104,6 +104,7 @@ EXPECTED = {
     "imports.status": PROGRAMME_STAFF,
     "privacy.admin_request": {"admin"},
     "audit.export": {"admin"},
+    "reports.trainees": PROGRAMME_STAFF,
 }
 
 
@@ -278,6 +279,8 @@ def _url(app, rule, world: dict) -> str | None:
             fill[name] = values["export_public_id"]
         elif name == "token" and endpoint.startswith("imports."):
             fill[name] = values["import_token"]
+        elif name == "figure":
+            fill[name] = "enrolled"
         elif name == "fmt" and endpoint.startswith("audit."):
             fill[name] = "csv"
         elif name == "lesson_id":

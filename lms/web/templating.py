@@ -33,6 +33,7 @@ def navigation() -> list[tuple[str, str, str]]:
         items.append(("attendance.my_attendance", _l("My attendance"), "calendar"))
         items.append(("certificates.mine", _l("My certificates"), "award"))
     if user.has_role(Role.ORGANIZER, Role.ADMIN):
+        items.append(("reports.dashboard", _l("Programme"), "report"))
         items.append(("certificates.register", _l("Certificates"), "award"))
         items.append(("attendance_exports.attendance_report", _l("Attendance reports"), "report"))
     items.append(("accounts.profile", _l("My account"), "user"))

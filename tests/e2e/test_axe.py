@@ -110,7 +110,8 @@ def test_organizer_pages_have_no_axe_violations_and_the_preview_fits_the_phone(l
     log_in(page, live_server, "0900000002")
     found = []
     for name, path in [("home", "/"), ("classes", "/cohorts"), ("class", "/cohorts/PX-LIVE-01"),
-                       ("import", "/cohorts/PX-LIVE-01/import")]:
+                       ("programme", "/reports"), ("programme-list", "/reports/trainees/enrolled"),
+                       ("import", "/cohorts/PX-LIVE-01/import")]:  # last: the preview below starts from it
         page.goto(live_server + path)
         assert page.url.startswith(live_server + path.rstrip("/"))
         found += check(page, f"organizer-{name}")

@@ -1,0 +1,1 @@
+"""The programme's figures, the organizers' dashboard and the lists behind its numbers."""

@@ -1,0 +1,60 @@
+"""The programme dashboard and the list of trainees behind each of its numbers."""
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, render_template, request
+
+from lms.core.extensions import db
+from lms.core.params import int_arg, paginate
+from lms.courses.models import Course
+from lms.learning.models import Enrollment
+from lms.reports import figures
+from lms.reports.access import programme_staff_required
+from lms.reports.figures import FUNNEL, Figure
+from lms.reports.forms import PeriodForm
+
+bp = Blueprint("reports", __name__)
+
+PAGE_SIZE = 50
+
+
+def _form() -> PeriodForm:
+    form = PeriodForm(formdata=request.args)
+    form.validate()
+    return form
+
+
+@bp.get("/reports")
+@programme_staff_required
+def dashboard():
+    """Show the programme's funnel for a period, and each course's figures, every number a link to its list."""
+    form = _form()
+    period = form.period()
+    shown = list(Figure)
+    totals = {figure: figures.count(figure, period) for figure in shown}
+    table = figures.by_course(shown, period)
+    courses = {c.id: c for c in db.session.scalars(sa.select(Course).where(Course.id.in_(list(table))))}
+    rows = sorted(((courses[cid], counts) for cid, counts in table.items() if cid in courses and counts[Figure.ENROLLED]),
+                  key=lambda row: row[0].title)
+    return render_template("reports/dashboard.html", form=form, period=period, totals=totals, funnel=FUNNEL,
+                           extra=(Figure.ACTIVE, Figure.STUCK), figures=list(Figure), rows=rows, kept=form.kept())
+
+
+@bp.get("/reports/trainees/<figure>")
+@programme_staff_required
+def trainees(figure: str):
+    """List the enrolments behind one number of the dashboard: as many rows as the number says."""
+    try:
+        chosen = Figure(figure)
+    except ValueError:
+        abort(404)
+    form = _form()
+    period = form.period()
+    course_id = int_arg("course", None, min=1)
+    course = db.session.get(Course, course_id) if course_id else None
+    if course_id and course is None:
+        abort(404)
+    page = paginate(figures.enrolments(chosen, period, course_id=course_id).options(
+        sa.orm.selectinload(Enrollment.user), sa.orm.selectinload(Enrollment.course)), per_page=PAGE_SIZE, count=True)
+    kept = form.kept() | ({"course": str(course_id)} if course_id else {})
+    return render_template("reports/trainees.html", figure=chosen, period=period, page=page, course=course,
+                           kept=kept, period_kept=form.kept())

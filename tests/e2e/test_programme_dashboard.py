@@ -1,0 +1,35 @@
+"""On a phone-sized Chromium, an organizer opens the programme dashboard and follows a number to its list."""
+
+import re
+
+import pytest
+
+from tests.e2e.conftest import screenshot
+
+pytestmark = pytest.mark.e2e
+
+
+def test_an_organizer_follows_each_funnel_number_to_a_list_as_long(demo_site, phone_page):
+    from playwright.sync_api import expect
+
+    from tests.conftest import wait_until_logged_in
+
+    page = phone_page
+    page.goto(demo_site.base_url + "/login")
+    page.get_by_label("Số điện thoại").fill("0900000002")
+    page.get_by_label("Mật khẩu").fill(demo_site.password)
+    page.get_by_role("button", name="Đăng nhập").click()
+    wait_until_logged_in(page)
+    page.goto(demo_site.base_url + "/reports")
+    expect(page.get_by_role("heading", name="Chương trình")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    screenshot(page, "reports-dashboard")
+    numbers = page.locator("a.funnel-number")
+    assert numbers.count() == 6
+    for i in range(numbers.count()):
+        number = int(numbers.nth(i).inner_text().replace(".", ""))
+        numbers.nth(i).click()
+        expect(page.locator(".list-count")).to_have_text(re.compile(rf"^{number} lượt ghi danh$"))
+        assert page.locator("ul.cards > li.card").count() == min(number, 50)
+        page.go_back()
+    screenshot(page, "reports-dashboard-after")
