@@ -14,6 +14,7 @@ from enum import Enum
 
 import sqlalchemy as sa
 
+from lms.accounts.models import User
 from lms.certificates.models import Certificate
 from lms.core.i18n import lazy_gettext as _l
 from lms.core.timezone import start_of_local_day
@@ -125,28 +126,50 @@ def condition(figure: Figure, period: Period):
     raise ValueError(figure)
 
 
-def enrolments(figure: Figure, period: Period, *, course_id: int | None = None) -> sa.Select:
-    """Return the enrolments in the figure (the list behind its number), newest first."""
-    query = sa.select(Enrollment).where(condition(figure, period))
+#: commune_code given as this means "no commune recorded" (a deleted trainee's, or never given).
+NO_COMMUNE = 0
+
+
+def _narrowed(query: sa.Select, course_id: int | None, commune_code: int | None) -> sa.Select:
     if course_id is not None:
         query = query.where(Enrollment.course_id == course_id)
+    if commune_code is not None:
+        query = query.join(User, User.id == Enrollment.user_id).where(
+            User.commune_code.is_(None) if commune_code == NO_COMMUNE else User.commune_code == commune_code)
+    return query
+
+
+def enrolments(figure: Figure, period: Period, *, course_id: int | None = None,
+               commune_code: int | None = None) -> sa.Select:
+    """Return the enrolments in the figure (the list behind its number), newest first."""
+    query = _narrowed(sa.select(Enrollment).where(condition(figure, period)), course_id, commune_code)
     return query.order_by(Enrollment.enrolled_at.desc(), Enrollment.id.desc())
 
 
-def count(figure: Figure, period: Period, *, course_id: int | None = None) -> int:
+def count(figure: Figure, period: Period, *, course_id: int | None = None, commune_code: int | None = None) -> int:
     """Return how many enrolments are in the figure: the length of its list."""
     from lms.core.extensions import db
 
     query = sa.select(sa.func.count()).select_from(Enrollment).where(condition(figure, period))
-    if course_id is not None:
-        query = query.where(Enrollment.course_id == course_id)
-    return db.session.scalar(query)
+    return db.session.scalar(_narrowed(query, course_id, commune_code))
 
 
 def by_course(figures, period: Period) -> dict[int, dict[Figure, int]]:
     """Return each course's count of each figure, from the same conditions."""
+    return _breakdown(figures, period, Enrollment.course_id)
+
+
+def by_commune(figures, period: Period) -> dict[int, dict[Figure, int]]:
+    """Return each trainee commune's count of each figure (NO_COMMUNE for those with none recorded)."""
+    return _breakdown(figures, period, sa.func.coalesce(User.commune_code, NO_COMMUNE), join_users=True)
+
+
+def _breakdown(figures, period: Period, key, *, join_users: bool = False) -> dict[int, dict[Figure, int]]:
     from lms.core.extensions import db
 
     columns = [sa.func.count().filter(condition(f, period)).label(f.value) for f in figures]
-    rows = db.session.execute(sa.select(Enrollment.course_id, *columns).group_by(Enrollment.course_id))
-    return {row.course_id: {f: getattr(row, f.value) for f in figures} for row in rows}
+    query = sa.select(key.label("key"), *columns).select_from(Enrollment)
+    if join_users:
+        query = query.join(User, User.id == Enrollment.user_id)
+    rows = db.session.execute(query.group_by(key))
+    return {row.key: {f: getattr(row, f.value) for f in figures} for row in rows}

@@ -4,7 +4,9 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, render_template, request
 
 from lms.core.extensions import db
+from lms.core.i18n import gettext as _
 from lms.core.params import int_arg, paginate
+from lms.core.places import get_commune
 from lms.courses.models import Course
 from lms.learning.models import Enrollment
 from lms.reports import figures
@@ -35,8 +37,17 @@ def dashboard():
     courses = {c.id: c for c in db.session.scalars(sa.select(Course).where(Course.id.in_(list(table))))}
     rows = sorted(((courses[cid], counts) for cid, counts in table.items() if cid in courses and counts[Figure.ENROLLED]),
                   key=lambda row: row[0].title)
+    communes = sorted(((code, _commune_name(code), counts)
+                       for code, counts in figures.by_commune(FUNNEL, period).items() if counts[Figure.ENROLLED]),
+                      key=lambda row: (row[0] == figures.NO_COMMUNE, row[1]))
     return render_template("reports/dashboard.html", form=form, period=period, totals=totals, funnel=FUNNEL,
-                           extra=(Figure.ACTIVE, Figure.STUCK), figures=list(Figure), rows=rows, kept=form.kept())
+                           extra=(Figure.ACTIVE, Figure.STUCK), figures=list(Figure), rows=rows, communes=communes,
+                           kept=form.kept())
+
+
+def _commune_name(code: int) -> str:
+    commune = get_commune(code) if code != figures.NO_COMMUNE else None
+    return commune.name if commune else _("No commune recorded")
 
 
 @bp.get("/reports/trainees/<figure>")
@@ -53,8 +64,13 @@ def trainees(figure: str):
     course = db.session.get(Course, course_id) if course_id else None
     if course_id and course is None:
         abort(404)
-    page = paginate(figures.enrolments(chosen, period, course_id=course_id).options(
+    commune_code = int_arg("commune", None, min=0)
+    if commune_code and get_commune(commune_code) is None:
+        abort(404)
+    page = paginate(figures.enrolments(chosen, period, course_id=course_id, commune_code=commune_code).options(
         sa.orm.selectinload(Enrollment.user), sa.orm.selectinload(Enrollment.course)), per_page=PAGE_SIZE, count=True)
-    kept = form.kept() | ({"course": str(course_id)} if course_id else {})
+    kept = form.kept() | ({"course": str(course_id)} if course_id else {}) | (
+        {"commune": str(commune_code)} if commune_code is not None else {})
     return render_template("reports/trainees.html", figure=chosen, period=period, page=page, course=course,
+                           commune=_commune_name(commune_code) if commune_code is not None else None,
                            kept=kept, period_kept=form.kept())

@@ -100,6 +100,17 @@ def test_every_figure_equals_the_hand_count_and_its_list(app):
     table = by_course(list(Figure), period)
     assert table[course.id][Figure.ENROLLED] == len(enrolled) + 1 and table[other_course.id][Figure.ENROLLED] == 1
     assert all(table[course.id][f] == count(f, period, course_id=course.id) for f in Figure)
+    # By commune: every enrolment falls in one row, unknown communes included, and each row is its list.
+    from lms.reports.figures import NO_COMMUNE, by_commune
+
+    people["stuck"].commune_code = None
+    db.session.commit()
+    communes = by_commune(list(Figure), period)
+    for figure in Figure:
+        assert sum(row[figure] for row in communes.values()) == count(figure, period)
+        for code, row in communes.items():
+            assert row[figure] == count(figure, period, commune_code=code)
+    assert communes[NO_COMMUNE][Figure.STUCK] >= 1
 
 
 def test_a_period_is_vietnam_days_both_included(app):
