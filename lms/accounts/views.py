@@ -310,24 +310,28 @@ def change_password():
     return render_template("accounts/change_password.html", form=form)
 
 
-@bp.route("/account", methods=["GET", "POST"])
-@login_required
-def profile():
-    """Show and edit one's own details."""
+def _own_profile_form() -> ProfileForm:
+    """Return the logged-in person's details form: filled from the account on GET, from the post otherwise."""
     form = ProfileForm(obj=current_user if request.method == "GET" else None)
     if request.method == "GET":
         form.commune.data = current_user.commune_code
     form.fill_place_choices(current_user.commune_code)
+    return form
+
+
+def _save_own_profile(form: ProfileForm) -> None:
+    services.update_profile(current_user, full_name=form.full_name.data, email=form.email.data,
+                            date_of_birth=form.date_of_birth.data, commune_code=form.commune.data,
+                            village=form.village.data, business_name=form.business_name.data)
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def profile():
+    """Show and edit one's own details."""
+    form = _own_profile_form()
     if form.validate_on_submit():
-        services.update_profile(
-            current_user,
-            full_name=form.full_name.data,
-            email=form.email.data,
-            date_of_birth=form.date_of_birth.data,
-            commune_code=form.commune.data,
-            village=form.village.data,
-            business_name=form.business_name.data,
-        )
+        _save_own_profile(form)
         db.session.commit()
         flash(_("Your details have been saved."), "success")
         return redirect(url_for("accounts.profile"))
@@ -383,15 +387,10 @@ def my_data_xlsx():
 @login_required
 def correct_my_data():
     """Let a person correct their own details; the phone number is changed by an organizer."""
-    form = ProfileForm(obj=current_user if request.method == "GET" else None)
-    if request.method == "GET":
-        form.commune.data = current_user.commune_code
-    form.fill_place_choices(current_user.commune_code)
+    form = _own_profile_form()
     if form.validate_on_submit():
         try:
-            services.update_profile(current_user, full_name=form.full_name.data, email=form.email.data,
-                                    date_of_birth=form.date_of_birth.data, commune_code=form.commune.data,
-                                    village=form.village.data, business_name=form.business_name.data)
+            _save_own_profile(form)
         except services.UnknownCommune as exc:
             form.commune.errors.append(str(exc))
         else:

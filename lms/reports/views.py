@@ -32,8 +32,9 @@ def dashboard():
     form = _form()
     period = form.period()
     shown = list(Figure)
-    totals = {figure: figures.count(figure, period) for figure in shown}
     table = figures.by_course(shown, period)
+    # Each enrolment is in exactly one course: the programme's totals are the rows' sums.
+    totals = {figure: sum(counts[figure] for counts in table.values()) for figure in shown}
     courses = {c.id: c for c in db.session.scalars(sa.select(Course).where(Course.id.in_(list(table))))}
     rows = sorted(((courses[cid], counts) for cid, counts in table.items() if cid in courses and counts[Figure.ENROLLED]),
                   key=lambda row: row[0].title)

@@ -128,6 +128,28 @@ def demo_site(tmp_path_factory):
     _stop([server])
 
 
+@pytest.fixture
+def page(phone_page):
+    """A phone-sized page that fails the test on any script error or console error."""
+    problems = []
+    phone_page.on("pageerror", lambda error: problems.append(str(error)))
+    phone_page.on("console", lambda message: message.type == "error" and problems.append(message.text))
+    yield phone_page
+    assert problems == []
+
+
+def log_in_with_the_form(page, base: str, phone: str) -> None:
+    """Log in through the login page with the factories' password, and wait for the next page."""
+    from tests.conftest import wait_until_logged_in
+    from tests.factories import DEFAULT_PASSWORD
+
+    page.goto(base + "/login")
+    page.get_by_label("Số điện thoại").fill(phone)
+    page.get_by_label("Mật khẩu").fill(DEFAULT_PASSWORD)
+    page.get_by_role("button", name="Đăng nhập").click()
+    wait_until_logged_in(page)
+
+
 def screenshot(page, name: str) -> Path:
     """Save a full-page screenshot under test-artifacts/ for people to look at."""
     ARTIFACTS.mkdir(exist_ok=True)

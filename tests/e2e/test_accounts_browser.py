@@ -15,15 +15,6 @@ from tests.factories import make_user
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
-def page(phone_page):
-    problems = []
-    phone_page.on("pageerror", lambda error: problems.append(str(error)))
-    phone_page.on("console", lambda message: message.type == "error" and problems.append(message.text))
-    yield phone_page
-    assert problems == []
-
-
 def test_a_trainee_activates_with_the_code_as_printed(served, page, app):
     from playwright.sync_api import expect
 

@@ -8,28 +8,10 @@ import pytest
 
 from lms.accounts.models import Role
 from lms.core.extensions import db
-from tests.conftest import wait_until_logged_in
-from tests.e2e.conftest import screenshot
-from tests.factories import DEFAULT_PASSWORD, make_class, make_user
+from tests.e2e.conftest import log_in_with_the_form, screenshot
+from tests.factories import make_class, make_user
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def page(phone_page):
-    problems = []
-    phone_page.on("pageerror", lambda error: problems.append(str(error)))
-    phone_page.on("console", lambda message: message.type == "error" and problems.append(message.text))
-    yield phone_page
-    assert problems == []
-
-
-def _log_in(page, served, phone):
-    page.goto(served + "/login")
-    page.get_by_label("Số điện thoại").fill(phone)
-    page.get_by_label("Mật khẩu").fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Đăng nhập").click()
-    wait_until_logged_in(page)
 
 
 def _fits_the_phone(page):
@@ -41,7 +23,7 @@ def test_a_trainee_reads_downloads_and_corrects_their_data(served, page, app):
 
     cohort, _instructor, (trainee, _other) = make_class(trainees=("Phạm Thị Lụa", "Trần Văn Bình"))
     db.session.commit()
-    _log_in(page, served, trainee.phone)
+    log_in_with_the_form(page, served, trainee.phone)
 
     page.goto(served + "/account")
     page.get_by_role("link", name="Dữ liệu của tôi").click()
@@ -78,7 +60,7 @@ def test_an_admin_filters_the_audit_log_and_exports_it(served, page, app):
     from playwright.sync_api import expect
 
     admin = make_user(Role.ADMIN, full_name="Trần Quản Trị")
-    _log_in(page, served, admin.phone)
+    log_in_with_the_form(page, served, admin.phone)
     page.goto(served + "/")
     page.get_by_role("link", name="Nhật ký truy cập dữ liệu").first.click()
     expect(page).to_have_url(re.compile(r"/admin/audit$"))

@@ -11,28 +11,10 @@ from lms.accounts.models import Role
 from lms.core.db import utcnow
 from lms.core.extensions import db
 from lms.privacy.models import PrivacyRequest, RequestKind, RequestStatus
-from tests.conftest import wait_until_logged_in
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import log_in_with_the_form, screenshot
 from tests.factories import DEFAULT_PASSWORD, make_course, make_trainee, make_user
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def page(phone_page):
-    problems = []
-    phone_page.on("pageerror", lambda error: problems.append(str(error)))
-    phone_page.on("console", lambda message: message.type == "error" and problems.append(message.text))
-    yield phone_page
-    assert problems == []
-
-
-def log_in(page, served, phone):
-    page.goto(served + "/login")
-    page.get_by_label("Số điện thoại").fill(phone)
-    page.get_by_label("Mật khẩu").fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Đăng nhập").click()
-    wait_until_logged_in(page)
 
 
 def test_a_trainee_who_has_not_agreed_reads_the_notice_and_agrees(served, page, app):
@@ -40,7 +22,7 @@ def test_a_trainee_who_has_not_agreed_reads_the_notice_and_agrees(served, page, 
 
     course = make_course()
     trainee = make_trainee(enrolled_in=course, consented=False, phone="0987222333")
-    log_in(page, served, trainee.phone)
+    log_in_with_the_form(page, served, trainee.phone)
     expect(page).to_have_url(re.compile(r"/privacy/consent"))
     expect(page.get_by_role("heading", name="Dữ liệu cá nhân của bạn")).to_be_visible()
     box = page.get_by_label(re.compile("Tôi đã đọc thông báo về quyền riêng tư"))
@@ -61,7 +43,7 @@ def test_declining_says_what_it_means(served, page, app):
     from playwright.sync_api import expect
 
     trainee = make_trainee(consented=False, phone="0987222444")
-    log_in(page, served, trainee.phone)
+    log_in_with_the_form(page, served, trainee.phone)
     page.get_by_role("button", name="Tôi không đồng ý").click()
     expect(page.get_by_role("heading", name="Bạn chưa đồng ý")).to_be_visible()
     expect(page.get_by_role("link", name="Yêu cầu xoá tài khoản của tôi")).to_be_visible()
@@ -95,7 +77,7 @@ def test_a_trainee_asks_for_deletion_and_an_admin_sees_the_clock(served, page, n
 
     trainee = make_trainee(phone="0987222555")
     admin = make_user(Role.ADMIN, phone="0987222666")
-    log_in(page, served, trainee.phone)
+    log_in_with_the_form(page, served, trainee.phone)
     page.goto(served + "/privacy/account")
     screenshot(page, "privacy-account")
     page.get_by_role("link", name="Xoá tài khoản của tôi").click()
@@ -113,7 +95,7 @@ def test_a_trainee_asks_for_deletion_and_an_admin_sees_the_clock(served, page, n
     assert db.session.scalar(sa.select(sa.func.count(PrivacyRequest.id))) == 2
 
     admin_page = new_phone_page()
-    log_in(admin_page, served, admin.phone)
+    log_in_with_the_form(admin_page, served, admin.phone)
     admin_page.goto(served + "/admin/privacy-requests")
     expect(admin_page.locator(".card.overdue")).to_contain_text("QUÁ HẠN")
     screenshot(admin_page, "privacy-admin-requests")
