@@ -29,7 +29,8 @@ from lms.core.extensions import db
 from tests.conftest import TEST_CONFIG, FreshGlobalsClient, _create_postgres_database, csrf_token
 from tests.factories import DEFAULT_PASSWORD, make_course, make_trainee, make_user
 
-ROLES = ["anonymous", "owner", "classmate", "unenrolled", "other_instructor", "course_instructor", "organizer", "admin"]
+ROLES = ["anonymous", "owner", "classmate", "unenrolled", "other_instructor", "course_instructor", "organizer", "admin",
+         "official"]
 EVERYONE = set(ROLES)
 SIGNED_IN = EVERYONE - {"anonymous"}
 ENROLLED = {"owner", "classmate"}
@@ -104,7 +105,8 @@ EXPECTED = {
     "imports.status": PROGRAMME_STAFF,
     "privacy.admin_request": {"admin"},
     "audit.export": {"admin"},
-    "reports.trainees": PROGRAMME_STAFF,
+    # The owner's commune's official reads the programme's lists of that commune, and nothing else.
+    "reports.trainees": PROGRAMME_STAFF | {"official"},
 }
 
 
@@ -170,6 +172,15 @@ def _phone(phone: str) -> User:
     return user
 
 
+def _official_of(commune_code: int):
+    """Return a commune official of the owner's commune."""
+    from lms.accounts.services import set_staff_places
+
+    official = make_user(Role.OFFICIAL, commit=False)
+    set_staff_places(official, communes=[commune_code])
+    return official
+
+
 def _objects() -> dict:
     """Return the matrix's people and the owner's objects, by URL argument."""
     from lms.assignments.models import Assignment, RubricCriterion, Submission
@@ -207,6 +218,7 @@ def _objects() -> dict:
         "course_instructor": _phone("0900000003"),
         "organizer": _phone("0900000002"),
         "admin": _phone("0900000001"),
+        "official": _official_of(owner.commune_code),
     }
     db.session.commit()
     made = _things_people_made(cohort, owner, people["organizer"])

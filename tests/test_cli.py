@@ -34,7 +34,7 @@ def test_seed_demo_prints_the_demo_accounts(runner, app):
     result = runner.invoke(args=["seed", "demo", "--trainees", "25", "--random-seed", "3"])
     assert result.exit_code == 0, result.output
     assert "0900000004" in result.output and "25 trainees generated" in result.output
-    assert db.session.scalar(sa.select(sa.func.count(User.id))) == 4 + 6 + 25  # demo accounts, classmates, generated
+    assert db.session.scalar(sa.select(sa.func.count(User.id))) == 5 + 6 + 25  # demo accounts, classmates, generated
 
 
 def test_users_create_refuses_a_foreign_phone_in_vietnamese(runner, app):

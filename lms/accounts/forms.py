@@ -13,6 +13,7 @@ from wtforms import (
     SelectMultipleField,
     StringField,
     TelField,
+    TextAreaField,
 )
 from wtforms.validators import (
     AnyOf,
@@ -73,6 +74,13 @@ def not_a_foreign_phone(form, field):
 
 def strip_text(value):
     return normalize_text(value) if isinstance(value, str) else value
+
+
+def strip_lines(value):
+    """Normalise each line of a text area, dropping the empty ones (one item per line)."""
+    if not isinstance(value, str):
+        return value
+    return "\n".join(line for line in map(normalize_text, value.splitlines()) if line)
 
 
 class LoginForm(FlaskForm):
@@ -259,6 +267,48 @@ class StaffForm(ProfileFieldsMixin, FlaskForm):
         choices=Role.choices,
         validators=[DataRequired(_l("Choose at least one role."))],
     )
+    answers_for_province = SelectField(_l("Whole province answered for"), coerce=int, validate_choice=False)
+    answers_for_communes = TextAreaField(
+        _l("Communes answered for"),
+        filters=[strip_lines],
+        description=_l("For an official or an organizer of some communes: one commune per line, e.g. Xã Chuyên Mỹ. "
+                       "Leave both empty for an organizer of the whole programme."),
+        render_kw={"rows": 3},
+    )
+
+    def fill_answer_choices(self):
+        """Offer the provinces for the places answered for."""
+        self.answers_for_province.choices = [SelectChoice(0, _l("— None —"))] + [
+            SelectChoice(code, name) for code, name in provinces()]
+        if self.answers_for_province.data is None:
+            self.answers_for_province.data = 0
+
+    def validate(self, extra_validators=None) -> bool:
+        """Check the fields, then the places against the roles: resolve each commune line to its code."""
+        from lms.accounts.services import UnknownPlace, resolve_commune
+
+        valid = super().validate(extra_validators)
+        self.commune_codes, problems = [], []
+        for line in (self.answers_for_communes.data or "").splitlines():
+            if line.strip():
+                try:
+                    self.commune_codes.append(resolve_commune(line))
+                except UnknownPlace as exc:
+                    problems.append(str(exc))
+        self.province_codes = [self.answers_for_province.data] if self.answers_for_province.data else []
+        if self.province_codes and self.province_codes[0] not in dict(provinces()):
+            self.answers_for_province.errors.append(_l("Choose a province from the list."))
+            valid = False
+        self.answers_for_communes.errors.extend(problems)
+        roles = set(self.roles.data or ())
+        placed = bool(self.commune_codes or self.province_codes)
+        if Role.OFFICIAL.value in roles and not placed and not problems:
+            self.answers_for_communes.errors.append(_l("An official answers for at least one commune or a province."))
+            valid = False
+        elif placed and not roles & {Role.OFFICIAL.value, Role.ORGANIZER.value}:
+            self.answers_for_communes.errors.append(_l("Only officials and organizers answer for places."))
+            valid = False
+        return valid and not problems
 
 
 class ConfirmForm(FlaskForm):

@@ -18,6 +18,8 @@ class Role(LabelledEnum):
     INSTRUCTOR = "instructor"
     ORGANIZER = "organizer"
     ADMIN = "admin"
+    #: A commune's (or province's) official: reads the programme's figures of their places, changes nothing.
+    OFFICIAL = "official"
 
     @classmethod
     def labels(cls):
@@ -26,6 +28,7 @@ class Role(LabelledEnum):
             cls.INSTRUCTOR: _l("Instructor"),
             cls.ORGANIZER: _l("Organizer"),
             cls.ADMIN: _l("Administrator"),
+            cls.OFFICIAL: _l("Commune official"),
         }
 
 
@@ -70,6 +73,10 @@ class User(UserMixin, db.Model):
     role_rows: Mapped[list["UserRole"]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
     )
+    #: The provinces and communes an organizer or official answers for (none: an organizer's whole programme).
+    places: Mapped[list["StaffPlace"]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", order_by="StaffPlace.id"
+    )
 
     def __repr__(self) -> str:
         return f"<User {self.id}>"
@@ -107,6 +114,23 @@ class UserRole(db.Model):
     role: Mapped[Role] = mapped_column(enum_column_type(Role), primary_key=True)
 
     user: Mapped[User] = relationship(back_populates="role_rows")
+
+
+class StaffPlace(db.Model):
+    """A province or a commune whose trainees an organizer or an official answers for."""
+
+    __tablename__ = "staff_places"
+    __table_args__ = (
+        sa.CheckConstraint("(province_code IS NULL) <> (commune_code IS NULL)", name="one_kind_of_place"),
+        sa.UniqueConstraint("user_id", "province_code", "commune_code", name="uq_staff_places_user_place"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    province_code: Mapped[int | None] = mapped_column(sa.Integer)
+    commune_code: Mapped[int | None] = mapped_column(sa.Integer)
+
+    user: Mapped[User] = relationship(back_populates="places")
 
 
 def load_user(user_id: str) -> User | None:

@@ -455,3 +455,56 @@ def account_names(ids) -> dict[int, str]:
         rows = db.session.execute(sa.select(User.id, User.full_name).where(User.id.in_(chunk)))
         names.update((user_id, name) for user_id, name in rows)
     return names
+
+
+class UnknownPlace(AccountError):
+    """A province or commune written for a staff member's places that is not (only) one official place."""
+
+
+def resolve_commune(text: str) -> int:
+    """Return the code of the commune written as people write it ("Xã Chuyên Mỹ", "Chuyên Mỹ, Hà Nội", 10330).
+
+    Raise UnknownPlace saying what was wrong: no such commune, or several of that name (listed with
+    their provinces, so the writer can add one).
+    """
+    from lms.core.i18n import gettext as _
+    from lms.core.places import MatchStatus, match_commune
+
+    written = normalize_text(text)
+    if written.isdigit():
+        commune = get_commune(int(written))
+        if commune is None:
+            raise UnknownPlace(_("No commune has the code %(code)s.", code=written))
+        return commune.code
+    found = match_commune(written)
+    if found.status is MatchStatus.MATCHED:
+        return found.commune.code
+    if found.status is MatchStatus.AMBIGUOUS:
+        raise UnknownPlace(_("Several communes are called “%(name)s”: %(candidates)s. Add the province after a comma.",
+                             name=written, candidates="; ".join(c.full_name for c in found.candidates[:6])))
+    raise UnknownPlace(_("No commune or ward is called “%(name)s”.", name=written))
+
+
+def resolve_province(text: str) -> int:
+    """Return the code of the province written ("Hà Nội", "TP. Hà Nội", 1); raise UnknownPlace if none."""
+    from lms.core.i18n import gettext as _
+    from lms.core.places import match_province
+
+    code = match_province(normalize_text(text))
+    if code is None:
+        raise UnknownPlace(_("No province or city is called “%(name)s”.", name=normalize_text(text)))
+    return code
+
+
+def set_staff_places(user: User, *, provinces=(), communes=()) -> None:
+    """Give an organizer or official the provinces and communes they answer for, replacing the ones they had."""
+    from lms.accounts.models import StaffPlace
+
+    wanted = {(code, None) for code in provinces} | {(None, code) for code in communes}
+    kept = []
+    for place in list(user.places):
+        key = (place.province_code, place.commune_code)
+        if key in wanted:
+            wanted.discard(key)
+            kept.append(place)
+    user.places[:] = kept + [StaffPlace(province_code=p, commune_code=c) for p, c in sorted(wanted, key=str)]

@@ -490,6 +490,7 @@ def create_staff():
     """Let an admin create an instructor, organizer or admin account."""
     form = StaffForm()
     form.fill_place_choices()
+    form.fill_answer_choices()
     if form.validate_on_submit():
         try:
             user = services.create_user(
@@ -502,6 +503,7 @@ def create_staff():
                 village=form.village.data,
                 business_name=form.business_name.data,
             )
+            services.set_staff_places(user, provinces=form.province_codes, communes=form.commune_codes)
             code = services.reset_password_to_code(user)
         except services.PhoneAlreadyRegistered as exc:
             form.phone.errors.append(str(exc))

@@ -27,6 +27,7 @@ DEMO_ACCOUNTS = [
     ("0900000002", "Nguyễn Thị Thu Hà", {Role.ORGANIZER}),
     ("0900000003", "Trần Văn Đức", {Role.INSTRUCTOR}),
     ("0900000004", "Lê Thị Hường", {Role.TRAINEE}),
+    ("0900000005", "Phạm Văn Toàn", {Role.OFFICIAL}),  # an official of the demo trainee's commune
 ]
 DEMO_ACCOUNTS_TABLE = [(phone, ", ".join(sorted(r.value for r in roles))) for phone, _, roles in DEMO_ACCOUNTS]
 DEMO_INSTRUCTOR_PHONE = "0900000003"
@@ -219,7 +220,7 @@ def load_course_quizzes(course: Course, folder: Path) -> int:
 
 
 def create_demo_accounts(places: dict, report: DemoReport) -> None:
-    """Create the four fixed demo accounts if they are missing."""
+    """Create the fixed demo accounts if they are missing; the official answers for the trainee's commune."""
     home = places["communes"][2] if len(places["communes"]) > 2 else places["communes"][0]
     for phone, name, roles in DEMO_ACCOUNTS:
         if accounts.find_user_by_phone(phone) is not None:
@@ -235,6 +236,8 @@ def create_demo_accounts(places: dict, report: DemoReport) -> None:
             village=village["name"] if village else None,
             business_name=f"Cơ sở {village['products'][0]} {name.split()[-1]}" if village else None,
         )
+        if Role.OFFICIAL in roles:
+            accounts.set_staff_places(user, communes=[home["code"]])
         # The demo's journeys start logged in: its accounts have read the notice, in fiction.
         privacy.record_consent(user, ConsentChoice.GIVEN, ConsentMethod.SEED)
         report.accounts_created.append(phone)

@@ -130,46 +130,77 @@ def condition(figure: Figure, period: Period):
 NO_COMMUNE = 0
 
 
-def _narrowed(query: sa.Select, course_id: int | None, commune_code: int | None) -> sa.Select:
+@dataclass(frozen=True)
+class Scope:
+    """The trainees whose figures someone may see: those living in `communes`, or everyone when None.
+
+    An official's or a placed organizer's scope is their communes; an empty set sees nobody (fail closed).
+    """
+
+    communes: frozenset[int] | None = None
+
+    @property
+    def whole(self) -> bool:
+        return self.communes is None
+
+    def allows(self, commune_code: int | None) -> bool:
+        """Return True if a trainee living in this commune (NO_COMMUNE: none recorded) is in the scope."""
+        return self.communes is None or (commune_code or NO_COMMUNE) in self.communes
+
+    def condition(self) -> sa.ColumnElement[bool]:
+        """Return the condition on User that keeps the trainees in the scope."""
+        if self.communes is None:
+            return sa.true()
+        return User.commune_code.in_(sorted(self.communes)) if self.communes else sa.false()
+
+
+#: The whole programme: every trainee.
+WHOLE = Scope()
+
+
+def _narrowed(query: sa.Select, course_id: int | None, commune_code: int | None, scope: Scope) -> sa.Select:
     if course_id is not None:
         query = query.where(Enrollment.course_id == course_id)
+    if commune_code is not None or not scope.whole:
+        query = query.join(User, User.id == Enrollment.user_id).where(scope.condition())
     if commune_code is not None:
-        query = query.join(User, User.id == Enrollment.user_id).where(
-            User.commune_code.is_(None) if commune_code == NO_COMMUNE else User.commune_code == commune_code)
+        query = query.where(User.commune_code.is_(None) if commune_code == NO_COMMUNE else User.commune_code == commune_code)
     return query
 
 
 def enrolments(figure: Figure, period: Period, *, course_id: int | None = None,
-               commune_code: int | None = None) -> sa.Select:
+               commune_code: int | None = None, scope: Scope = WHOLE) -> sa.Select:
     """Return the enrolments in the figure (the list behind its number), newest first."""
-    query = _narrowed(sa.select(Enrollment).where(condition(figure, period)), course_id, commune_code)
+    query = _narrowed(sa.select(Enrollment).where(condition(figure, period)), course_id, commune_code, scope)
     return query.order_by(Enrollment.enrolled_at.desc(), Enrollment.id.desc())
 
 
-def count(figure: Figure, period: Period, *, course_id: int | None = None, commune_code: int | None = None) -> int:
+def count(figure: Figure, period: Period, *, course_id: int | None = None, commune_code: int | None = None,
+          scope: Scope = WHOLE) -> int:
     """Return how many enrolments are in the figure: the length of its list."""
     from lms.core.extensions import db
 
     query = sa.select(sa.func.count()).select_from(Enrollment).where(condition(figure, period))
-    return db.session.scalar(_narrowed(query, course_id, commune_code))
+    return db.session.scalar(_narrowed(query, course_id, commune_code, scope))
 
 
-def by_course(figures, period: Period) -> dict[int, dict[Figure, int]]:
+def by_course(figures, period: Period, *, scope: Scope = WHOLE) -> dict[int, dict[Figure, int]]:
     """Return each course's count of each figure, from the same conditions."""
-    return _breakdown(figures, period, Enrollment.course_id)
+    return _breakdown(figures, period, Enrollment.course_id, scope=scope)
 
 
-def by_commune(figures, period: Period) -> dict[int, dict[Figure, int]]:
+def by_commune(figures, period: Period, *, scope: Scope = WHOLE) -> dict[int, dict[Figure, int]]:
     """Return each trainee commune's count of each figure (NO_COMMUNE for those with none recorded)."""
-    return _breakdown(figures, period, sa.func.coalesce(User.commune_code, NO_COMMUNE), join_users=True)
+    return _breakdown(figures, period, sa.func.coalesce(User.commune_code, NO_COMMUNE), join_users=True, scope=scope)
 
 
-def _breakdown(figures, period: Period, key, *, join_users: bool = False) -> dict[int, dict[Figure, int]]:
+def _breakdown(figures, period: Period, key, *, join_users: bool = False,
+               scope: Scope = WHOLE) -> dict[int, dict[Figure, int]]:
     from lms.core.extensions import db
 
     columns = [sa.func.count().filter(condition(f, period)).label(f.value) for f in figures]
     query = sa.select(key.label("key"), *columns).select_from(Enrollment)
-    if join_users:
-        query = query.join(User, User.id == Enrollment.user_id)
+    if join_users or not scope.whole:
+        query = query.join(User, User.id == Enrollment.user_id).where(scope.condition())
     rows = db.session.execute(query.group_by(key))
     return {row.key: {f: getattr(row, f.value) for f in figures} for row in rows}

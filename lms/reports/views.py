@@ -10,7 +10,7 @@ from lms.core.places import get_commune
 from lms.courses.models import Course
 from lms.learning.models import Enrollment
 from lms.reports import figures
-from lms.reports.access import programme_staff_required
+from lms.reports.access import check_commune_in_scope, current_scope, programme_staff_required
 from lms.reports.figures import FUNNEL, Figure
 from lms.reports.forms import PeriodForm
 
@@ -31,19 +31,27 @@ def dashboard():
     """Show the programme's funnel for a period, and each course's figures, every number a link to its list."""
     form = _form()
     period = form.period()
+    scope = current_scope()
     shown = list(Figure)
-    table = figures.by_course(shown, period)
+    table = figures.by_course(shown, period, scope=scope)
     # Each enrolment is in exactly one course: the programme's totals are the rows' sums.
     totals = {figure: sum(counts[figure] for counts in table.values()) for figure in shown}
     courses = {c.id: c for c in db.session.scalars(sa.select(Course).where(Course.id.in_(list(table))))}
     rows = sorted(((courses[cid], counts) for cid, counts in table.items() if cid in courses and counts[Figure.ENROLLED]),
                   key=lambda row: row[0].title)
     communes = sorted(((code, _commune_name(code), counts)
-                       for code, counts in figures.by_commune(FUNNEL, period).items() if counts[Figure.ENROLLED]),
+                       for code, counts in figures.by_commune(FUNNEL, period, scope=scope).items() if counts[Figure.ENROLLED]),
                       key=lambda row: (row[0] == figures.NO_COMMUNE, row[1]))
     return render_template("reports/dashboard.html", form=form, period=period, totals=totals, funnel=FUNNEL,
                            extra=(Figure.ACTIVE, Figure.STUCK), figures=list(Figure), rows=rows, communes=communes,
-                           kept=form.kept())
+                           kept=form.kept(), scope=scope, places=_place_names(scope))
+
+
+def _place_names(scope) -> list[str]:
+    """Return the names of the scope's communes, for the page's heading (none for the whole programme)."""
+    if scope.whole:
+        return []
+    return sorted(_commune_name(code) for code in scope.communes)
 
 
 def _commune_name(code: int) -> str:
@@ -68,10 +76,13 @@ def trainees(figure: str):
     commune_code = int_arg("commune", None, min=0)
     if commune_code and get_commune(commune_code) is None:
         abort(404)
-    page = paginate(figures.enrolments(chosen, period, course_id=course_id, commune_code=commune_code).options(
+    scope = current_scope()
+    check_commune_in_scope(scope, commune_code)
+    page = paginate(figures.enrolments(chosen, period, course_id=course_id, commune_code=commune_code,
+                                       scope=scope).options(
         sa.orm.selectinload(Enrollment.user), sa.orm.selectinload(Enrollment.course)), per_page=PAGE_SIZE, count=True)
     kept = form.kept() | ({"course": str(course_id)} if course_id else {}) | (
         {"commune": str(commune_code)} if commune_code is not None else {})
     return render_template("reports/trainees.html", figure=chosen, period=period, page=page, course=course,
                            commune=_commune_name(commune_code) if commune_code is not None else None,
-                           kept=kept, period_kept=form.kept())
+                           kept=kept, period_kept=form.kept(), scope=scope)

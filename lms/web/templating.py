@@ -19,7 +19,7 @@ def navigation() -> list[tuple[str, str, str]]:
     items.insert(0, ("learning.home", _l("My learning"), "play"))
     items.insert(1, ("notifications.index", _l("Messages"), "mail"))
     if user.has_role(Role.ORGANIZER, Role.INSTRUCTOR, Role.ADMIN):
-        items.insert(0, ("core.home", _l("Overview"), "home"))
+        items.insert(0, ("core.overview", _l("Overview"), "home"))
         items.append(("courses.manage", _l("Course authoring"), "edit"))
         items.append(("assignments.review_queue", _l("Review practical work"), "check"))
         items.append(("cohorts.index", _l("Classes"), "class"))
@@ -32,8 +32,9 @@ def navigation() -> list[tuple[str, str, str]]:
     if user.has_role(Role.TRAINEE):
         items.append(("attendance.my_attendance", _l("My attendance"), "calendar"))
         items.append(("certificates.mine", _l("My certificates"), "award"))
+    if user.has_role(Role.ORGANIZER, Role.ADMIN, Role.OFFICIAL):
+        items.insert(0, ("reports.dashboard", _l("Programme"), "report"))
     if user.has_role(Role.ORGANIZER, Role.ADMIN):
-        items.append(("reports.dashboard", _l("Programme"), "report"))
         items.append(("certificates.register", _l("Certificates"), "award"))
         items.append(("attendance_exports.attendance_report", _l("Attendance reports"), "report"))
     items.append(("accounts.profile", _l("My account"), "user"))

@@ -26,12 +26,25 @@ def home():
     """Send each person to where their work is."""
     if not current_user.is_authenticated:
         return render_template("core/welcome.html")
-    if current_user.is_staff or current_user.has_role(Role.ADMIN):
-        from lms.attendance.checkin import is_open
-        from lms.web.home import staff_home
-
-        return render_template("core/staff_home.html", home=staff_home(current_user), is_open=is_open)
+    # The programme's dashboard is the home of those who run it or answer for it; teaching has its overview.
+    if current_user.has_role(Role.ORGANIZER, Role.ADMIN, Role.OFFICIAL):
+        return redirect(url_for("reports.dashboard"))
+    if current_user.is_staff:
+        return overview()
     return redirect(url_for("learning.home"))
+
+
+@bp.route("/overview")
+def overview():
+    """Show a staff member today's sessions, their classes and their courses."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("accounts.login", next=request.full_path))
+    if not (current_user.is_staff or current_user.has_role(Role.ADMIN)):
+        return redirect(url_for("core.home"))
+    from lms.attendance.checkin import is_open
+    from lms.web.home import staff_home
+
+    return render_template("core/staff_home.html", home=staff_home(current_user), is_open=is_open)
 
 
 @bp.route("/healthz")

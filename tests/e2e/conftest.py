@@ -25,7 +25,8 @@ def _free_port() -> int:
 
 DEMO_PASSWORD = "demo12345"
 #: The demo accounts README.md lists, by role.
-DEMO_ACCOUNTS = {"admin": "0900000001", "organizer": "0900000002", "instructor": "0900000003", "trainee": "0900000004"}
+DEMO_ACCOUNTS = {"admin": "0900000001", "organizer": "0900000002", "instructor": "0900000003", "trainee": "0900000004",
+                 "official": "0900000005"}
 
 
 @dataclass

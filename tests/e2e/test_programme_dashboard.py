@@ -33,3 +33,30 @@ def test_an_organizer_follows_each_funnel_number_to_a_list_as_long(demo_site, ph
         assert page.locator("ul.cards > li.card").count() == min(number, 50)
         page.go_back()
     screenshot(page, "reports-dashboard-after")
+
+
+def test_a_commune_official_lands_on_their_commune_s_figures_and_sees_no_staff_pages(demo_site, phone_page):
+    from playwright.sync_api import expect
+
+    from tests.conftest import wait_until_logged_in
+
+    page = phone_page
+    page.goto(demo_site.base_url + "/login")
+    page.get_by_label("Số điện thoại").fill(demo_site.accounts["official"])
+    page.get_by_label("Mật khẩu").fill(demo_site.password)
+    page.get_by_role("button", name="Đăng nhập").click()
+    wait_until_logged_in(page)
+    page.goto(demo_site.base_url + "/")
+    assert page.url.startswith(demo_site.base_url + "/reports")
+    expect(page.locator(".scope-note")).to_have_text("Học viên sống tại: Xã Chuyên Mỹ")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    screenshot(page, "reports-official")
+    communes = page.locator("#by-commune tbody tr")
+    assert communes.count() == 1 and "Xã Chuyên Mỹ" in communes.first.inner_text()
+    enrolled = int(page.locator("a.funnel-number").first.inner_text().replace(".", ""))
+    assert enrolled > 0
+    page.locator("a.funnel-number").first.click()
+    expect(page.locator(".list-count")).to_have_text(re.compile(rf"^{enrolled} lượt ghi danh$"))
+    assert "***" in page.locator("ul.cards > li.card").first.inner_text()  # phones masked for an official
+    for path in ("/cohorts", "/users", "/reports/attendance", "/courses/manage"):
+        assert page.goto(demo_site.base_url + path).status == 403, path

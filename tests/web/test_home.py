@@ -48,7 +48,7 @@ def test_organizer_home_shows_today_s_sessions_classes_and_reports(client, auth,
     cohorts.add_session(tomorrow, day=local_today() + timedelta(days=1), start=time(8, 0), end=time(10, 0))
     db.session.commit()
     auth.login(make_user(Role.ORGANIZER).phone)
-    html = client.get("/").get_data(as_text=True)
+    html = client.get("/overview").get_data(as_text=True)
     assert "06:30–08:30 · Lớp PX-01" in html
     assert "Nhà văn hoá thôn Chuôn Ngọ" in html
     session = early.sessions[0]
@@ -63,7 +63,7 @@ def test_organizer_home_shows_today_s_sessions_classes_and_reports(client, auth,
 def test_admin_home_has_the_organizer_view_and_staff_creation(client, auth, app):
     make_class("PX-01", members=2, session_at=time(19, 0))
     auth.login(make_user(Role.ADMIN).phone)
-    html = client.get("/").get_data(as_text=True)
+    html = client.get("/overview").get_data(as_text=True)
     assert "19:00–21:00 · Lớp PX-01" in html and "2 học viên" in html
     assert 'href="/reports/attendance"' in html and 'href="/users/new"' in html
 
@@ -75,7 +75,7 @@ def test_instructor_home_shows_only_their_sessions_classes_and_courses(client, a
     mine.course.instructors.append(instructor)
     db.session.commit()
     auth.login(instructor.phone)
-    html = client.get("/").get_data(as_text=True)
+    html = client.get("/overview").get_data(as_text=True)
     assert "14:00–16:00 · Lớp PX-MINE" in html and "PX-OTHER" not in html
     assert "Lớp của bạn" in html and "2 học viên" in html
     assert "Khoá học của bạn" in html and f'href="/courses/{mine.course.slug}/edit"' in html
@@ -84,7 +84,7 @@ def test_instructor_home_shows_only_their_sessions_classes_and_courses(client, a
 
 def test_instructor_home_says_when_there_is_nothing_today(client, auth, app):
     auth.login(make_user(Role.INSTRUCTOR).phone)
-    html = client.get("/").get_data(as_text=True)
+    html = client.get("/overview").get_data(as_text=True)
     assert "Hôm nay không có buổi học." in html
     assert "Bạn chưa dạy khoá học nào." in html
 
@@ -93,14 +93,14 @@ def test_staff_home_runs_the_same_few_queries_for_one_class_or_many(client, auth
     organizer = make_user(Role.ORGANIZER)
     make_class("PX-00", members=2, session_at=time(6, 0))
     auth.login(organizer.phone)
-    client.get("/")
+    client.get("/overview")
     db.session.expunge_all()  # the request must load what it shows, not find it left over from the set-up
     with counting_queries() as one:
-        assert client.get("/").status_code == 200
+        assert client.get("/overview").status_code == 200
     for i in range(1, 12):  # more than the home lists, so some sessions belong to classes not listed
         make_class(f"PX-{i:02d}", members=2, session_at=time(6 + i, 0))
     db.session.expunge_all()
     with counting_queries() as many:
-        html = client.get("/").get_data(as_text=True)
+        html = client.get("/overview").get_data(as_text=True)
     assert "PX-11" in html
     assert len(many) == len(one), f"{len(one)} queries for one class, {len(many)} for twelve"
