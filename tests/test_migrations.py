@@ -39,3 +39,22 @@ def test_migrations_match_the_models_and_downgrade_cleanly(tmp_path):
             db.engine.dispose()
     finally:
         drop()
+
+
+def test_the_search_name_migration_folds_the_names_already_there(tmp_path):
+    app, drop = _fresh_app(tmp_path)
+    try:
+        with app.app_context():
+            upgrade(revision="0013_staff_places")
+            with db.engine.begin() as conn:
+                conn.execute(sa.text(
+                    "INSERT INTO users (full_name, phone, must_change_password, auth_epoch, active, created_at, code_tries) "
+                    "VALUES ('Nguyễn Thị Hường', '0912000001', false, 0, true, '2026-01-01 00:00:00', 0), "
+                    "('Đỗ  Văn Đức', '0912000002', false, 0, true, '2026-01-01 00:00:00', 0)"))
+            upgrade(revision="0017_user_search_name")
+            with db.engine.connect() as conn:
+                keys = conn.execute(sa.text("SELECT search_name FROM users ORDER BY phone")).scalars().all()
+            assert keys == [" nguyen thi huong", " do van duc"]
+            db.engine.dispose()
+    finally:
+        drop()

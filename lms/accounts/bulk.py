@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from lms.accounts.models import Role, User, UserRole
 from lms.core.db import in_chunks
 from lms.core.extensions import db
+from lms.core.text import search_key
 
 #: The columns of a person a bulk creation takes; phone is canonical (lms.core.text.normalize_phone).
 TRAINEE_FIELDS = ("full_name", "phone", "email", "date_of_birth", "commune_code", "village", "business_name")
@@ -44,5 +45,7 @@ def update_accounts_in_bulk(changes: list[dict]) -> None:
     """Set some fields of many accounts: each change is {"id": user id, field: value, ...}."""
     for changed in changes:
         # One UPDATE per account: only its own fields (a bulk UPDATE needs the same keys in every row).
-        db.session.execute(sa.update(User).where(User.id == changed["id"]).values(
-            {k: v for k, v in changed.items() if k != "id"}))
+        values = {k: v for k, v in changed.items() if k != "id"}
+        if "full_name" in values:
+            values["search_name"] = search_key(values["full_name"])
+        db.session.execute(sa.update(User).where(User.id == changed["id"]).values(values))

@@ -60,12 +60,4 @@ def create_user_command(roles, phone, full_name, password, communes, provinces):
     db.session.commit()
     click.echo(f"Created user {user.id} ({', '.join(sorted(r.value for r in user.roles))}) {user.phone}")
     for place in user.places:
-        click.echo(f"  answers for {_place_name(place)}")
-
-
-def _place_name(place) -> str:
-    from lms.core.places import get_commune, provinces
-
-    if place.commune_code is not None:
-        return get_commune(place.commune_code).full_name
-    return dict(provinces())[place.province_code]
+        click.echo(f"  answers for {place.name}")

@@ -255,7 +255,56 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class StaffForm(ProfileFieldsMixin, FlaskForm):
+class PlacesAnsweredForMixin:
+    """A whole province and communes (one per line, as people write them) that an official or organizer answers for."""
+
+    answers_for_province = SelectField(_l("Whole province answered for"), coerce=int, validate_choice=False)
+    answers_for_communes = TextAreaField(
+        _l("Communes answered for"),
+        filters=[strip_lines],
+        description=_l("For an official or an organizer of some communes: one commune per line, e.g. Xã Chuyên Mỹ. "
+                       "Leave both empty for an organizer of the whole programme."),
+        render_kw={"rows": 3},
+    )
+
+    def fill_answer_choices(self, places=()):
+        """Offer the provinces; on a first showing, fill in the places the person already answers for."""
+        self.answers_for_province.choices = [SelectChoice(0, _l("— None —"))] + [
+            SelectChoice(code, name) for code, name in provinces()]
+        if self.answers_for_province.data is None:
+            self.answers_for_province.data = next((p.province_code for p in places if p.province_code), 0)
+        if self.answers_for_communes.data is None and places:
+            self.answers_for_communes.data = "\n".join(
+                get_commune(p.commune_code).full_name for p in places if p.commune_code and get_commune(p.commune_code))
+
+    def check_places(self, roles: set[str]) -> bool:
+        """Resolve each commune line to its code and check the places fit the roles; return False and say why if not."""
+        from lms.accounts.services import UnknownPlace, resolve_commune
+
+        self.commune_codes, problems = [], []
+        for line in (self.answers_for_communes.data or "").splitlines():
+            if line.strip():
+                try:
+                    self.commune_codes.append(resolve_commune(line))
+                except UnknownPlace as exc:
+                    problems.append(str(exc))
+        self.province_codes = [self.answers_for_province.data] if self.answers_for_province.data else []
+        valid = not problems
+        if self.province_codes and self.province_codes[0] not in dict(provinces()):
+            self.answers_for_province.errors = [*self.answers_for_province.errors, _l("Choose a province from the list.")]
+            valid = False
+        self.answers_for_communes.errors = [*self.answers_for_communes.errors, *problems]
+        placed = bool(self.commune_codes or self.province_codes)
+        if Role.OFFICIAL.value in roles and not placed and not problems:
+            self.answers_for_communes.errors.append(_l("An official answers for at least one commune or a province."))
+            valid = False
+        elif placed and not roles & {Role.OFFICIAL.value, Role.ORGANIZER.value}:
+            self.answers_for_communes.errors.append(_l("Only officials and organizers answer for places."))
+            valid = False
+        return valid
+
+
+class StaffForm(PlacesAnsweredForMixin, ProfileFieldsMixin, FlaskForm):
     commune_required = False
     phone = TelField(
         _l("Phone number"),
@@ -267,48 +316,22 @@ class StaffForm(ProfileFieldsMixin, FlaskForm):
         choices=Role.choices,
         validators=[DataRequired(_l("Choose at least one role."))],
     )
-    answers_for_province = SelectField(_l("Whole province answered for"), coerce=int, validate_choice=False)
-    answers_for_communes = TextAreaField(
-        _l("Communes answered for"),
-        filters=[strip_lines],
-        description=_l("For an official or an organizer of some communes: one commune per line, e.g. Xã Chuyên Mỹ. "
-                       "Leave both empty for an organizer of the whole programme."),
-        render_kw={"rows": 3},
-    )
-
-    def fill_answer_choices(self):
-        """Offer the provinces for the places answered for."""
-        self.answers_for_province.choices = [SelectChoice(0, _l("— None —"))] + [
-            SelectChoice(code, name) for code, name in provinces()]
-        if self.answers_for_province.data is None:
-            self.answers_for_province.data = 0
 
     def validate(self, extra_validators=None) -> bool:
-        """Check the fields, then the places against the roles: resolve each commune line to its code."""
-        from lms.accounts.services import UnknownPlace, resolve_commune
-
         valid = super().validate(extra_validators)
-        self.commune_codes, problems = [], []
-        for line in (self.answers_for_communes.data or "").splitlines():
-            if line.strip():
-                try:
-                    self.commune_codes.append(resolve_commune(line))
-                except UnknownPlace as exc:
-                    problems.append(str(exc))
-        self.province_codes = [self.answers_for_province.data] if self.answers_for_province.data else []
-        if self.province_codes and self.province_codes[0] not in dict(provinces()):
-            self.answers_for_province.errors.append(_l("Choose a province from the list."))
-            valid = False
-        self.answers_for_communes.errors.extend(problems)
-        roles = set(self.roles.data or ())
-        placed = bool(self.commune_codes or self.province_codes)
-        if Role.OFFICIAL.value in roles and not placed and not problems:
-            self.answers_for_communes.errors.append(_l("An official answers for at least one commune or a province."))
-            valid = False
-        elif placed and not roles & {Role.OFFICIAL.value, Role.ORGANIZER.value}:
-            self.answers_for_communes.errors.append(_l("Only officials and organizers answer for places."))
-            valid = False
-        return valid and not problems
+        return self.check_places(set(self.roles.data or ())) and valid
+
+
+class StaffPlacesForm(PlacesAnsweredForMixin, FlaskForm):
+    """The places an existing official or organizer answers for."""
+
+    def __init__(self, *args, roles=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.held_roles = {r.value for r in roles}
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        return self.check_places(self.held_roles) and valid
 
 
 class ConfirmForm(FlaskForm):

@@ -11,6 +11,7 @@ from lms.core.db import LabelledEnum, UTCDateTime, enum_column_type, utcnow
 from lms.core.extensions import db
 from lms.core.i18n import lazy_gettext as _l
 from lms.core.places import Commune, get_commune
+from lms.core.text import search_key
 
 
 class Role(LabelledEnum):
@@ -41,6 +42,10 @@ class User(UserMixin, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     full_name: Mapped[str] = mapped_column(sa.String(120))
+    #: The name as searches compare it (lms.core.text.search_key): kept with the name, so a search is one LIKE.
+    search_name: Mapped[str] = mapped_column(
+        sa.String(130), default=lambda context: search_key(context.get_current_parameters().get("full_name")),
+        server_default="")
     #: Canonical national form, e.g. 0912345678 (lms.core.text.normalize_phone).
     phone: Mapped[str] = mapped_column(sa.String(16), unique=True)
     email: Mapped[str | None] = mapped_column(sa.String(254))
@@ -105,6 +110,13 @@ class User(UserMixin, db.Model):
         return f"{self.id}.{self.auth_epoch}"
 
 
+@sa.event.listens_for(User, "before_update")
+def _keep_search_name(_mapper, _connection, user: User) -> None:
+    """Fold a changed name again: searches read search_name, never full_name."""
+    if sa.inspect(user).attrs.full_name.history.has_changes():
+        user.search_name = search_key(user.full_name)
+
+
 class UserRole(db.Model):
     __tablename__ = "user_roles"
 
@@ -131,6 +143,16 @@ class StaffPlace(db.Model):
     commune_code: Mapped[int | None] = mapped_column(sa.Integer)
 
     user: Mapped[User] = relationship(back_populates="places")
+
+    @property
+    def name(self) -> str:
+        """Return the place as people read it: "Xã Chuyên Mỹ, Thành phố Hà Nội", or the province's name."""
+        from lms.core.places import provinces
+
+        if self.commune_code is not None:
+            commune = get_commune(self.commune_code)
+            return commune.full_name if commune else str(self.commune_code)
+        return dict(provinces()).get(self.province_code, str(self.province_code))
 
 
 def load_user(user_id: str) -> User | None:

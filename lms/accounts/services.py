@@ -405,20 +405,35 @@ def set_roles(user: User, roles: set[Role]) -> None:
     ]
 
 
+def matching_people(query: str | None) -> sa.ColumnElement[bool] | None:
+    """Return the condition on User of a search box, as lms.core.text.person_matcher matches: None for an empty query.
+
+    The name matches from the start of a word, ignoring case and tone marks ("huong" finds "Hường",
+    "thi h" finds "Nguyễn Thị Hường"); three or more digits match the end of the phone number, six or
+    more anywhere in it (lms.core.text.search_digits).
+    """
+    from lms.core.text import PHONE_ANYWHERE, fold_diacritics, search_digits
+
+    folded = fold_diacritics(query or "")
+    if not folded:
+        return None
+    escaped = folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    condition = User.search_name.like(f"% {escaped}%", escape="\\")
+    digits = search_digits(query)
+    if digits:
+        phone = User.phone.contains(digits) if len(digits) >= PHONE_ANYWHERE else User.phone.endswith(digits)
+        condition = sa.or_(condition, phone)
+    return condition
+
+
 def search_users(query: str = "", role: Role | None = None, within: sa.ColumnElement[bool] | None = None) -> sa.Select:
-    """Return a query for users matching a name or phone fragment, newest first (only those `within` keeps)."""
+    """Return a query for users matching a name or phone fragment (as matching_people), newest first (only those `within` keeps)."""
     stmt = sa.select(User).order_by(User.created_at.desc(), User.id.desc())
     if within is not None:
         stmt = stmt.where(within)
-    text = normalize_text(query)
-    if text:
-        digits = "".join(ch for ch in text if ch.isdigit())
-        condition = User.full_name.ilike(f"%{text}%")
-        if len(digits) >= 3:
-            if digits.startswith("84"):
-                digits = "0" + digits[2:]
-            condition = sa.or_(condition, User.phone.contains(digits))
-        stmt = stmt.where(condition)
+    matching = matching_people(query)
+    if matching is not None:
+        stmt = stmt.where(matching)
     if role is not None:
         stmt = stmt.where(User.role_rows.any(UserRole.role == role))
     return stmt

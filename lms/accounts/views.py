@@ -32,6 +32,7 @@ from lms.accounts.forms import (
     ProfileForm,
     RegisterForm,
     StaffForm,
+    StaffPlacesForm,
 )
 from lms.accounts.models import Role, User
 from lms.accounts.passwords import ONE_TIME_CODE_DIGITS, HashingBusy, password_hashing
@@ -42,6 +43,7 @@ from lms.core.db import transactions_that_write, writes_database
 from lms.core.extensions import db, limiter
 from lms.core.i18n import gettext as _
 from lms.core.params import paginate
+from lms.core.responses import NO_STORE
 from lms.core.text import normalize_code
 from lms.core.urls import same_site_path
 
@@ -338,8 +340,6 @@ def profile():
     return render_template("accounts/profile.html", form=form)
 
 
-#: Their own data, still personal: no cache on the way may keep a copy.
-NO_STORE = "private, no-store"
 #: Rows of one section the page shows (the latest); a cheap phone on 3G should not load thousands of
 #: activity events. The downloads hold every row.
 MY_DATA_PAGE_ROWS = 100
@@ -461,6 +461,27 @@ def reveal_phone(user_id: int):
     record_event(AuditAction.REVEALED_PHONE, current_user, subject_id=user.id, client_address=request.remote_addr)
     db.session.commit()
     return render_template("accounts/user_detail.html", user=user, full_phone=True, reveal_form=form)
+
+
+@bp.route("/users/<int:user_id>/places", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def staff_places(user_id: int):
+    """Let an admin change the province or communes an official or organizer answers for."""
+    user = get_user_or_404(user_id)
+    if not user.has_role(Role.OFFICIAL, Role.ORGANIZER):
+        abort(404)
+    form = StaffPlacesForm(roles=user.roles)
+    form.fill_answer_choices(user.places)
+    if form.validate_on_submit():
+        services.set_staff_places(user, provinces=form.province_codes, communes=form.commune_codes)
+        record_event(AuditAction.CHANGED_ROLES, current_user, subject_id=user.id, object_kind=AuditObject.ROLES,
+                     object_ref=("places:" + ",".join(
+                         f"p{p.province_code}" if p.province_code else f"c{p.commune_code}" for p in user.places))[:200],
+                     client_address=request.remote_addr)
+        db.session.commit()
+        flash(_("The places %(name)s answers for are saved.", name=user.full_name), "success")
+        return redirect(url_for("accounts.user_detail", user_id=user.id))
+    return render_template("accounts/staff_places.html", form=form, user=user)
 
 
 @bp.route("/users/<int:user_id>/reset-password", methods=["GET", "POST"])

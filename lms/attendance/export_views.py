@@ -46,15 +46,13 @@ from lms.core.extensions import db
 from lms.core.forms import FlaskForm
 from lms.core.i18n import gettext as _
 from lms.core.i18n import lazy_gettext as _l
+from lms.core.responses import NO_STORE, XLSX_MIMETYPE
 from lms.core.text import vietnamese_key
 from lms.core.timezone import VIETNAM
 from lms.courses.models import Course
 
 bp = Blueprint("attendance_exports", __name__)
 
-XLSX_MIMETYPE = export_jobs.MIMETYPES["xlsx"]
-#: Attendance names people and their phones: no shared cache may keep a copy.
-NO_STORE = "private, no-store"
 
 
 class AttendanceReportForm(FlaskForm):

@@ -51,6 +51,7 @@ class AuditObject(LabelledEnum):
     OWN_DATA = "own_data"
     ROLES = "roles"
     PRIVACY_REQUEST = "privacy_request"
+    PROGRAMME_LIST = "programme_list"
 
     @classmethod
     def labels(cls):
@@ -63,6 +64,7 @@ class AuditObject(LabelledEnum):
             cls.ACTIVATION_SLIPS: _l("Activation slips"),
             cls.CERTIFICATE_REGISTER: _l("Certificate register"),
             cls.AUDIT_LOG: _l("Audit log"),
+            cls.PROGRAMME_LIST: _l("List of trainees behind a programme figure"),
             cls.OWN_DATA: _l("Their own data"),
             cls.ROLES: _l("Roles"),
             cls.PRIVACY_REQUEST: _l("Personal data request"),

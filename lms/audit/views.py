@@ -15,14 +15,12 @@ from lms.core.extensions import db
 from lms.core.i18n import gettext as _
 from lms.core.i18n import lazy_gettext as _l
 from lms.core.params import paginate
+from lms.core.responses import NO_STORE, XLSX_MIMETYPE
 from lms.core.timezone import to_local
 
 bp = Blueprint("audit", __name__)
 
 PAGE_SIZE = 50
-XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-#: The log names who reached whose data: no shared cache may keep a copy.
-NO_STORE = "private, no-store"
 EXPORT_HEADER = (_l("When"), _l("Account number of who did it"), _l("Who did it"), _l("Their role"), _l("Action"),
                  _l("Account number of whose data"), _l("Whose data"), _l("What"), _l("Client address"))
 

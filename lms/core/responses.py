@@ -5,6 +5,10 @@ from flask.globals import request_ctx
 
 from lms.core.i18n import lazy_gettext as _l
 
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+#: For answers that name people or hold their data: no shared cache may keep a copy.
+NO_STORE = "private, no-store"
+
 MESSAGES = {
     400: (_l("Something in the request was wrong"), _l("The page may have been open too long. Go back, reload it and try again.")),
     403: (_l("You cannot open this page"), _l("Your account does not have access to this page.")),

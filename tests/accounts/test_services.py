@@ -72,8 +72,11 @@ def test_unknown_commune_is_refused(app):
 def test_search_users_by_name_and_phone(app):
     make_trainee(full_name="Phạm Văn Lực", phone="0988111222")
     make_trainee(full_name="Đỗ Thị Mai", phone="0977333444")
-    by_phone = db.session.scalars(services.search_users("0988 111")).all()
+    by_phone = db.session.scalars(services.search_users("111 222")).all()
     assert [u.full_name for u in by_phone] == ["Phạm Văn Lực"]
+    # The last digits, as the class page searches: a carrier's prefix would find everyone.
+    assert db.session.scalars(services.search_users("0988")).all() == []
+    assert [u.full_name for u in db.session.scalars(services.search_users("luc"))] == ["Phạm Văn Lực"]
     by_name = db.session.scalars(services.search_users("Mai")).all()
     assert [u.full_name for u in by_name] == ["Đỗ Thị Mai"]
 
@@ -129,3 +132,17 @@ def test_the_most_used_passwords_and_bare_dates_are_refused(app, password):
 @pytest.mark.parametrize("password", ["Hoa sen nở 2026", "mat-khau-dai-1", "15081985xanh", "99887766"])
 def test_other_passwords_are_kept(app, password):
     services.check_password_strength(password, "0912777002")
+
+
+def test_the_sql_search_and_the_class_page_s_matcher_agree_on_every_query(app):
+    from lms.core.text import fold_diacritics, person_matcher
+
+    people = [make_trainee(full_name=name, phone=phone) for name, phone in (
+        ("Nguyễn Thị Hường", "0912345678"), ("Lê Thị Phương", "0988111222"), ("Đỗ Văn Đức", "0977333678"),
+        ("Trần Thị Thu Hà", "0355123456"))]
+    for query in ("huong", "HƯỜNG", "thi h", "phuong", "duc", "đức", "do van", "678", "345 678", "0912",
+                  "0912345", "+84 912 345 678", "ha", "thu h", "x", "100%", "_"):
+        matches = person_matcher(query)
+        expected = sorted(p.phone for p in people if matches(fold_diacritics(p.full_name), p.phone))
+        found = sorted(u.phone for u in db.session.scalars(services.search_users(query)))
+        assert found == expected, query

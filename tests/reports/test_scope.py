@@ -178,3 +178,35 @@ def test_the_staff_form_says_what_is_wrong_with_the_places_and_keeps_what_was_ty
                                                        answers_for_communes="Xã Chuyên Mỹ")).get_data(as_text=True)
     assert "Chỉ cán bộ xã và cán bộ tổ chức mới có địa bàn phụ trách" in html
     assert db.session.scalar(db.select(db.func.count()).select_from(User)) == 1  # the admin only
+
+
+def test_the_admin_changes_the_places_of_an_official_and_the_official_s_figures_follow(app, client, auth):
+    course = make_course("khoa-xa")
+    _village(course)
+    official = _official(CHUYEN_MY)
+    auth.login(make_user(Role.ADMIN).phone)
+    page = client.get(f"/users/{official.id}").get_data(as_text=True)
+    assert "Xã Chuyên Mỹ, Thành phố Hà Nội" in page and f"/users/{official.id}/places" in page
+    form = client.get(f"/users/{official.id}/places").get_data(as_text=True)
+    assert "Xã Chuyên Mỹ, Thành phố Hà Nội</textarea>" in form  # what they answer for now, to edit
+    token = csrf_token(client, f"/users/{official.id}/places")
+    answer = client.post(f"/users/{official.id}/places", data={
+        "csrf_token": token, "answers_for_province": "0", "answers_for_communes": "Xã Phú Xuyên, Thái Nguyên"})
+    assert answer.status_code == 302
+    assert scope_of(db.session.get(User, official.id)).communes == {PHU_XUYEN_TN}
+    refused = client.post(f"/users/{official.id}/places", data={
+        "csrf_token": token, "answers_for_province": "0", "answers_for_communes": ""})
+    assert "Cán bộ xã phải phụ trách ít nhất một xã" in refused.get_data(as_text=True)
+    assert scope_of(db.session.get(User, official.id)).communes == {PHU_XUYEN_TN}  # nothing lost
+    assert client.get(f"/users/{make_user(Role.TRAINEE).id}/places").status_code == 404  # a trainee has no places
+    auth.logout()
+    auth.login(official.phone)
+    assert re.search(r'class="list-count">4 ', client.get("/reports/trainees/enrolled").get_data(as_text=True))
+
+
+def test_only_the_admin_changes_places(app, client, auth):
+    official = _official(CHUYEN_MY)
+    for role in (Role.ORGANIZER, Role.OFFICIAL, Role.INSTRUCTOR):
+        auth.login(make_user(role).phone)
+        assert client.get(f"/users/{official.id}/places").status_code == 403
+        auth.logout()

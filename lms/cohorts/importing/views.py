@@ -34,13 +34,13 @@ from lms.core.forms import FlaskForm
 from lms.core.i18n import gettext as _
 from lms.core.i18n import lazy_gettext as _l
 from lms.core.params import MAX_PAGE, int_arg
+from lms.core.responses import XLSX_MIMETYPE
 
 bp = Blueprint("imports", __name__)
 
 ROWS_PER_PAGE = 100
 ACCEPTED = ".xlsx,.xlsm,.xls,.ods,.csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet," \
            "application/vnd.ms-excel,application/vnd.oasis.opendocument.spreadsheet,text/csv"
-XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class UploadForm(FlaskForm):
