@@ -1,0 +1,303 @@
+"""Issue 14 figures: a province-sized programme loaded by COPY, and how fast its pages answer.
+
+Loads into a fresh PostgreSQL database (dropped and made again): the demo's courses and accounts,
+then --trainees generated trainees (default 1,000,000) across communes of four provinces, two
+enrolments each, 10,000 classes with 12 weekly sessions each (about 120,000), attendance of held
+sessions (present, late, excused, absent, or nothing marked), lesson progress, completions and
+certificates. Everything but the demo goes in with COPY (psycopg's cursor.copy), not the ORM.
+
+Then, in this process through Flask's test client (no network: the time is the server's), each
+page is asked --runs times after one warm-up, and p50/p95 are reported:
+- /reports for the whole programme, as the organizer;
+- /reports as a commune official (one commune);
+- the trainee's home and a lesson page, as a generated trainee.
+Goal (the issue): the dashboard under 300 ms p95, warm; the trainee's pages no slower than with 4,500.
+
+Run with `.venv/bin/python bench/programme_scale.py [--trainees 1000000] [--runs 50]
+[--database-url postgresql+psycopg://postgres@127.0.0.1:5432/lms_scale]`; run it again with
+`--trainees 4500` for the district-sized comparison. Writes bench/results/programme_scale-<n>.json.
+"""
+
+import argparse
+import io
+import random
+import statistics
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+
+from _common import ROOT, save
+
+sys.path.insert(0, str(ROOT))
+
+PROVINCES = {1: 0.4, 19: 0.2, 8: 0.2, 4: 0.2}  # Hà Nội, Thái Nguyên, Tuyên Quang, Cao Bằng
+FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi", "Đỗ", "Ngô", "Dương", "Đinh"]
+MIDDLE = ["Thị", "Văn", "Thị Thu", "Minh", "Đức", "Ngọc", "Thanh", "Hữu"]
+GIVEN = ["Hường", "Hương", "Lan", "Ánh", "Bình", "Dũng", "Hạnh", "Minh", "Ngọc", "Phương", "Thảo", "Yến", "Mai"]
+CRAFTS = ["may mặc", "khảm trai", "làm hương", "mây tre đan", "gốm", "chè"]
+CLASSES_PER_MILLION = 10_000
+SESSIONS_PER_CLASS = 12
+PASSWORD = "bench-pass-1"  # noqa: S105 - a throwaway account in a throwaway database
+
+
+def _fresh_database(url: str) -> None:
+    import sqlalchemy as sa
+
+    base, _, name = url.rpartition("/")
+    engine = sa.create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+
+
+class _Copy:
+    """Rows written as COPY text, flushed to the server every so often (memory stays flat)."""
+
+    def __init__(self, cursor, table: str, columns: str):
+        self.cursor, self.sql, self.buffer, self.rows = cursor, f"COPY {table} ({columns}) FROM STDIN", io.StringIO(), 0
+
+    def add(self, *values) -> None:
+        self.buffer.write("\t".join("\\N" if v is None else str(v) for v in values) + "\n")
+        self.rows += 1
+        if self.rows % 200_000 == 0:
+            self.flush()
+
+    def flush(self) -> None:
+        data = self.buffer.getvalue()
+        if data:
+            with self.cursor.copy(self.sql) as copy:
+                copy.write(data)
+        self.buffer = io.StringIO()
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def load(trainees: int, rng: random.Random) -> dict:
+    """Copy the generated programme in; return how many rows of each kind went in and how long it took."""
+    import sqlalchemy as sa
+
+    from lms.core.extensions import db
+    from lms.core.places import communes_of
+    from lms.core.text import search_key
+    from lms.courses.models import Course, Lesson
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    courses = {c.id: [lesson.id for lesson in db.session.scalars(sa.select(Lesson).where(
+        Lesson.course_id == c.id, Lesson.archived_at.is_(None)).order_by(Lesson.position))]
+        for c in db.session.scalars(sa.select(Course))}
+    courses = {cid: lessons for cid, lessons in courses.items() if lessons}
+    course_ids = sorted(courses)
+    communes = [(c.code, weight / len(communes_of(p))) for p, weight in PROVINCES.items() for c in communes_of(p)]
+    commune_codes, weights = zip(*communes, strict=True)
+    def next_id(table: str) -> int:
+        return (db.session.scalar(sa.text(f"SELECT max(id) FROM {table}")) or 0) + 1  # noqa: S608 - fixed names
+
+    first_user, first_class, first_session = next_id("users"), next_id("cohorts"), next_id("class_sessions")
+    first_enrolment, first_member = next_id("enrollments"), next_id("cohort_members")
+    started = time.perf_counter()
+    raw = db.engine.raw_connection()
+    cursor = raw.cursor()
+    counts = {}
+    users = _Copy(cursor, "users", "id, full_name, search_name, phone, commune_code, village, business_name, "
+                                   "must_change_password, auth_epoch, active, created_at, code_tries")
+    roles = _Copy(cursor, "user_roles", "user_id, role")
+    homes = {}
+    for i in range(trainees):
+        uid = first_user + i
+        commune = rng.choices(commune_codes, weights)[0]
+        homes[uid] = commune
+        given = rng.choice(GIVEN)
+        name = f"{rng.choice(FAMILY)} {rng.choice(MIDDLE)} {given}"
+        users.add(uid, name, search_key(name), f"03{i:08d}", commune,
+                  f"Thôn {rng.randint(1, 8)}", f"Cơ sở {rng.choice(CRAFTS)} {given}", "f", 0, "t",
+                  _stamp(now - timedelta(days=rng.randint(1, 330))), 0)
+        roles.add(uid, "trainee")
+    users.flush(), roles.flush()
+    counts["users"] = users.rows
+    # Classes: each (course, commune) pair gets its share of the classes; a trainee joins one near home.
+    pairs = [(cid, code) for cid in course_ids for code in commune_codes]
+    class_count = max(len(pairs), round(CLASSES_PER_MILLION * trainees / 1_000_000))
+    cohorts = _Copy(cursor, "cohorts", "id, code, course_id, name, commune_code, venue, start_date, end_date, created_at")
+    sessions = _Copy(cursor, "class_sessions", "id, cohort_id, starts_at, ends_at, venue, topic, status, check_in_secret, "
+                                               "created_at")
+    classes_of_pair: dict[tuple, list[int]] = {}
+    class_sessions: dict[int, list[tuple[int, datetime, bool]]] = {}
+    session_id = first_session - 1
+    for k in range(class_count):
+        cid, code = pairs[k % len(pairs)]
+        class_id = first_class + k
+        classes_of_pair.setdefault((cid, code), []).append(class_id)
+        start = now - timedelta(days=rng.randint(-20, 200))
+        cohorts.add(class_id, f"SC-{class_id:06d}", cid, f"Lớp {class_id}", code, "Nhà văn hoá thôn",
+                    start.date(), (start + timedelta(weeks=SESSIONS_PER_CLASS)).date(), _stamp(start))
+        for week in range(SESSIONS_PER_CLASS):
+            session_id += 1
+            begins = start.replace(hour=12, minute=0, second=0) + timedelta(weeks=week)
+            cancelled = rng.random() < 0.05
+            sessions.add(session_id, class_id, _stamp(begins), _stamp(begins + timedelta(hours=2)), "", "",
+                         "cancelled" if cancelled else "scheduled", f"s{session_id:x}{rng.getrandbits(64):x}",
+                         _stamp(start))
+            class_sessions.setdefault(class_id, []).append((session_id, begins, cancelled))
+    cohorts.flush(), sessions.flush()
+    counts["cohorts"], counts["class_sessions"] = cohorts.rows, sessions.rows
+    enrolments = _Copy(cursor, "enrollments", "id, user_id, course_id, status, source, enrolled_at, left_at, completed_at, "
+                                              "last_activity_at")
+    members = _Copy(cursor, "cohort_members", "id, cohort_id, user_id, status, joined_at, withdrawn_at")
+    progress = _Copy(cursor, "lesson_progress", "user_id, lesson_id, course_id, position_s, coverage, watched_fraction, "
+                                                "first_opened_at, updated_at, completed_at")
+    attendance = _Copy(cursor, "attendance_records", "session_id, user_id, status, method, recorded_at")
+    certificates = _Copy(cursor, "certificates", "serial, code, version, user_id, course_id, holder_name, "
+                                                 "holder_commune_code, course_title, course_slug, issuer_name, wording, "
+                                                 "signers, issued_at, status, completed_at")
+    enrolment_id, member_id = first_enrolment - 1, first_member - 1
+    for uid, commune in homes.items():
+        for cid in rng.sample(course_ids, min(2, len(course_ids))):
+            enrolment_id += 1
+            enrolled = now - timedelta(days=rng.randint(1, 300), minutes=rng.randint(0, 1440))
+            left = enrolled + timedelta(days=rng.randint(1, 40)) if rng.random() < 0.05 else None
+            lessons = courses[cid]
+            opened = 0 if rng.random() < 0.25 else rng.randint(1, len(lessons))
+            completed = opened == len(lessons) and left is None and rng.random() < 0.7
+            last = min(now, enrolled + timedelta(days=rng.randint(0, 60))) if opened else None
+            done_at = last if completed else None
+            enrolments.add(enrolment_id, uid, cid, "left" if left else "active", "cohort", _stamp(enrolled),
+                           _stamp(left) if left else None, _stamp(done_at) if done_at else None,
+                           _stamp(last) if last else None)
+            for position in range(opened):
+                at = min(now, enrolled + timedelta(hours=position + 1))
+                progress.add(uid, lessons[position], cid, 0, "\\\\x", 1.0 if completed else 0.5, _stamp(at), _stamp(at),
+                             _stamp(at) if completed else None)
+            if completed and rng.random() < 0.85:
+                serial = f"SC{enrolment_id:010d}"
+                certificates.add(serial, f"c{enrolment_id:x}{rng.getrandbits(48):x}", 1, uid, cid, "Học viên", commune,
+                                 "Khoá học", "khoa-hoc", "Làng Số", "Đã hoàn thành", "[]", _stamp(done_at), "valid",
+                                 _stamp(done_at))
+            class_id = rng.choice(classes_of_pair[(cid, commune)])
+            member_id += 1
+            members.add(member_id, class_id, uid, "withdrawn" if left else "active", _stamp(enrolled),
+                        _stamp(left) if left else None)
+            for sid, begins, cancelled in class_sessions[class_id]:
+                if cancelled or begins > now or rng.random() < 0.15:
+                    continue
+                roll = rng.random()
+                status = "present" if roll < 0.78 else "late" if roll < 0.84 else "excused" if roll < 0.9 else "absent"
+                attendance.add(sid, uid, status, "roll_call", _stamp(begins + timedelta(minutes=10)))
+    for copy in (enrolments, members, progress, attendance, certificates):
+        copy.flush()
+    raw.commit()
+    counts.update(enrollments=enrolments.rows, cohort_members=members.rows, lesson_progress=progress.rows,
+                  attendance_records=attendance.rows, certificates=certificates.rows)
+    for table in ("users", "enrollments", "cohorts", "cohort_members", "class_sessions", "attendance_records",
+                  "lesson_progress", "certificates"):
+        # Sequences follow the copied ids, so the app's own inserts keep working.
+        cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")  # noqa: S608 - fixed names
+    raw.commit()
+    cursor.execute("ANALYZE")
+    raw.commit()
+    raw.close()
+    return {"rows": counts, "load_seconds": round(time.perf_counter() - started, 1)}
+
+
+def _timed(client, path: str, runs: int) -> dict:
+    first = client.get(path)
+    assert first.status_code == 200, (path, first.status_code)
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        response = client.get(path)
+        response.get_data()
+        times.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, (path, response.status_code)
+    times.sort()
+    return {"path": path, "p50_ms": round(statistics.median(times), 1),
+            "p95_ms": round(times[max(0, round(0.95 * len(times)) - 1)], 1), "runs": runs}
+
+
+def _log_in(app, phone: str):
+    from tests.conftest import FreshGlobalsClient, csrf_token
+
+    app.test_client_class = FreshGlobalsClient
+    client = app.test_client()
+    token = csrf_token(client, "/login")
+    answer = client.post("/login", data={"phone": phone, "password": PASSWORD, "csrf_token": token})
+    assert answer.status_code == 302, answer.status_code
+    return client
+
+
+def measure(app, runs: int) -> dict:
+    """Time the dashboard (whole programme, one commune) and the trainee's pages."""
+    import sqlalchemy as sa
+
+    from lms.accounts import services as accounts
+    from lms.accounts.models import Role, User
+    from lms.accounts.passwords import hash_password
+    from lms.core.extensions import db
+    from lms.learning.models import Enrollment
+    from lms.privacy import services as privacy
+    from lms.privacy.models import ConsentChoice, ConsentMethod
+
+    organizer = accounts.find_user_by_phone("0900000002")
+    organizer.password_hash = hash_password(PASSWORD)
+    official = accounts.create_user(full_name="Cán bộ xã", phone="0900000099", password=PASSWORD, roles={Role.OFFICIAL})
+    accounts.set_staff_places(official, communes=[10330])
+    privacy.record_consent(official, ConsentChoice.GIVEN, ConsentMethod.SEED)
+    trainee = db.session.scalar(sa.select(User).join(Enrollment, Enrollment.user_id == User.id)
+                                .where(User.phone.like("03%"), Enrollment.last_lesson_id.is_(None)).limit(1))
+    trainee.password_hash = hash_password(PASSWORD)
+    privacy.record_consent(trainee, ConsentChoice.GIVEN, ConsentMethod.SEED)
+    enrolment = db.session.scalar(sa.select(Enrollment).where(Enrollment.user_id == trainee.id).limit(1))
+    db.session.commit()
+    lesson = db.session.scalar(sa.text("SELECT slug FROM lessons WHERE course_id = :c ORDER BY position LIMIT 1"),
+                               {"c": enrolment.course_id})
+    course = db.session.scalar(sa.text("SELECT slug FROM courses WHERE id = :c"), {"c": enrolment.course_id})
+    results = {}
+    client = _log_in(app, "0900000002")
+    results["dashboard_whole"] = _timed(client, "/reports", runs)
+    results["dashboard_commune_list"] = _timed(client, "/reports/trainees/enrolled?commune=10330", max(5, runs // 5))
+    results["list_search"] = _timed(client, "/reports/trainees/enrolled?q=nguyen+thi+huong", max(5, runs // 5))
+    results["dashboard_official"] = _timed(_log_in(app, "0900000099"), "/reports", runs)
+    learner = _log_in(app, trainee.phone)
+    results["trainee_home"] = _timed(learner, "/learn", runs)
+    results["trainee_lesson"] = _timed(learner, f"/courses/{course}/lessons/{lesson}", runs)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--trainees", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/lms_scale")
+    parser.add_argument("--seed", type=int, default=14)
+    args = parser.parse_args()
+    import tempfile
+
+    from flask_migrate import upgrade
+
+    from lms import create_app
+    from lms.core.extensions import db
+    from lms.demo import load_demo
+
+    _fresh_database(args.database_url)
+    with tempfile.TemporaryDirectory() as instance:
+        app = create_app({"SQLALCHEMY_DATABASE_URI": args.database_url, "INSTANCE_PATH": instance, "TESTING": False,
+                          "LOGIN_LIMIT_PER_IP": "100000 per minute", "LOGIN_LIMIT_PER_PHONE_AND_CLIENT": "100000 per minute"})
+        with app.app_context():
+            upgrade()
+            load_demo(with_media=False)
+            db.session.commit()
+            loaded = load(args.trainees, random.Random(args.seed))
+            print(f"loaded {loaded['rows']} in {loaded['load_seconds']} s", flush=True)
+            timings = measure(app, args.runs)
+            db.session.remove()
+            db.engine.dispose()
+    results = {"trainees": args.trainees, **loaded, "timings": timings}
+    for name, figures in timings.items():
+        print(f"{name:24} p50 {figures['p50_ms']:8.1f} ms   p95 {figures['p95_ms']:8.1f} ms")
+    save(f"programme_scale-{args.trainees}", results)
+
+
+if __name__ == "__main__":
+    main()
