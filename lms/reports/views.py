@@ -146,7 +146,7 @@ def trainees_export(figure: str, fmt: str):
                  object_ref=f"{asked.figure.value}:{fmt}"[:200], client_address=request.remote_addr)
     db.session.commit()
     header = [_("Full name"), _("Phone number"), _("Commune / ward"), _("Village / hamlet"),
-              _("Craft or business name"), _("Course"), _("Enrolled"), _("Completed")]
+              _("Craft or business name"), _("Course"), _("Enrolled on"), _("Completed on")]
     rows = _export_rows(asked)
     filename = f"danh-sach-{asked.figure.value}-{asked.period.first:%Y%m%d}-{asked.period.last:%Y%m%d}.{fmt}"
     if fmt == "csv":

@@ -60,3 +60,35 @@ def test_a_commune_official_lands_on_their_commune_s_figures_and_sees_no_staff_p
     assert "***" in page.locator("ul.cards > li.card").first.inner_text()  # phones masked for an official
     for path in ("/cohorts", "/users", "/reports/attendance", "/courses/manage"):
         assert page.goto(demo_site.base_url + path).status == 403, path
+
+
+def test_an_organizer_finds_a_trainee_in_a_list_without_tone_marks_and_downloads_the_list(demo_site, phone_page, tmp_path):
+    import openpyxl
+    from playwright.sync_api import expect
+
+    from tests.conftest import wait_until_logged_in
+
+    page = phone_page
+    page.goto(demo_site.base_url + "/login")
+    page.get_by_label("Số điện thoại").fill(demo_site.accounts["organizer"])
+    page.get_by_label("Mật khẩu").fill(demo_site.password)
+    page.get_by_role("button", name="Đăng nhập").click()
+    wait_until_logged_in(page)
+    page.goto(demo_site.base_url + "/reports")
+    page.locator("a.funnel-number").first.click()
+    total = page.locator(".list-count").inner_text()
+    page.get_by_placeholder("Tên hoặc số điện thoại").fill("le thi huong")  # the demo trainee, Lê Thị Hường
+    page.get_by_role("button", name="Tìm").click()
+    expect(page.locator(".search-count")).to_contain_text("khớp với “le thi huong”")
+    assert page.locator(".list-count").inner_text() == total  # the figure's number stays the figure's
+    cards = page.locator("ul.cards > li.card")
+    assert cards.count() >= 1 and all("Lê Thị Hường" in cards.nth(i).inner_text() for i in range(cards.count()))
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    screenshot(page, "reports-list-search")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Tải về (Excel)").click()
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    rows = list(openpyxl.load_workbook(saved).active.iter_rows(values_only=True))
+    assert rows[0][0] == "Họ và tên" and len(rows) - 1 == cards.count()
+    assert all(row[0] == "Lê Thị Hường" for row in rows[1:])
