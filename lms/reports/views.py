@@ -86,3 +86,6 @@ def trainees(figure: str):
     return render_template("reports/trainees.html", figure=chosen, period=period, page=page, course=course,
                            commune=_commune_name(commune_code) if commune_code is not None else None,
                            kept=kept, period_kept=form.kept(), scope=scope)
+
+
+from lms.reports import report_views  # noqa: E402,F401 - the report downloads, on this blueprint
