@@ -251,7 +251,8 @@ def render_programme_pdf(report: ProgrammeReport) -> bytes:
     styles = {
         "title": ParagraphStyle("title", fontName=bold, fontSize=14, leading=18, alignment=1, spaceAfter=2),
         "sub": ParagraphStyle("sub", fontName="BeVietnamPro-Italic", fontSize=10.5, leading=14, alignment=1),
-        "h2": ParagraphStyle("h2", fontName=bold, fontSize=11, leading=14, spaceBefore=6 * mm, spaceAfter=2 * mm),
+        "h2": ParagraphStyle("h2", fontName=bold, fontSize=11, leading=14, spaceBefore=6 * mm, spaceAfter=2 * mm,
+                             keepWithNext=1),  # a heading never ends a page without its table
         "p": ParagraphStyle("p", fontName=regular, fontSize=10, leading=13.5),
         "head": ParagraphStyle("head", fontName=bold, fontSize=8, leading=10, alignment=1),
         "cell": ParagraphStyle("cell", fontName=regular, fontSize=8.5, leading=10.5),
@@ -308,10 +309,11 @@ def render_programme_pdf(report: ProgrammeReport) -> bytes:
     story.append(Paragraph("GHI CHÚ", styles["h2"]))
     story += [Paragraph(f"<b>{_plain(report.labels[f])}:</b> {_plain(report.definitions[f])}", styles["note"])
               for f in FIGURES]
-    story.append(Paragraph(f"Số liệu lập lúc {report.generated_local:%H:%M} ngày {report.generated_local:%d/%m/%Y} "
-                           "(giờ Việt Nam).", styles["note"]))
-    story.append(Spacer(1, 6 * mm))
-    story.append(KeepTogether([signature_blocks(list(SIGNATURES), width=width)]))
+    # The signatures never stand alone on a page: the last line of the report goes with them.
+    story.append(KeepTogether([
+        Paragraph(f"Số liệu lập lúc {report.generated_local:%H:%M} ngày {report.generated_local:%d/%m/%Y} "
+                  "(giờ Việt Nam).", styles["note"]),
+        Spacer(1, 4 * mm), signature_blocks(list(SIGNATURES), width=width, height=32 * mm)]))
 
     footer = unicodedata.normalize("NFC", f"Báo cáo kết quả bồi dưỡng · {report.period.first:%d/%m/%Y}–"
                                           f"{report.period.last:%d/%m/%Y}")
