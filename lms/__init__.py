@@ -249,6 +249,7 @@ def register_commands(app: Flask) -> None:
     from lms.certificates.commands import certificates_group
     from lms.cohorts.commands import cohorts_group, trainees_group
     from lms.demo.commands import seed_group
+    from lms.reports.commands import reports_group
     from lms.web.commands import worker_command
 
     app.cli.add_command(users_group)
@@ -258,6 +259,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(trainees_group)
     app.cli.add_command(attendance_group)
     app.cli.add_command(certificates_group)
+    app.cli.add_command(reports_group)
 
 
 def register_tasks() -> None:

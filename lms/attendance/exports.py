@@ -31,6 +31,7 @@ from operator import itemgetter
 from typing import IO
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import force_locale
 
 from lms.accounts.models import User
@@ -532,6 +533,10 @@ def sign_in_sheet_data(session: ClassSession, *, full_phone: bool = False) -> tu
         "topic": session.topic or "",
         "instructors": [u.full_name for u in cohort.instructors],
         "cancelled": session.is_cancelled,
+        # Who issues the sheet, for its national header (LMS_ISSUING_BODY…).
+        "issuing_body": current_app.config.get("ISSUING_BODY", ""),
+        "issuing_body_parent": current_app.config.get("ISSUING_BODY_PARENT", ""),
+        "place": current_app.config.get("REPORT_PLACE", ""),
     }
     users = db.session.execute(
         sa.select(User.id, User.full_name, User.phone, User.village)

@@ -10,7 +10,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from lms.core.pdf import BRAND, numbered_canvas, register_fonts
+from lms.core.pdf import BRAND, national_header, numbered_canvas, register_fonts
 
 _WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
 _SIGN_IN_ROW_HEIGHT = 9.4 * mm
@@ -32,7 +32,8 @@ def render_sign_in_sheet(session_info: dict, trainees: list[dict]) -> bytes:
     """Render an A4 sign-in sheet for one class session, in Vietnamese, to PDF bytes.
 
     :param session_info: class_code, class_name, course, starts_at and ends_at (timezone-aware,
-        printed in Vietnam time), venue, topic; optionally instructors (names) and cancelled.
+        printed in Vietnam time), venue, topic; optionally instructors (names) and cancelled, and
+        issuing_body, issuing_body_parent and place for the national header (dated the session's day).
     :param trainees: dicts with full_name, phone and village, in the order to print; the phone is
         printed as given (the caller decides whether to mask it).
     """
@@ -42,7 +43,12 @@ def render_sign_in_sheet(session_info: dict, trainees: list[dict]) -> bytes:
     styles = _sheet_styles()
     code = unicodedata.normalize("NFC", str(session_info.get("class_code", "")))
     when = _when_in_vietnam(session_info["starts_at"], session_info["ends_at"])
-    story = _session_details(session_info, when, styles)
+    from lms.core.timezone import to_local
+
+    story = national_header(session_info.get("issuing_body") or "", parent=session_info.get("issuing_body_parent") or "",
+                            place=session_info.get("place") or "", day=to_local(session_info["starts_at"]).date(),
+                            width=A4[0] - 30 * mm)
+    story += _session_details(session_info, when, styles)
     story.append(Spacer(1, 4 * mm))
     story.append(_trainee_table(trainees, styles))
     story.append(Spacer(1, 6 * mm))

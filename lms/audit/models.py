@@ -21,6 +21,7 @@ class AuditAction(LabelledEnum):
     VIEWED_DATA_EXPORT = "viewed_data_export"
     DOWNLOADED_OWN_DATA = "downloaded_own_data"
     HANDLED_DATA_REQUEST = "handled_data_request"
+    DOWNLOADED_REPORT = "downloaded_report"
 
     @classmethod
     def labels(cls):
@@ -34,6 +35,7 @@ class AuditAction(LabelledEnum):
             cls.VIEWED_DATA_EXPORT: _l("Viewed another person's data"),
             cls.DOWNLOADED_OWN_DATA: _l("Downloaded their own data"),
             cls.HANDLED_DATA_REQUEST: _l("Handled a data request"),
+            cls.DOWNLOADED_REPORT: _l("Downloaded a report"),
         }
 
 
@@ -52,6 +54,7 @@ class AuditObject(LabelledEnum):
     ROLES = "roles"
     PRIVACY_REQUEST = "privacy_request"
     PROGRAMME_LIST = "programme_list"
+    PROGRAMME_REPORT = "programme_report"
 
     @classmethod
     def labels(cls):
@@ -68,6 +71,7 @@ class AuditObject(LabelledEnum):
             cls.OWN_DATA: _l("Their own data"),
             cls.ROLES: _l("Roles"),
             cls.PRIVACY_REQUEST: _l("Personal data request"),
+            cls.PROGRAMME_REPORT: _l("Programme report"),
         }
 
 

@@ -105,6 +105,9 @@ def settings_from_env(instance_path: Path) -> dict:
         #: (lms/core/ratelimits.py). Never per-process memory, which multiplies every limit.
         "RATELIMIT_STORAGE_URI": redis_url or storage_uri(database_url, instance_path),
         "LMS_ORG_NAME": env.get("LMS_ORG_NAME", "Làng Số"),
+        #: Who issues the printed reports and sheets (the header's bold line), its superior above it
+        #: (may be empty), and the place of their date line: "Phú Xuyên, ngày 04 tháng 12 năm 2026".
+        **report_issuer(env),
         #: Certificate look-ups (code, serial + name) allowed per client address.
         "CERTIFICATE_VERIFY_LIMIT": env.get("LMS_VERIFY_LIMIT", "30 per minute"),
         #: Public address printed in QR codes and signed certificates, e.g. https://langso.example.vn;
@@ -168,6 +171,20 @@ def settings_from_env(instance_path: Path) -> dict:
         or DEFAULT_PRIVACY_NOTICE_VERSION,
         #: How trainees reach the person who handles personal-data requests (an e-mail, a phone, an office).
         "PRIVACY_CONTACT": (env.get("LMS_PRIVACY_CONTACT") or "").strip(),
+    }
+
+
+def report_issuer(env) -> dict:
+    """Return the issuing body of printed reports, its superior and the place of their date line.
+
+    The body defaults to LMS_ORG_NAME; the superior and the place default to nothing (the header then
+    has one line on the left, and the date line starts at "Ngày").
+    """
+    org_name = (env.get("LMS_ORG_NAME") or "").strip() or "Làng Số"
+    return {
+        "ISSUING_BODY": (env.get("LMS_ISSUING_BODY") or "").strip() or org_name,
+        "ISSUING_BODY_PARENT": (env.get("LMS_ISSUING_BODY_PARENT") or "").strip(),
+        "REPORT_PLACE": (env.get("LMS_REPORT_PLACE") or "").strip(),
     }
 
 

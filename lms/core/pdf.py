@@ -3,6 +3,7 @@
 import io
 import re
 import unicodedata
+from datetime import date
 from functools import cache
 from xml.sax.saxutils import escape
 
@@ -12,7 +13,15 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer
+from reportlab.platypus import (
+    Flowable,
+    HRFlowable,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
 
 BRAND = colors.HexColor("#0b5d4b")
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
@@ -26,8 +35,10 @@ def register_fonts() -> tuple[str, str]:
     files = fontpkg_be_vietnam_pro.ROOT / "files"
     pdfmetrics.registerFont(TTFont("BeVietnamPro", str(files / "BeVietnamPro-Regular.ttf")))
     pdfmetrics.registerFont(TTFont("BeVietnamPro-Bold", str(files / "BeVietnamPro-Bold.ttf")))
+    pdfmetrics.registerFont(TTFont("BeVietnamPro-Italic", str(files / "BeVietnamPro-Italic.ttf")))
+    pdfmetrics.registerFont(TTFont("BeVietnamPro-BoldItalic", str(files / "BeVietnamPro-BoldItalic.ttf")))
     pdfmetrics.registerFontFamily("BeVietnamPro", normal="BeVietnamPro", bold="BeVietnamPro-Bold",
-                                  italic="BeVietnamPro", boldItalic="BeVietnamPro-Bold")
+                                  italic="BeVietnamPro-Italic", boldItalic="BeVietnamPro-BoldItalic")
     return "BeVietnamPro", "BeVietnamPro-Bold"
 
 
@@ -191,3 +202,81 @@ def numbered_canvas(font: str, footer: str):
             super().save()
 
     return NumberedCanvas
+
+
+# ---------------------------------------------------------------------------------------------
+# The header and signatures of a Vietnamese official document (Decree 30/2020/NĐ-CP, appendix I)
+
+NATION = "CỘNG HOÀ XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+MOTTO = "Độc lập – Tự do – Hạnh phúc"
+
+
+def place_and_date(place: str, day: date) -> str:
+    """Return the place-and-date line: "Phú Xuyên, ngày 04 tháng 12 năm 2026".
+
+    Decree 30 writes days below 10 and the months 1 and 2 with a leading zero (so they cannot be
+    altered by hand); without a place the line starts at "Ngày".
+    """
+    day_text = f"{day.day:02d}" if day.day < 10 else str(day.day)
+    month_text = f"{day.month:02d}" if day.month < 3 else str(day.month)
+    words = f"ngày {day_text} tháng {month_text} năm {day.year}"
+    place = " ".join(unicodedata.normalize("NFC", place or "").split())
+    return f"{place}, {words}" if place else words[0].upper() + words[1:]
+
+
+def national_header(issuing_body: str, *, parent: str = "", place: str = "", day: date, width: float) -> list:
+    """Return the flowables of an official document's header, as wide as `width`.
+
+    Left: the issuing body's superior in capitals, the issuing body in bold capitals and a short rule
+    under it. Right: the national title and motto in bold, a short rule under the motto, and the
+    place-and-date line in italics under them.
+    """
+    regular, bold = register_fonts()
+    # The right column is as wide as the national title needs; the issuing body gets the rest.
+    right_width = min(max(pdfmetrics.stringWidth(NATION, bold, 11), pdfmetrics.stringWidth(MOTTO, bold, 12))
+                      + 6 * mm, width * 0.6)
+    left_width = width - right_width
+
+    def style(name, font, size, **extra):
+        return ParagraphStyle(name, fontName=font, fontSize=size, leading=size * 1.3, alignment=1, **extra)
+
+    upper = style("header-upper", regular, 11)
+    body_style = style("header-body", bold, 11)
+    nation = style("header-nation", bold, 11)
+    motto_style = style("header-motto", bold, 12)
+    dated = style("header-date", "BeVietnamPro-Italic", 11, spaceBefore=5 * mm)
+
+    def rule(text: str, font: str, size: float, cap: float):
+        # Decree 30: a rule a third to a half as long as the line above it, centred under it.
+        line = pdfmetrics.stringWidth(text, font, size)
+        return HRFlowable(width=min(max(line * 0.4, 20 * mm), cap), thickness=0.6, color=colors.black,
+                          spaceBefore=6, spaceAfter=0, hAlign="CENTER")
+
+    body = " ".join(unicodedata.normalize("NFC", issuing_body or "").split()).upper()
+    left = []
+    if (parent or "").strip():
+        left.append(Paragraph(escape(" ".join(unicodedata.normalize("NFC", parent).split()).upper()), upper))
+    if body:
+        left.append(Paragraph(escape(body), body_style))
+        left.append(rule(body, bold, 11, left_width * 0.6))
+    right = [Paragraph(NATION, nation), Paragraph(MOTTO, motto_style),
+             rule(MOTTO, bold, 12, right_width * 0.8),
+             Paragraph(escape(place_and_date(place, day)), dated)]
+    table = Table([[left, right]], colWidths=[left_width, right_width])
+    # ALIGN centres the rules too: inside a cell a flowable's own hAlign is not used.
+    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("ALIGN", (0, 0), (-1, -1), "CENTER"),
+                               ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                               ("RIGHTPADDING", (0, 0), (-1, -1), 0), ("TOPPADDING", (0, 0), (-1, -1), 0),
+                               ("BOTTOMPADDING", (0, 0), (-1, -1), 0)]))
+    return [table, Spacer(1, 6 * mm)]
+
+
+def signature_blocks(blocks: list[tuple[str, str]], *, width: float, height: float = 34 * mm) -> Table:
+    """Return signature blocks side by side: each a title in bold capitals and its note in italics."""
+    regular, bold = register_fonts()
+    title = ParagraphStyle("sign-title", fontName=bold, fontSize=11, leading=14, alignment=1)
+    note = ParagraphStyle("sign-note", fontName="BeVietnamPro-Italic", fontSize=10, leading=13, alignment=1)
+    cells = [[Paragraph(escape(t), title), Paragraph(escape(n), note)] for t, n in blocks]
+    table = Table([cells], colWidths=[width / len(blocks)] * len(blocks), rowHeights=[height])
+    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    return table

@@ -184,23 +184,44 @@ def count(figure: Figure, period: Period, *, course_id: int | None = None, commu
     return db.session.scalar(_narrowed(query, course_id, commune_code, scope))
 
 
-def by_course(figures, period: Period, *, scope: Scope = WHOLE) -> dict[int, dict[Figure, int]]:
+def by_course(figures, period: Period, *, scope: Scope = WHOLE,
+              course_id: int | None = None) -> dict[int, dict[Figure, int]]:
     """Return each course's count of each figure, from the same conditions."""
-    return _breakdown(figures, period, Enrollment.course_id, scope=scope)
+    return _breakdown(figures, period, (Enrollment.course_id,), scope=scope, course_id=course_id)
 
 
-def by_commune(figures, period: Period, *, scope: Scope = WHOLE) -> dict[int, dict[Figure, int]]:
+def by_commune(figures, period: Period, *, scope: Scope = WHOLE,
+               course_id: int | None = None) -> dict[int, dict[Figure, int]]:
     """Return each trainee commune's count of each figure (NO_COMMUNE for those with none recorded)."""
-    return _breakdown(figures, period, sa.func.coalesce(User.commune_code, NO_COMMUNE), join_users=True, scope=scope)
+    return _breakdown(figures, period, (_COMMUNE,), join_users=True, scope=scope, course_id=course_id)
 
 
-def _breakdown(figures, period: Period, key, *, join_users: bool = False,
-               scope: Scope = WHOLE) -> dict[int, dict[Figure, int]]:
+def by_commune_and_course(figures, period: Period, *, scope: Scope = WHOLE,
+                          course_id: int | None = None) -> dict[tuple[int, int], dict[Figure, int]]:
+    """Return the count of each figure for each (trainee commune, course) pair that has enrolments.
+
+    Each enrolment falls in exactly one pair: a row of by_commune is the sum of its pairs, and so is
+    a row of by_course.
+    """
+    return _breakdown(figures, period, (_COMMUNE, Enrollment.course_id), join_users=True, scope=scope,
+                      course_id=course_id)
+
+
+_COMMUNE = sa.func.coalesce(User.commune_code, NO_COMMUNE)
+
+
+def _breakdown(figures, period: Period, keys, *, join_users: bool = False, scope: Scope = WHOLE,
+               course_id: int | None = None) -> dict:
     from lms.core.extensions import db
 
     columns = [sa.func.count().filter(condition(f, period)).label(f.value) for f in figures]
-    query = sa.select(key.label("key"), *columns).select_from(Enrollment)
+    labelled = [key.label(f"key{n}") for n, key in enumerate(keys)]
+    query = sa.select(*labelled, *columns).select_from(Enrollment)
     if join_users or not scope.whole:
         query = query.join(User, User.id == Enrollment.user_id).where(scope.condition())
-    rows = db.session.execute(query.group_by(key))
-    return {row.key: {f: getattr(row, f.value) for f in figures} for row in rows}
+    if course_id is not None:
+        query = query.where(Enrollment.course_id == course_id)
+    rows = db.session.execute(query.group_by(*keys))
+    width = len(keys)
+    return {(row[0] if width == 1 else tuple(row[:width])): {f: getattr(row, f.value) for f in figures}
+            for row in rows}

@@ -174,3 +174,6 @@ def _export_rows(asked: _ListAsked):
                commune.name if commune else "", user.village or "", user.business_name or "", enrolment.course.title,
                to_local(enrolment.enrolled_at).date(),
                to_local(enrolment.completed_at).date() if enrolment.completed_at else None)
+
+
+from lms.reports import report_views  # noqa: E402,F401 - the report downloads, on this blueprint

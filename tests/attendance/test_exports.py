@@ -299,6 +299,26 @@ def test_sign_in_sheet_prints_every_vietnamese_letter_and_the_session_in_vietnam
         assert expected in text
 
 
+@pytest.mark.skipif(not shutil.which("pdftotext"), reason="pdftotext (poppler-utils) is needed to read the PDF's text")
+def test_sign_in_sheet_has_the_national_header_and_is_dated_the_session_s_day():
+    issuer = {"issuing_body": "Trung tâm Giáo dục nghề nghiệp – GDTX", "issuing_body_parent": "UBND xã Phú Xuyên",
+              "place": "Phú Xuyên"}
+    pdf = render_sign_in_sheet(sheet_info(**issuer), [])
+    text = " ".join(subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True,
+                                   check=True).stdout.decode().split())
+    for expected in ["CỘNG HOÀ XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập – Tự do – Hạnh phúc", "UBND XÃ PHÚ XUYÊN",
+                     "TRUNG TÂM GIÁO DỤC NGHỀ NGHIỆP – GDTX", "Phú Xuyên, ngày 28 tháng 11 năm 2026"]:
+        assert expected in text
+
+
+def test_sign_in_sheet_data_names_the_issuing_body_of_the_settings(app, village_class):
+    app.config.update(ISSUING_BODY="Trung tâm GDNN – GDTX", ISSUING_BODY_PARENT="UBND xã Phú Xuyên",
+                      REPORT_PLACE="Phú Xuyên")
+    info, _ = exports.sign_in_sheet_data(village_class["sessions"][4])
+    assert (info["issuing_body"], info["issuing_body_parent"], info["place"]) == (
+        "Trung tâm GDNN – GDTX", "UBND xã Phú Xuyên", "Phú Xuyên")
+
+
 def test_sign_in_sheet_data_lists_the_class_in_name_order_with_masked_phones(village_class):
     info, trainees = exports.sign_in_sheet_data(village_class["sessions"][4])
     assert info["class_code"] == "PX-VBBH-01" and info["venue"] == "Nhà văn hoá thôn Chuôn Ngọ"
