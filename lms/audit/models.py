@@ -21,6 +21,8 @@ class AuditAction(LabelledEnum):
     VIEWED_DATA_EXPORT = "viewed_data_export"
     DOWNLOADED_OWN_DATA = "downloaded_own_data"
     HANDLED_DATA_REQUEST = "handled_data_request"
+    MOVED_TO_CLASS = "moved_to_class"
+    WITHDREW_FROM_CLASS = "withdrew_from_class"
 
     @classmethod
     def labels(cls):
@@ -34,6 +36,8 @@ class AuditAction(LabelledEnum):
             cls.VIEWED_DATA_EXPORT: _l("Viewed another person's data"),
             cls.DOWNLOADED_OWN_DATA: _l("Downloaded their own data"),
             cls.HANDLED_DATA_REQUEST: _l("Handled a data request"),
+            cls.MOVED_TO_CLASS: _l("Moved a trainee to another class"),
+            cls.WITHDREW_FROM_CLASS: _l("Withdrew a trainee from a class"),
         }
 
 
@@ -51,6 +55,7 @@ class AuditObject(LabelledEnum):
     OWN_DATA = "own_data"
     ROLES = "roles"
     PRIVACY_REQUEST = "privacy_request"
+    CLASS_MEMBERSHIP = "class_membership"
 
     @classmethod
     def labels(cls):
@@ -66,6 +71,7 @@ class AuditObject(LabelledEnum):
             cls.OWN_DATA: _l("Their own data"),
             cls.ROLES: _l("Roles"),
             cls.PRIVACY_REQUEST: _l("Personal data request"),
+            cls.CLASS_MEMBERSHIP: _l("Place in a class"),
         }
 
 
