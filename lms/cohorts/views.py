@@ -65,6 +65,15 @@ def index():
     return render_template("cohorts/index.html", cohorts=cohorts, counts=counts)
 
 
+@bp.route("/find")
+@role_required(Role.ORGANIZER)
+def find():
+    """Find a trainee in any class by name (tone marks optional) or by some digits of their phone."""
+    query = request.args.get("q", "").strip()[:100]
+    found = services.find_trainees(query, page=request.args.get("page", 1, type=int))
+    return render_template("cohorts/find.html", query=query, found=found)
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @role_required(Role.ORGANIZER)
 def create():

@@ -142,12 +142,14 @@ def mask_phone(phone: str) -> str:
     return f"{phone[:4]}***{phone[-3:]}"
 
 
-def person_matcher(query: str | None):
+def person_matcher(query: str | None, *, phone_anywhere: bool = False):
     """Return a test ``matches(folded_name, phone)`` for a search box that finds people, or None for an empty query.
 
     The name matches from the start of a word, ignoring case and tone marks ("huong" finds
     "Hường", not "Phương"; "thi h" finds "Nguyễn Thị Hường"): pass it through fold_diacritics. A query of at least three digits (spaces, dots and dashes
-    allowed, +84 read as 0) matches the end of the phone number: the last digits, or all of them.
+    allowed, +84 read as 0) matches the end of the phone number: the last digits, or all of them;
+    with `phone_anywhere`, any run of its digits (a search across the whole programme, where the
+    organizer may remember only the middle of a number).
     """
     folded = fold_diacritics(query or "")
     if not folded:
@@ -161,7 +163,9 @@ def person_matcher(query: str | None):
     word_start = " " + folded
 
     def matches(folded_name: str, phone: str) -> bool:
-        return word_start in " " + folded_name or bool(digits and phone.endswith(digits))
+        if digits and (digits in phone if phone_anywhere else phone.endswith(digits)):
+            return True
+        return word_start in " " + folded_name
 
     return matches
 

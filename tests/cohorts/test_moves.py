@@ -15,7 +15,7 @@ from lms.core.extensions import db
 from lms.learning import services as learning
 from lms.learning.models import Enrollment
 from lms.notifications.models import Notification
-from tests.factories import make_class, make_course, make_user
+from tests.factories import make_class, make_course, make_trainee, make_user
 
 
 @pytest.fixture
@@ -198,6 +198,47 @@ def test_the_move_page_lists_the_other_classes_of_the_course_only(two_classes):
     assert [(t.cohort.code, t.members, t.left, t.commune_name) for t in targets] == [
         (target.code, 1, 4, "Xã Chuyên Mỹ")]
 
+
+# --- Finding a trainee across classes -------------------------------------------------------
+
+
+def test_a_trainee_is_found_by_name_without_tone_marks_in_every_class(two_classes, organizer):
+    source, target, (huong, binh, lan), mai = two_classes
+    services.move_members(services.chosen_members(source, [member_of(source, huong).id]), target, moved_by=organizer)
+    make_trainee(full_name="Nguyễn Thị Hương")  # in no class: not found
+    db.session.commit()
+    found = services.find_trainees("nguyen thi huong")
+    assert found.matching == 1
+    row, = found.rows
+    assert row.user_id == huong.id and row.phone == huong.phone
+    assert [(m.cohort_code, m.status) for m in row.memberships] == [
+        (target.code, MemberStatus.ACTIVE), (source.code, MemberStatus.WITHDRAWN)]
+    assert row.memberships[0].course_title == source.course.title
+    assert [r.full_name for r in services.find_trainees("HƯỜNG").rows] == ["Nguyễn Thị Hường"]
+    assert services.find_trainees("uong").matching == 0  # from the start of a word, as on the class page
+    assert services.find_trainees("").rows == [] and services.find_trainees("   ").matching == 0
+
+
+def test_a_trainee_is_found_by_any_part_of_the_phone_number(app):
+    course = make_course("khoa-so", lessons=1)
+    cohort, _instructor, (hong, _other) = make_class(course, trainees=("Trịnh Thị Hồng", "Đỗ Văn Nam"))
+    hong.phone = "0977123456"
+    db.session.commit()
+    for typed in ("0977123456", "123456", "771 234", "0977", "+84 977 123 456"):
+        assert [r.full_name for r in services.find_trainees(typed).rows] == ["Trịnh Thị Hồng"], typed
+    assert services.find_trainees("12").matching == 0  # fewer than three digits is no phone search
+    assert services.find_trainees("555555").matching == 0
+
+
+def test_search_results_come_a_page_at_a_time_in_class_list_order(app):
+    course = make_course("khoa-dong", lessons=1)
+    names = [f"{family} Thị Ánh" for family in ("Vũ", "Bùi", "Lê", "Trần", "Đỗ")]
+    make_class(course, trainees=names)
+    first = services.find_trainees("anh", per_page=2)
+    last = services.find_trainees("anh", page=99, per_page=2)
+    assert first.matching == 5 and first.pages == 3 and not first.has_prev and first.has_next
+    assert [r.full_name for r in first.rows] == ["Bùi Thị Ánh", "Đỗ Thị Ánh"]
+    assert last.page == 3 and [r.full_name for r in last.rows] == ["Vũ Thị Ánh"]
 
 
 def test_history_times_are_kept_in_utc(two_classes, organizer):

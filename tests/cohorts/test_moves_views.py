@@ -9,10 +9,10 @@ import sqlalchemy as sa
 from lms.accounts.models import Role
 from lms.audit.models import AuditAction, AuditEvent, AuditObject
 from lms.cohorts import services
-from lms.cohorts.models import CohortChange, MemberStatus
+from lms.cohorts.models import CohortChange, CohortMember, MemberStatus
 from lms.core.extensions import db
 from tests.conftest import csrf_token
-from tests.factories import make_class, make_course, make_user
+from tests.factories import make_class, make_course, make_trainee, make_user
 
 
 @pytest.fixture
@@ -250,7 +250,7 @@ def test_the_history_of_both_classes_says_who_moved_whom_and_when_in_vietnam_tim
 
 
 @pytest.mark.parametrize("who", ["instructor", "trainee"])
-def test_instructors_and_trainees_can_neither_move_nor_withdraw(client, auth, world, who):
+def test_instructors_and_trainees_can_neither_move_withdraw_nor_search(client, auth, world, who):
     a, b = world["a"], world["b"]
     auth.login(world["instructor"].phone if who == "instructor" else world["huong"].phone)
     ids = [mid(a, world["binh"])]
@@ -260,5 +260,56 @@ def test_instructors_and_trainees_can_neither_move_nor_withdraw(client, auth, wo
         answer = client.post(url, data={"csrf_token": token, "confirm": "yes", "member": [str(ids[0])],
                                         "target": str(b.id)})
         assert answer.status_code == 403
+    assert client.get("/cohorts/find?q=binh").status_code == 403
     assert status_in(a, world["binh"]) == MemberStatus.ACTIVE
 
+
+# --- Finding a trainee in any class ---------------------------------------------------------
+
+
+def test_organizer_finds_a_trainee_by_name_without_tones_with_every_class(organizer_client, world):
+    a, b = world["a"], world["b"]
+    post_move(organizer_client, a, [mid(a, world["huong"])], b.id)
+    page = text_of(organizer_client.get("/cohorts/find?q=nguyen+thi+huong"))
+    assert "1 học viên khớp với “nguyen thi huong”." in page
+    card = page[page.index('<li class="card">'):]
+    assert "Nguyễn Thị Hường" in card and f'/users/{world["huong"].id}' in card
+    masked = world["huong"].phone[:4] + "***" + world["huong"].phone[-3:]
+    assert masked in card and world["huong"].phone not in card  # masked, as on the other staff lists
+    assert "Xã Chuyên Mỹ" in card
+    assert f'href="/cohorts/{b.code}">{b.code}</a> · {b.course.title}' in card and "Trong lớp" in card
+    assert f'href="/cohorts/{a.code}">{a.code}</a>' in card and "Đã rút khỏi lớp" in card
+    assert "Trần Văn Bình" not in page
+
+
+def test_organizer_finds_a_trainee_by_digits_from_the_middle_of_the_phone(organizer_client, world):
+    world["son"].phone = "0977123456"
+    db.session.commit()
+    page = text_of(organizer_client.get("/cohorts/find?q=7123"))
+    assert "Đỗ Văn Sơn" in page and world["c"].code in page
+    nobody = text_of(organizer_client.get("/cohorts/find?q=xyz"))
+    assert "Không có học viên nào trong các lớp khớp với “xyz”." in nobody
+
+
+@pytest.mark.parametrize("page", ["0", "-3", "abc", "99999999999999999999999", "7"])
+def test_the_search_pages_and_any_page_number_gives_a_page(organizer_client, world, page):
+    course = world["a"].course
+    make_class(course, trainees=[f"Vũ Thị Ánh {n:02d}" for n in range(30)])
+    response = organizer_client.get(f"/cohorts/find?q=vu+thi&page={page}")
+    assert response.status_code == 200
+    names = re.findall(r"<strong>(Vũ Thị Ánh \d\d)</strong>", text_of(response))
+    assert len(names) in (25, 5)
+    first = organizer_client.get("/cohorts/find?q=vu+thi").get_data(as_text=True)
+    assert "Trang 1 / 2" in first and "/cohorts/find?page=2&amp;q=vu+thi" in first
+
+
+def test_the_search_is_reached_from_the_dashboard_and_the_classes_list(organizer_client, world):
+    for page in ("/reports", "/cohorts"):
+        shown = text_of(organizer_client.get(page))
+        assert 'action="/cohorts/find"' in shown and "Tìm học viên" in shown, page
+
+
+def test_someone_in_no_class_is_not_found(organizer_client, world):
+    make_trainee(full_name="Hoàng Văn Lẻ")
+    assert "Hoàng Văn Lẻ" not in text_of(organizer_client.get("/cohorts/find?q=hoang+van+le"))
+    assert db.session.scalar(sa.select(sa.func.count(CohortMember.id))) == 5
