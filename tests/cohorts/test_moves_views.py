@@ -313,3 +313,11 @@ def test_someone_in_no_class_is_not_found(organizer_client, world):
     make_trainee(full_name="Hoàng Văn Lẻ")
     assert "Hoàng Văn Lẻ" not in text_of(organizer_client.get("/cohorts/find?q=hoang+van+le"))
     assert db.session.scalar(sa.select(sa.func.count(CohortMember.id))) == 5
+
+
+def test_anyone_not_logged_in_is_sent_to_the_login_page(client, world):
+    a = world["a"]
+    for url in ("/cohorts/find?q=huong", f"/cohorts/{a.code}/members/move?member=1",
+                f"/cohorts/{a.code}/members/withdraw?member=1"):
+        response = client.get(url)
+        assert response.status_code == 302 and "/login" in response.headers["Location"], url
