@@ -256,7 +256,8 @@ def move_members(code: str):
 
 
 def _target_label(target: services.MoveTarget) -> str:
-    parts = [f"{target.cohort.code} · {target.cohort.name}"]
+    # What tells classes apart first (code, commune, room left): a closed select on a phone shows only the start.
+    parts = [target.cohort.code]
     if target.commune_name:
         parts.append(target.commune_name)
     if target.left is None:
@@ -265,7 +266,7 @@ def _target_label(target: services.MoveTarget) -> str:
         parts.append(_("%(n)d trainees, full", n=target.members))
     else:
         parts.append(_("%(n)d trainees, %(left)d place(s) left", n=target.members, left=target.left))
-    return " — ".join(parts)
+    return " — ".join([*parts, target.cohort.name])
 
 
 @bp.route("/<code>/members/withdraw", methods=["GET", "POST"])
