@@ -207,6 +207,10 @@ def withdraw(code: str, member_id: int):
     return redirect(back)
 
 
+#: A message after a move or a withdrawal names the trainees up to this many (the history names them all).
+NAMES_IN_A_MESSAGE = 10
+
+
 def _record_in_audit_log(action: AuditAction, members, object_ref: str) -> None:
     for member in members:
         record_event(action, current_user, subject_id=member.user_id, object_kind=AuditObject.CLASS_MEMBERSHIP,
@@ -240,7 +244,8 @@ def move_members(code: str):
     if request.method == "POST" and form.validate_on_submit():
         target = db.session.get(Cohort, form.target.data)
         try:
-            if target is None:
+            # The target by id from the form: the same rule as every class route (organizers run them all).
+            if target is None or not runs_class(current_user, target):
                 raise services.CohortError(_("Choose a class from the list."))
             services.move_members(members, target, moved_by=current_user)
         except services.CohortError as exc:
@@ -248,8 +253,11 @@ def move_members(code: str):
         else:
             _record_in_audit_log(AuditAction.MOVED_TO_CLASS, members, f"{cohort.code} → {target.code}")
             db.session.commit()
-            flash(_("%(n)d trainee(s) moved to class %(code)s: %(names)s.", n=len(members), code=target.code,
-                    names=", ".join(m.user.full_name for m in members)), "success")
+            if len(members) <= NAMES_IN_A_MESSAGE:
+                flash(_("%(n)d trainee(s) moved to class %(code)s: %(names)s.", n=len(members), code=target.code,
+                        names=", ".join(m.user.full_name for m in members)), "success")
+            else:
+                flash(_("%(n)d trainee(s) moved to class %(code)s.", n=len(members), code=target.code), "success")
             return redirect(back)
     return render_template("cohorts/move.html", cohort=cohort, form=form, members=members, targets=targets,
                            back=back)
@@ -285,8 +293,11 @@ def withdraw_members(code: str):
         services.withdraw_members(members, withdrawn_by=current_user, reason=form.reason.data or "")
         _record_in_audit_log(AuditAction.WITHDREW_FROM_CLASS, members, cohort.code)
         db.session.commit()
-        flash(_("%(n)d trainee(s) withdrawn from the class: %(names)s.", n=len(members),
-                names=", ".join(m.user.full_name for m in members)), "info")
+        if len(members) <= NAMES_IN_A_MESSAGE:
+            flash(_("%(n)d trainee(s) withdrawn from the class: %(names)s.", n=len(members),
+                    names=", ".join(m.user.full_name for m in members)), "info")
+        else:
+            flash(_("%(n)d trainee(s) withdrawn from the class.", n=len(members)), "info")
         return redirect(back)
     return render_template("cohorts/withdraw_many.html", cohort=cohort, form=form, members=members,
                            back=back)

@@ -321,3 +321,17 @@ def test_anyone_not_logged_in_is_sent_to_the_login_page(client, world):
                 f"/cohorts/{a.code}/members/withdraw?member=1"):
         response = client.get(url)
         assert response.status_code == 302 and "/login" in response.headers["Location"], url
+
+
+def test_a_big_move_is_told_by_its_count_and_the_history_names_everyone(organizer_client, world):
+    a, b = world["a"], world["b"]
+    others = [make_trainee(full_name=f"Vũ Thị Ánh {n:02d}") for n in range(11)]
+    for person in others:
+        services.add_member(a, person)
+    db.session.commit()
+    ids = [mid(a, person) for person in others]
+    post_move(organizer_client, a, ids, b.id)
+    shown = text_of(organizer_client.get(f"/cohorts/{a.code}"))
+    assert f"Đã chuyển 11 học viên sang lớp {b.code}." in shown and "Vũ Thị Ánh 00" not in shown
+    history = text_of(organizer_client.get(f"/cohorts/{b.code}/history"))
+    assert "11 học viên" in history and all(f"<li>Vũ Thị Ánh {n:02d}</li>" in history for n in range(11))
