@@ -49,13 +49,13 @@ class AuditObject(LabelledEnum):
     ATTENDANCE_FILE = "attendance_file"
     SIGN_IN_SHEET = "sign_in_sheet"
     IMPORT_ERRORS = "import_errors"
+    CLASS_MEMBERSHIP = "class_membership"
     ACTIVATION_SLIPS = "activation_slips"
     CERTIFICATE_REGISTER = "certificate_register"
     AUDIT_LOG = "audit_log"
     OWN_DATA = "own_data"
     ROLES = "roles"
     PRIVACY_REQUEST = "privacy_request"
-    CLASS_MEMBERSHIP = "class_membership"
 
     @classmethod
     def labels(cls):
@@ -65,13 +65,13 @@ class AuditObject(LabelledEnum):
             cls.ATTENDANCE_FILE: _l("Attendance file made in the background"),
             cls.SIGN_IN_SHEET: _l("Sign-in sheet"),
             cls.IMPORT_ERRORS: _l("Trainee list with its errors"),
+            cls.CLASS_MEMBERSHIP: _l("Place in a class"),
             cls.ACTIVATION_SLIPS: _l("Activation slips"),
             cls.CERTIFICATE_REGISTER: _l("Certificate register"),
             cls.AUDIT_LOG: _l("Audit log"),
             cls.OWN_DATA: _l("Their own data"),
             cls.ROLES: _l("Roles"),
             cls.PRIVACY_REQUEST: _l("Personal data request"),
-            cls.CLASS_MEMBERSHIP: _l("Place in a class"),
         }
 
 

@@ -576,14 +576,14 @@ class FoundPage:
 def find_trainees(query: str, *, page: int = 1, per_page: int = FOUND_PER_PAGE) -> FoundPage:
     """Return one page of the people in any class (now or before) whose name or phone matches, in class-list order.
 
-    The name matches as on the class page (from the start of a word, tone marks ignored); three
-    or more digits match anywhere in the phone number. Like member_page, one query of plain
+    Matches as the class page does (person_matcher): the name from the start of a word, tone marks
+    ignored; the phone by its last digits (three or more). Like member_page, one query of plain
     columns filtered and sorted in Python (thousands of trainees: milliseconds), then the page's
     memberships in one more. An empty query finds nobody; a page past the end shows the last page.
     """
     from lms.accounts.models import User
 
-    matches = person_matcher(query, phone_anywhere=True)
+    matches = person_matcher(query)
     if matches is None:
         return FoundPage(rows=[], page=1, pages=1, matching=0)
     in_a_class = sa.select(CohortMember.id).where(CohortMember.user_id == User.id).exists()

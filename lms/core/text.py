@@ -53,6 +53,35 @@ def fold_diacritics(value: str) -> str:
     return stripped.replace("đ", "d")
 
 
+def search_key(name: str | None) -> str:
+    """Return a name as a search box compares it: folded, with a space before it, so every word starts after one."""
+    return " " + fold_diacritics(name or "")
+
+
+#: From this many digits on, a searched phone fragment matches anywhere in a number, not just at its end.
+PHONE_ANYWHERE = 6
+
+
+def phone_matches(digits: str, phone: str) -> bool:
+    """Return True if a phone matches the searched digits (search_digits), by the rule search_digits gives."""
+    return bool(digits) and (digits in phone if len(digits) >= PHONE_ANYWHERE else phone.endswith(digits))
+
+
+def search_digits(query: str | None) -> str:
+    """Return the phone digits a search box's query stands for ("345 678", "+84 912 345 678"), or "" if it is no phone.
+
+    At least three digits, spaces, dots, dashes and brackets allowed; +84 or 84 before 9+ digits read as 0.
+    Searches match a few digits against the END of phone numbers (every number begins with one of
+    a few carriers' prefixes: "0912" would find a third of the programme), and from PHONE_ANYWHERE
+    digits on, anywhere in them ("0912555" is specific enough to be the start of one).
+    """
+    folded = fold_diacritics(query or "")
+    digits = "".join(ch for ch in folded if ch not in " .-()")
+    if digits.startswith("+84") or (digits.startswith("84") and len(digits) >= 11):
+        digits = "0" + digits.removeprefix("+")[2:]
+    return digits if len(digits) >= 3 and digits.isdigit() else ""
+
+
 _VI_ALPHABET = "aăâbcdđeêfghijklmnoôơpqrstuưvwxyz"
 _VI_RANK = {letter: rank for rank, letter in enumerate(_VI_ALPHABET, 1)}
 _VI_MODIFIED = {("a", "\u0306"): "ă", ("a", "\u0302"): "â", ("e", "\u0302"): "ê", ("o", "\u0302"): "ô",
@@ -142,30 +171,21 @@ def mask_phone(phone: str) -> str:
     return f"{phone[:4]}***{phone[-3:]}"
 
 
-def person_matcher(query: str | None, *, phone_anywhere: bool = False):
+def person_matcher(query: str | None):
     """Return a test ``matches(folded_name, phone)`` for a search box that finds people, or None for an empty query.
 
     The name matches from the start of a word, ignoring case and tone marks ("huong" finds
     "Hường", not "Phương"; "thi h" finds "Nguyễn Thị Hường"): pass it through fold_diacritics. A query of at least three digits (spaces, dots and dashes
-    allowed, +84 read as 0) matches the end of the phone number: the last digits, or all of them;
-    with `phone_anywhere`, any run of its digits (a search across the whole programme, where the
-    organizer may remember only the middle of a number).
+    allowed, +84 read as 0) matches the end of the phone number, and six or more digits anywhere in it (search_digits).
     """
     folded = fold_diacritics(query or "")
     if not folded:
         return None
-    digits = "".join(ch for ch in folded if ch not in " .-()")
-    if digits.startswith("+84") or (digits.startswith("84") and len(digits) >= 11):
-        digits = "0" + digits.removeprefix("+")[2:]
-    if not (len(digits) >= 3 and digits.isdigit()):
-        digits = ""
-
+    digits = search_digits(query)
     word_start = " " + folded
 
     def matches(folded_name: str, phone: str) -> bool:
-        if digits and (digits in phone if phone_anywhere else phone.endswith(digits)):
-            return True
-        return word_start in " " + folded_name
+        return word_start in " " + folded_name or phone_matches(digits, phone)
 
     return matches
 
