@@ -53,6 +53,9 @@ EXPECTED = {
     "cohorts.edit": PROGRAMME_STAFF,
     "cohorts.history": COURSE_STAFF,
     "cohorts.withdraw": PROGRAMME_STAFF,
+    # Moving and withdrawing many: the organizer's, asked about the owner ticked on the class page.
+    "cohorts.move_members": PROGRAMME_STAFF,
+    "cohorts.withdraw_members": PROGRAMME_STAFF,
     "cohorts.reschedule": COURSE_STAFF,  # the class's instructor moves a session
     "imports.slips": PROGRAMME_STAFF,
     "imports.upload": PROGRAMME_STAFF,
@@ -122,6 +125,7 @@ MAY_POST = {
     "certificates.cohort_certificates": PROGRAMME_STAFF,
     "certificates.edit_template": COURSE_STAFF, "certificates.preview": COURSE_STAFF,
     "cohorts.edit": PROGRAMME_STAFF, "cohorts.withdraw": PROGRAMME_STAFF, "cohorts.add_member": PROGRAMME_STAFF,
+    "cohorts.move_members": PROGRAMME_STAFF, "cohorts.withdraw_members": PROGRAMME_STAFF,
     "cohorts.add_sessions": COURSE_STAFF, "cohorts.cancel": COURSE_STAFF, "cohorts.reschedule": COURSE_STAFF,
     "imports.slips": PROGRAMME_STAFF, "imports.upload": PROGRAMME_STAFF,
     "courses.edit": COURSE_STAFF, "courses.arrange_lesson": COURSE_STAFF, "courses.edit_lesson": COURSE_STAFF,
@@ -305,10 +309,16 @@ def _url(app, rule, world: dict) -> str | None:
             fill[name] = values[name]
         else:
             return None
+    if endpoint in TICKED_MEMBERS:
+        fill["member"] = values["member_id"]  # the owner ticked on the class page: a query string, not a rule argument
     with app.test_request_context():
         from flask import url_for
 
         return url_for(endpoint, **fill)
+
+
+#: Routes that are asked about trainees ticked on the class page (?member=…).
+TICKED_MEMBERS = {"cohorts.move_members", "cohorts.withdraw_members"}
 
 
 def _clients(app, people) -> dict:

@@ -22,6 +22,8 @@ class AuditAction(LabelledEnum):
     DOWNLOADED_OWN_DATA = "downloaded_own_data"
     HANDLED_DATA_REQUEST = "handled_data_request"
     DOWNLOADED_REPORT = "downloaded_report"
+    MOVED_TO_CLASS = "moved_to_class"
+    WITHDREW_FROM_CLASS = "withdrew_from_class"
 
     @classmethod
     def labels(cls):
@@ -36,6 +38,8 @@ class AuditAction(LabelledEnum):
             cls.DOWNLOADED_OWN_DATA: _l("Downloaded their own data"),
             cls.HANDLED_DATA_REQUEST: _l("Handled a data request"),
             cls.DOWNLOADED_REPORT: _l("Downloaded a report"),
+            cls.MOVED_TO_CLASS: _l("Moved a trainee to another class"),
+            cls.WITHDREW_FROM_CLASS: _l("Withdrew a trainee from a class"),
         }
 
 
@@ -47,6 +51,7 @@ class AuditObject(LabelledEnum):
     ATTENDANCE_FILE = "attendance_file"
     SIGN_IN_SHEET = "sign_in_sheet"
     IMPORT_ERRORS = "import_errors"
+    CLASS_MEMBERSHIP = "class_membership"
     ACTIVATION_SLIPS = "activation_slips"
     CERTIFICATE_REGISTER = "certificate_register"
     AUDIT_LOG = "audit_log"
@@ -64,6 +69,7 @@ class AuditObject(LabelledEnum):
             cls.ATTENDANCE_FILE: _l("Attendance file made in the background"),
             cls.SIGN_IN_SHEET: _l("Sign-in sheet"),
             cls.IMPORT_ERRORS: _l("Trainee list with its errors"),
+            cls.CLASS_MEMBERSHIP: _l("Place in a class"),
             cls.ACTIVATION_SLIPS: _l("Activation slips"),
             cls.CERTIFICATE_REGISTER: _l("Certificate register"),
             cls.AUDIT_LOG: _l("Audit log"),

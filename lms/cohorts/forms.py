@@ -1,7 +1,9 @@
 """Forms for classes and their sessions."""
 
 from wtforms import (
+    BooleanField,
     DateField,
+    Field,
     IntegerField,
     SelectChoice,
     SelectField,
@@ -18,10 +20,11 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from lms.accounts.forms import MultiCheckboxField, PlaceFieldsMixin, strip_text
+from lms.accounts.forms import ConfirmActionForm, MultiCheckboxField, PlaceFieldsMixin, strip_text
 from lms.core.forms import FlaskForm
 from lms.core.i18n import gettext as _
 from lms.core.i18n import lazy_gettext as _l
+from lms.core.params import MAX_ID
 from lms.core.places import MatchStatus, match_commune
 from lms.core.text import normalize_text
 
@@ -110,3 +113,68 @@ class SeriesForm(SessionForm):
 class CancelForm(FlaskForm):
     reason = StringField(_l("Reason (told to the trainees)"), validators=[Optional(), Length(max=300)],
                          filters=[strip_text])
+
+
+# --- Choosing trainees on the class page, and what to do with them ----------------------------
+
+
+class IdListField(Field):
+    """Ids sent as repeated values (ticked boxes, hidden inputs); anything but a plain number makes the whole list unreadable."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label, validators, default=list, **kwargs)
+
+    def process_formdata(self, valuelist):
+        ids = []
+        for value in valuelist:
+            text = value.strip()
+            if not (text.isascii() and text.isdigit() and len(text) <= 10 and 1 <= int(text) <= MAX_ID):
+                self.data = []
+                raise ValueError(_l("The trainees chosen could not be read. Tick them again on the class page."))
+            ids.append(int(text))
+        self.data = ids
+
+
+class ChosenMembersMixin:
+    """The trainees ticked on the class page: the boxes ticked, or every one on the page shown."""
+
+    #: CohortMember ids of the boxes ticked.
+    member = IdListField()
+    #: CohortMember ids of every trainee the page showed, for "select all on this page" (works without JavaScript).
+    shown = IdListField()
+    all = BooleanField(_l("Select all on this page"))
+
+    def chosen_ids(self) -> list[int]:
+        """Return the ids chosen; raise ValueError with a message when the form's ids cannot be read."""
+        for field in (self.member, self.shown):
+            if field.process_errors:
+                raise ValueError(str(field.process_errors[0]))
+        return self.shown.data if self.all.data else self.member.data
+
+
+class ChooseMembersForm(ChosenMembersMixin, FlaskForm):
+    """The class page's ticks, sent to a confirmation page that only reads."""
+
+    class Meta:
+        csrf = False  # a GET form: the confirmation page it opens changes nothing
+
+
+def optional_id(value):
+    """Read a select's id; anything else (a tampered form) gives None and the field's own message."""
+    if value is None or isinstance(value, int):
+        return value
+    text = str(value).strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 10 and int(text) <= MAX_ID else None
+
+
+class MoveMembersForm(ChosenMembersMixin, ConfirmActionForm):
+    target = SelectField(_l("Move them to class"), coerce=optional_id, validate_choice=False)
+
+    def validate_target(self, field):
+        if not field.data:
+            raise ValidationError(_l("Choose the class to move them to."))
+
+
+class WithdrawMembersForm(ChosenMembersMixin, ConfirmActionForm):
+    reason = StringField(_l("Reason (optional, kept in the class's history)"),
+                         validators=[Optional(), Length(max=300)], filters=[strip_text])

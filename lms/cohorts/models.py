@@ -104,7 +104,7 @@ class ClassSession(db.Model):
 
 
 class CohortField(LabelledEnum):
-    """A detail of a class whose changes are kept in its history."""
+    """What changed in a class, kept in its history: one of its details, or who is in it."""
 
     NAME = "name"
     COMMUNE = "commune"
@@ -113,16 +113,36 @@ class CohortField(LabelledEnum):
     END_DATE = "end_date"
     CAPACITY = "capacity"
     INSTRUCTORS = "instructors"
+    #: Trainees came from another class of the course (other_cohort); their names are in new_value.
+    MOVED_IN = "moved_in"
+    #: Trainees went to another class of the course (other_cohort); their names are in new_value.
+    MOVED_OUT = "moved_out"
+    #: Trainees were withdrawn (with the reason given, if any); their names are in new_value.
+    WITHDRAWN = "withdrawn"
 
     @classmethod
     def labels(cls):
         return {cls.NAME: _l("Class name"), cls.COMMUNE: _l("Commune / ward"), cls.VENUE: _l("Venue"),
                 cls.START_DATE: _l("Start date"), cls.END_DATE: _l("End date"), cls.CAPACITY: _l("Capacity"),
-                cls.INSTRUCTORS: _l("Instructors")}
+                cls.INSTRUCTORS: _l("Instructors"), cls.MOVED_IN: _l("Trainees moved in"),
+                cls.MOVED_OUT: _l("Trainees moved out"), cls.WITHDRAWN: _l("Trainees withdrawn")}
+
+    @property
+    def is_about_members(self) -> bool:
+        """Return True for a change of who is in the class rather than of one of its details."""
+        return self in MEMBER_CHANGES
+
+
+MEMBER_CHANGES = frozenset({CohortField.MOVED_IN, CohortField.MOVED_OUT, CohortField.WITHDRAWN})
 
 
 class CohortChange(db.Model):
-    """One change to a class's details: who made it, when, and the value before and after."""
+    """One change to a class: who made it, when, and the value before and after.
+
+    A change of members (MEMBER_CHANGES) is one row per action, however many trainees it took:
+    old_value names the other class as it read then ("PX-02 · Lớp Chuyên Mỹ"), new_value the
+    trainees, one name a line, in class-list order.
+    """
 
     __tablename__ = "cohort_changes"
 
@@ -136,6 +156,13 @@ class CohortChange(db.Model):
     #: None = empty (no commune, no limit).
     old_value: Mapped[str | None] = mapped_column(sa.Text)
     new_value: Mapped[str | None] = mapped_column(sa.Text)
+    #: The class trainees were moved from or to; None for other changes, or once that class is deleted.
+    other_cohort_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cohorts.id", ondelete="SET NULL"))
+    #: How many trainees a change of members took.
+    member_count: Mapped[int | None] = mapped_column(sa.Integer)
+    #: Why, as the organizer wrote it (a withdrawal's reason); None when none was given.
+    reason: Mapped[str | None] = mapped_column(sa.Text)
 
-    cohort: Mapped[Cohort] = relationship()
+    cohort: Mapped[Cohort] = relationship(foreign_keys=[cohort_id])
+    other_cohort: Mapped[Cohort | None] = relationship(foreign_keys=[other_cohort_id])
     changed_by: Mapped["User | None"] = relationship()  # noqa: F821

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from lms.cohorts.models import (
     ClassSession,
@@ -361,3 +362,245 @@ def sessions_shown(sessions: list[ClassSession], *, now: datetime | None = None,
     upcoming = next((i for i, s in enumerate(sessions) if s.ends_at > now), len(sessions))
     first = max(0, min(upcoming - 2, len(sessions) - limit))
     return sessions[first: first + limit]
+
+
+# --- Moving and withdrawing trainees, one or many at a time ---------------------------------
+
+#: Most trainees one move or withdrawal takes: a page of the class list is 50.
+MOST_CHOSEN = 500
+
+
+def chosen_members(cohort: Cohort, member_ids) -> list[CohortMember]:
+    """Return the class's active members with these ids, in class-list order.
+
+    A choice is taken whole or not at all: an empty one, ids of nobody or of another class's
+    members (a tampered form), and trainees withdrawn since the page was shown are refused
+    with a message, so that nothing is ever done to part of what the organizer ticked.
+    """
+    from lms.core.i18n import gettext as _
+
+    ids = list(dict.fromkeys(member_ids))
+    if not ids:
+        raise CohortError(_("Tick at least one trainee first."))
+    if len(ids) > MOST_CHOSEN:
+        raise CohortError(_("Choose at most %(n)d trainees at a time.", n=MOST_CHOSEN))
+    members = list(db.session.scalars(
+        sa.select(CohortMember).options(joinedload(CohortMember.user))
+        .where(CohortMember.id.in_(ids), CohortMember.cohort_id == cohort.id)))
+    if len(members) < len(ids):
+        # Ids of another class's members get the same answer as ids of nobody: nothing about them is told.
+        raise CohortError(_("Some of the trainees chosen are not in class %(code)s. Nothing was changed: "
+                            "tick them again on the class page.", code=cohort.code))
+    gone = _in_class_order([m for m in members if m.status != MemberStatus.ACTIVE])
+    if gone:
+        raise CohortError(_("No longer in class %(code)s: %(names)s. Nothing was changed: tick the trainees "
+                            "again on the class page.", code=cohort.code, names=_names(gone, ", ")))
+    return _in_class_order(members)
+
+
+def _in_class_order(members: list[CohortMember]) -> list[CohortMember]:
+    return sorted(members, key=lambda m: (name_order(m.user.full_name), m.user_id))
+
+
+def _names(members: list[CohortMember], separator: str = "\n") -> str:
+    return separator.join(m.user.full_name for m in members)
+
+
+def _class_as_read(cohort: Cohort) -> str:
+    """Return a class as its history names it, readable after the class is renamed or deleted."""
+    return f"{cohort.code} · {cohort.name}"
+
+
+def _record_member_change(cohort: Cohort, field: CohortField, members: list[CohortMember], *, changed_by,
+                          other: Cohort | None = None, reason: str | None = None) -> CohortChange:
+    change = CohortChange(cohort_id=cohort.id, field=field, changed_by_id=changed_by.id if changed_by else None,
+                          old_value=_class_as_read(other) if other else None, new_value=_names(members),
+                          other_cohort_id=other.id if other else None, member_count=len(members),
+                          reason=normalize_text(reason) or None)
+    db.session.add(change)
+    return change
+
+
+def places_left(cohort: Cohort) -> int | None:
+    """Return how many more trainees the class takes, or None when it has no limit."""
+    if cohort.capacity is None:
+        return None
+    return max(0, cohort.capacity - active_member_count(cohort))
+
+
+def move_members(members: list[CohortMember], target: Cohort, *, moved_by) -> list[CohortMember]:
+    """Move trainees of one class into another class of the same course; return their memberships there.
+
+    All or nothing: every rule is checked before anything changes. Each old membership is withdrawn,
+    its attendance staying with the old class (it is of that class's sessions); each trainee gets
+    an active membership in the target, their earlier one there made active again if they had one;
+    the course enrolment is left as it is. Both classes' histories record the move, and the
+    trainees are told. Flushes in the caller's transaction; the caller commits.
+    """
+    from lms.core.i18n import gettext as _
+
+    if not members:
+        raise CohortError(_("Tick at least one trainee first."))
+    source = members[0].cohort
+    if any(m.cohort_id != source.id or m.status != MemberStatus.ACTIVE for m in members):
+        raise CohortError(_("Move trainees of one class at a time, from its own class page."))
+    if target.id == source.id:
+        raise CohortError(_("The trainees are already in class %(code)s: choose another class.", code=target.code),
+                          "target")
+    if target.course_id != source.course_id:
+        raise CohortError(_("Class %(code)s teaches another course (%(course)s): trainees can only move to a class "
+                            "of the same course.", code=target.code, course=target.course.title), "target")
+    # Lock the target's row (PostgreSQL) so that two moves into one class cannot both pass the capacity check.
+    db.session.execute(sa.select(Cohort.id).where(Cohort.id == target.id).with_for_update())
+    theirs = {m.user_id: m for m in db.session.scalars(sa.select(CohortMember).where(
+        CohortMember.cohort_id == target.id, CohortMember.user_id.in_([m.user_id for m in members])))}
+    already = [m for m in members if m.user_id in theirs and theirs[m.user_id].status == MemberStatus.ACTIVE]
+    if already:
+        raise CohortError(_("Already in class %(code)s: %(names)s. Nothing was moved: untick them and try again.",
+                            code=target.code, names=_names(already, ", ")), "target")
+    left = places_left(target)
+    if left is not None and len(members) > left:
+        if left == 0:
+            raise CohortFull(_("Class %(code)s is full (%(n)d trainees). Nothing was moved: choose another class, "
+                               "or raise its capacity first.", code=target.code, n=target.capacity), "target")
+        raise CohortFull(_("Class %(code)s has only %(left)d place(s) left and you chose %(n)d trainees. Nothing was "
+                           "moved: choose fewer trainees or another class.", code=target.code, left=left,
+                           n=len(members)), "target")
+    now = utcnow()
+    moved = []
+    for member in members:
+        withdraw_member(member)
+        there = theirs.get(member.user_id)
+        if there is None:
+            there = CohortMember(cohort_id=target.id, user_id=member.user_id, status=MemberStatus.ACTIVE, joined_at=now)
+            db.session.add(there)
+        else:
+            # Counted from the move on: the target's sessions while they were away were not theirs to attend.
+            there.status, there.withdrawn_at, there.joined_at = MemberStatus.ACTIVE, None, now
+        moved.append(there)
+    _record_member_change(source, CohortField.MOVED_OUT, members, changed_by=moved_by, other=target)
+    _record_member_change(target, CohortField.MOVED_IN, members, changed_by=moved_by, other=source)
+    db.session.flush()
+    tell_joined(target, [m.user_id for m in members])
+    return moved
+
+
+def withdraw_members(members: list[CohortMember], *, withdrawn_by, reason: str = "") -> CohortChange:
+    """Withdraw trainees of one class with withdraw_member, and keep it in the class's history with the reason.
+
+    Flushes in the caller's transaction; the caller commits.
+    """
+    from lms.core.i18n import gettext as _
+
+    if not members:
+        raise CohortError(_("Tick at least one trainee first."))
+    cohort = members[0].cohort
+    if any(m.cohort_id != cohort.id or m.status != MemberStatus.ACTIVE for m in members):
+        raise CohortError(_("Withdraw trainees of one class at a time, from its own class page."))
+    for member in members:
+        withdraw_member(member)
+    change = _record_member_change(cohort, CohortField.WITHDRAWN, _in_class_order(members), changed_by=withdrawn_by,
+                                   reason=reason)
+    db.session.flush()
+    return change
+
+
+@dataclass(frozen=True)
+class MoveTarget:
+    """A class trainees may be moved into, as the move page lists it."""
+
+    cohort: Cohort
+    commune_name: str
+    members: int
+    #: Places left; None = no limit.
+    left: int | None
+
+
+def move_targets(cohort: Cohort) -> list[MoveTarget]:
+    """Return the other classes of the class's course, by code, with their commune and size."""
+    others = list(db.session.scalars(sa.select(Cohort).where(Cohort.course_id == cohort.course_id,
+                                                             Cohort.id != cohort.id).order_by(Cohort.code)))
+    counts = dict(db.session.execute(
+        sa.select(CohortMember.cohort_id, sa.func.count(CohortMember.id))
+        .where(CohortMember.cohort_id.in_([c.id for c in others]), CohortMember.status == MemberStatus.ACTIVE)
+        .group_by(CohortMember.cohort_id)).all())
+    targets = []
+    for other in others:
+        commune = get_commune(other.commune_code) if other.commune_code else None
+        n = counts.get(other.id, 0)
+        targets.append(MoveTarget(cohort=other, commune_name=commune.name if commune else "", members=n,
+                                  left=None if other.capacity is None else max(0, other.capacity - n)))
+    return targets
+
+
+# --- Finding a trainee in any class ------------------------------------------------------------
+
+#: Trainees a page of the search across classes shows.
+FOUND_PER_PAGE = 25
+
+
+@dataclass(frozen=True)
+class Membership:
+    cohort_code: str
+    cohort_name: str
+    course_title: str
+    status: MemberStatus
+
+
+@dataclass(frozen=True)
+class FoundTrainee:
+    user_id: int
+    full_name: str
+    phone: str
+    commune_code: int | None
+    #: Every class they are or were in: active ones first, then by class code.
+    memberships: list[Membership]
+
+
+@dataclass
+class FoundPage:
+    """One page of a search across classes, shaped for the pager macro (page, pages, has_prev …)."""
+
+    rows: list[FoundTrainee]
+    page: int
+    pages: int
+    #: Trainees matching the search, on every page.
+    matching: int
+
+    has_prev = property(lambda self: self.page > 1)
+    has_next = property(lambda self: self.page < self.pages)
+    prev_num = property(lambda self: self.page - 1)
+    next_num = property(lambda self: self.page + 1)
+
+
+def find_trainees(query: str, *, page: int = 1, per_page: int = FOUND_PER_PAGE) -> FoundPage:
+    """Return one page of the people in any class (now or before) whose name or phone matches, in class-list order.
+
+    Matches as the class page does (the same rule in SQL: lms.accounts.services.matching_people): the
+    name from the start of a word, tone marks ignored; the phone by its last digits. The database finds
+    the matches (a programme of a million trainees is never read whole), Python sorts them in
+    class-list order, and the page's memberships come in one more query. An empty query finds
+    nobody; a page past the end shows the last page.
+    """
+    from lms.accounts.models import User
+    from lms.accounts.services import matching_people
+
+    matching = matching_people(query)
+    if matching is None:
+        return FoundPage(rows=[], page=1, pages=1, matching=0)
+    in_a_class = sa.select(CohortMember.id).where(CohortMember.user_id == User.id).exists()
+    rows = db.session.connection().execute(
+        sa.select(User.id, User.full_name, User.phone, User.commune_code).where(in_a_class, matching)).all()
+    rows.sort(key=lambda row: (name_order(row[1]), row[0]))
+    pages = max(1, -(-len(rows) // per_page))
+    page = min(max(page, 1), pages)
+    shown = rows[(page - 1) * per_page: page * per_page]
+    memberships: dict[int, list[Membership]] = {row[0]: [] for row in shown}
+    for user_id, code, name, title, status in db.session.execute(
+            sa.select(CohortMember.user_id, Cohort.code, Cohort.name, Course.title, CohortMember.status)
+            .join(Cohort, Cohort.id == CohortMember.cohort_id).join(Course, Course.id == Cohort.course_id)
+            .where(CohortMember.user_id.in_(list(memberships)))
+            .order_by(CohortMember.status, Cohort.code)):
+        memberships[user_id].append(Membership(code, name, title, MemberStatus(status)))
+    return FoundPage(rows=[FoundTrainee(row[0], row[1], row[2], row[3], memberships[row[0]]) for row in shown],
+                     page=page, pages=pages, matching=len(rows))

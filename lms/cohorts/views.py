@@ -9,6 +9,8 @@ from lms.accounts import services as accounts
 from lms.accounts.access import role_required
 from lms.accounts.forms import ConfirmActionForm, ConfirmForm
 from lms.accounts.models import Role, User, UserRole
+from lms.audit.models import AuditAction, AuditObject
+from lms.audit.services import record_event
 from lms.cohorts import services
 from lms.cohorts.access import (
     classes_run_by,
@@ -20,10 +22,13 @@ from lms.cohorts.access import (
 from lms.cohorts.forms import (
     AddMemberForm,
     CancelForm,
+    ChooseMembersForm,
     CohortEditForm,
     CohortForm,
+    MoveMembersForm,
     SeriesForm,
     SessionForm,
+    WithdrawMembersForm,
 )
 from lms.cohorts.models import Cohort, CohortMember
 from lms.core.extensions import db
@@ -58,6 +63,15 @@ def index():
         sa.select(CohortMember.cohort_id, sa.func.count(CohortMember.id))
         .where(CohortMember.status == "active").group_by(CohortMember.cohort_id)).all())
     return render_template("cohorts/index.html", cohorts=cohorts, counts=counts)
+
+
+@bp.route("/find")
+@role_required(Role.ORGANIZER)
+def find():
+    """Find a trainee in any class by name (tone marks optional) or by some digits of their phone."""
+    query = request.args.get("q", "").strip()[:100]
+    found = services.find_trainees(query, page=request.args.get("page", 1, type=int))
+    return render_template("cohorts/find.html", query=query, found=found)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -186,10 +200,107 @@ def withdraw(code: str, member_id: int):
             consequences=[_("Their learning progress and attendance are kept."),
                           _("You can add them to the class again later.")],
             confirm_label=_("Yes, withdraw %(name)s", name=member.user.full_name), cancel_url=back)
-    services.withdraw_member(member)
+    services.withdraw_members([member], withdrawn_by=current_user)
+    _record_in_audit_log(AuditAction.WITHDREW_FROM_CLASS, [member], cohort.code)
     db.session.commit()
     flash(_("%(name)s has been withdrawn from the class.", name=member.user.full_name), "info")
     return redirect(back)
+
+
+#: A message after a move or a withdrawal names the trainees up to this many (the history names them all).
+NAMES_IN_A_MESSAGE = 10
+
+
+def _record_in_audit_log(action: AuditAction, members, object_ref: str) -> None:
+    for member in members:
+        record_event(action, current_user, subject_id=member.user_id, object_kind=AuditObject.CLASS_MEMBERSHIP,
+                     object_ref=object_ref, client_address=request.remote_addr)
+
+
+def _chosen_members(cohort, form) -> list[CohortMember]:
+    """Return the members the form names, all active in this class; raise CohortError with the reason otherwise."""
+    try:
+        ids = form.chosen_ids()
+    except ValueError as exc:
+        raise services.CohortError(str(exc)) from exc
+    return services.chosen_members(cohort, ids)
+
+
+@bp.route("/<code>/members/move", methods=["GET", "POST"])
+@role_required(Role.ORGANIZER)
+def move_members(code: str):
+    """Ask which class of the course to move the ticked trainees to, then move them all or none."""
+    cohort = get_cohort_or_404(code, current_user)
+    back = url_for("cohorts.detail", code=cohort.code, _anchor="members")
+    form = MoveMembersForm() if request.method == "POST" else MoveMembersForm(formdata=None)
+    try:
+        members = _chosen_members(cohort, form if request.method == "POST" else ChooseMembersForm(request.args))
+    except services.CohortError as exc:
+        flash(str(exc), "error")
+        return redirect(back)
+    targets = services.move_targets(cohort)
+    form.target.choices = [SelectChoice("", _("Choose a class"))] + [
+        SelectChoice(t.cohort.id, _target_label(t)) for t in targets]
+    if request.method == "POST" and form.validate_on_submit():
+        target = db.session.get(Cohort, form.target.data)
+        try:
+            # The target by id from the form: the same rule as every class route (organizers run them all).
+            if target is None or not runs_class(current_user, target):
+                raise services.CohortError(_("Choose a class from the list."))
+            services.move_members(members, target, moved_by=current_user)
+        except services.CohortError as exc:
+            form.target.errors.append(str(exc))
+        else:
+            _record_in_audit_log(AuditAction.MOVED_TO_CLASS, members, f"{cohort.code} → {target.code}")
+            db.session.commit()
+            if len(members) <= NAMES_IN_A_MESSAGE:
+                flash(_("%(n)d trainee(s) moved to class %(code)s: %(names)s.", n=len(members), code=target.code,
+                        names=", ".join(m.user.full_name for m in members)), "success")
+            else:
+                flash(_("%(n)d trainee(s) moved to class %(code)s.", n=len(members), code=target.code), "success")
+            return redirect(back)
+    return render_template("cohorts/move.html", cohort=cohort, form=form, members=members, targets=targets,
+                           back=back)
+
+
+def _target_label(target: services.MoveTarget) -> str:
+    # What tells classes apart first (code, commune, room left): a closed select on a phone shows only the start.
+    parts = [target.cohort.code]
+    if target.commune_name:
+        parts.append(target.commune_name)
+    if target.left is None:
+        parts.append(_("%(n)d trainees", n=target.members))
+    elif target.left == 0:
+        parts.append(_("%(n)d trainees, full", n=target.members))
+    else:
+        parts.append(_("%(n)d trainees, %(left)d place(s) left", n=target.members, left=target.left))
+    return " — ".join([*parts, target.cohort.name])
+
+
+@bp.route("/<code>/members/withdraw", methods=["GET", "POST"])
+@role_required(Role.ORGANIZER)
+def withdraw_members(code: str):
+    """Show who will be withdrawn and ask for a reason, then withdraw them all."""
+    cohort = get_cohort_or_404(code, current_user)
+    back = url_for("cohorts.detail", code=cohort.code, _anchor="members")
+    form = WithdrawMembersForm() if request.method == "POST" else WithdrawMembersForm(formdata=None)
+    try:
+        members = _chosen_members(cohort, form if request.method == "POST" else ChooseMembersForm(request.args))
+    except services.CohortError as exc:
+        flash(str(exc), "error")
+        return redirect(back)
+    if request.method == "POST" and form.validate_on_submit():
+        services.withdraw_members(members, withdrawn_by=current_user, reason=form.reason.data or "")
+        _record_in_audit_log(AuditAction.WITHDREW_FROM_CLASS, members, cohort.code)
+        db.session.commit()
+        if len(members) <= NAMES_IN_A_MESSAGE:
+            flash(_("%(n)d trainee(s) withdrawn from the class: %(names)s.", n=len(members),
+                    names=", ".join(m.user.full_name for m in members)), "info")
+        else:
+            flash(_("%(n)d trainee(s) withdrawn from the class.", n=len(members)), "info")
+        return redirect(back)
+    return render_template("cohorts/withdraw_many.html", cohort=cohort, form=form, members=members,
+                           back=back)
 
 
 @bp.route("/<code>/sessions", methods=["POST"])
