@@ -1,18 +1,23 @@
 """The programme dashboard and the list of trainees behind each of its numbers."""
 
-import sqlalchemy as sa
-from flask import Blueprint, abort, render_template, request
+from datetime import date, timedelta
 
+import sqlalchemy as sa
+from flask import Blueprint, abort, render_template, request, url_for
+
+from lms.attendance.figures import RULE
+from lms.cohorts.models import Cohort
 from lms.core.extensions import db
 from lms.core.i18n import gettext as _
 from lms.core.params import int_arg, paginate
-from lms.core.places import get_commune
+from lms.core.places import communes_of, get_commune, provinces
 from lms.courses.models import Course
 from lms.learning.models import Enrollment
 from lms.reports import figures
 from lms.reports.access import check_commune_in_scope, current_scope, programme_staff_required
-from lms.reports.figures import FUNNEL, Figure
+from lms.reports.figures import FUNNEL, NO_COMMUNE, Figure
 from lms.reports.forms import PeriodForm
+from lms.reports.tables import CHART_ROWS, COLUMNS, NAME, Row, Sort, week_label
 
 bp = Blueprint("reports", __name__)
 
@@ -25,26 +30,131 @@ def _form() -> PeriodForm:
     return form
 
 
+#: Craft rows shown before "Show all": business names are many, most with a trainee or two.
+CRAFT_ROWS = 15
+
+
 @bp.get("/reports")
 @programme_staff_required
 def dashboard():
-    """Show the programme's funnel for a period, and each course's figures, every number a link to its list."""
+    """Show the programme's funnel, attendance, weeks and breakdowns for a period, every number a link to its list."""
     form = _form()
     period = form.period()
     scope = current_scope()
+    province_code, commune_code = _drill(scope)
+    sort = Sort.from_args(request.args)
+    kept = form.kept()
+    # The page's own address without its sort, to build the headers' links and the drill-down links from.
+    here = kept | ({"province": str(province_code)} if province_code else {}) | (
+        {"commune": str(commune_code)} if commune_code else {}) | (
+        {"crafts": "all"} if request.args.get("crafts") == "all" else {}) | sort.args()
+
     shown = list(Figure)
     table = figures.by_course(shown, period, scope=scope)
     # Each enrolment is in exactly one course: the programme's totals are the rows' sums.
     totals = {figure: sum(counts[figure] for counts in table.values()) for figure in shown}
     courses = {c.id: c for c in db.session.scalars(sa.select(Course).where(Course.id.in_(list(table))))}
-    rows = sorted(((courses[cid], counts) for cid, counts in table.items() if cid in courses and counts[Figure.ENROLLED]),
-                  key=lambda row: row[0].title)
-    communes = sorted(((code, _commune_name(code), counts)
-                       for code, counts in figures.by_commune(FUNNEL, period, scope=scope).items() if counts[Figure.ENROLLED]),
-                      key=lambda row: (row[0] == figures.NO_COMMUNE, row[1]))
-    return render_template("reports/dashboard.html", form=form, period=period, totals=totals, funnel=FUNNEL,
-                           extra=(Figure.ACTIVE, Figure.STUCK), figures=list(Figure), rows=rows, communes=communes,
-                           kept=form.kept(), scope=scope, places=_place_names(scope))
+    by_course_attendance = figures.attendance(period, "course", scope=scope)
+    course_rows = [Row(courses[cid].title, {"course": cid}, counts, by_course_attendance.get(cid))
+                   for cid, counts in table.items() if cid in courses and counts[Figure.ENROLLED]]
+
+    class_counts = figures.by_class(FUNNEL, period, scope=scope)
+    cohorts = {c.id: c for c in db.session.scalars(sa.select(Cohort).where(Cohort.id.in_(list(class_counts))))}
+    by_class_attendance = figures.attendance(period, "class", scope=scope)
+    class_rows = [Row(f"{cohorts[cid].code} · {cohorts[cid].name}", {"cohort": cid}, counts,
+                      by_class_attendance.get(cid), extra={"course": cohorts[cid].course.title})
+                  for cid, counts in class_counts.items() if cid in cohorts and counts[Figure.ENROLLED]]
+
+    places = _place_rows(period, scope, province_code, commune_code, here)
+    craft_rows = _craft_rows(period, scope)
+    weeks = figures.weekly(period, scope=scope)
+    week_rows = [Row(week_label(w.monday, w.first, w.last), {"week": w.monday.isoformat()},
+                     {Figure.CERTIFIED_IN_PERIOD: w.certified}, order=w.monday) for w in weeks if w.certified]
+    all_crafts = request.args.get("crafts") == "all"
+    crafts_sorted = sort.apply(craft_rows, COLUMNS)
+    return render_template(
+        "reports/dashboard.html", form=form, period=period, totals=totals, funnel=FUNNEL,
+        extra=(Figure.ACTIVE, Figure.STUCK, Figure.CERTIFIED_IN_PERIOD), figures=list(Figure), kept=kept, here=here,
+        scope=scope, places=_place_names(scope), sort=sort, columns=COLUMNS, chart_rows=CHART_ROWS,
+        attendance=figures.attendance(period, scope=scope), rule=RULE,
+        attendance_definition=figures.ATTENDANCE_DEFINITION,
+        course_rows=sort.apply(course_rows, COLUMNS), class_rows=sort.apply(class_rows, COLUMNS),
+        place=places | {"rows": sort.apply(places["rows"], COLUMNS)},
+        craft_rows=crafts_sorted if all_crafts else crafts_sorted[:CRAFT_ROWS], craft_total=len(craft_rows),
+        weeks=weeks, week_rows=sort.apply(week_rows, (NAME, Figure.CERTIFIED_IN_PERIOD.value)),
+        weekly_definitions=figures.WEEKLY_DEFINITIONS, week_label=week_label)
+
+
+def _drill(scope) -> tuple[int | None, int | None]:
+    """Read the place the reader drilled down to: ?province= (its communes) or ?commune= (its villages).
+
+    A place that does not exist or that the reader's scope does not reach answers 404.
+    """
+    commune_code = int_arg("commune", None, min=1)
+    if commune_code is not None:
+        commune = get_commune(commune_code)
+        if commune is None:
+            abort(404)
+        check_commune_in_scope(scope, commune_code)
+        return commune.province_code, commune_code
+    province_code = int_arg("province", None, min=1)
+    if province_code is not None:
+        _check_province(scope, province_code)
+    return province_code, None
+
+
+def _check_province(scope, province_code: int) -> None:
+    """Answer 404 for a province that does not exist or holds none of the scope's communes."""
+    communes = communes_of(province_code)
+    if not communes or not any(scope.allows(c.code) for c in communes):
+        abort(404)
+
+
+def _place_rows(period, scope, province_code, commune_code, here) -> dict:
+    """Return the rows of the breakdown by place at the level drilled to: provinces, a province's communes, villages."""
+    base = {k: v for k, v in here.items() if k not in ("province", "commune", "crafts")}
+    province_names = dict(provinces())
+    if commune_code is not None:
+        counts = figures.by_village(FUNNEL, period, commune_code, scope=scope)
+        rates = figures.attendance(period, "village", scope=scope, commune_code=commune_code)
+        rows = [Row(village or _("No village recorded"), {"commune": commune_code, "village": village}, n,
+                    rates.get(village), unnamed=not village) for village, n in counts.items() if n[Figure.ENROLLED]]
+        return {"level": "village", "rows": rows, "name": _commune_name(commune_code),
+                "up": url_for("reports.dashboard", **base, province=province_code, _anchor="by-place"),
+                "up_name": province_names.get(province_code, "")}
+    communes = figures.by_commune(FUNNEL, period, scope=scope)
+    rates = figures.attendance(period, "commune", scope=scope)
+    if province_code is not None:
+        rows = [Row(_commune_name(code), {"commune": code}, n, rates.get(code),
+                    drill=url_for("reports.dashboard", **base, commune=code, _anchor="by-place"))
+                for code, n in communes.items()
+                if n[Figure.ENROLLED] and code != NO_COMMUNE and get_commune(code).province_code == province_code]
+        return {"level": "commune", "rows": rows, "name": province_names.get(province_code, ""),
+                "up": url_for("reports.dashboard", **base, _anchor="by-place"), "up_name": None}
+    from lms.attendance.figures import total
+
+    province_rates: dict[int, list] = {}
+    for code, rate in rates.items():
+        commune = get_commune(code) if code != NO_COMMUNE else None
+        province_rates.setdefault(commune.province_code if commune else NO_COMMUNE, []).append(rate)
+    rows = []
+    for code, n in figures.by_province(communes).items():
+        if not n[Figure.ENROLLED]:
+            continue
+        rate = total(province_rates.get(code, []))
+        if code == NO_COMMUNE:
+            rows.append(Row(_("No commune recorded"), {"commune": NO_COMMUNE}, n, rate, unnamed=True))
+        else:
+            rows.append(Row(province_names.get(code, str(code)), {"province": code}, n, rate,
+                            drill=url_for("reports.dashboard", **base, province=code, _anchor="by-place")))
+    return {"level": "province", "rows": rows, "name": None, "up": None, "up_name": None}
+
+
+def _craft_rows(period, scope) -> list[Row]:
+    counts = figures.by_craft(FUNNEL, period, scope=scope)
+    rates = figures.attendance(period, "craft", scope=scope)
+    return [Row(craft or _("No craft recorded"), {"craft": craft}, n, rates.get(craft), unnamed=not craft)
+            for craft, n in counts.items() if n[Figure.ENROLLED]]
 
 
 def _place_names(scope) -> list[str]:
@@ -59,6 +169,10 @@ def _commune_name(code: int) -> str:
     return commune.name if commune else _("No commune recorded")
 
 
+#: Longest village or craft a list link may ask for (the columns' lengths).
+_TEXT_ARGS = {"village": 120, "craft": 160}
+
+
 @bp.get("/reports/trainees/<figure>")
 @programme_staff_required
 def trainees(figure: str):
@@ -69,20 +183,62 @@ def trainees(figure: str):
         abort(404)
     form = _form()
     period = form.period()
+    scope = current_scope()
+    filters, kept, heading = _list_filters(chosen, period, scope)
+    page = paginate(figures.enrolments(chosen, period, scope=scope, **filters).options(
+        sa.orm.selectinload(Enrollment.user), sa.orm.selectinload(Enrollment.course)), per_page=PAGE_SIZE, count=True)
+    return render_template("reports/trainees.html", figure=chosen, period=period, page=page,
+                           course=heading.get("course"), heading=heading, kept=form.kept() | kept,
+                           period_kept=form.kept(), scope=scope)
+
+
+def _list_filters(chosen: Figure, period, scope) -> tuple[dict, dict, dict]:
+    """Read the list's filters from the query string; return them, the arguments to keep, and their names.
+
+    Anything that does not exist, or that the reader's scope does not reach, answers 404.
+    """
+    filters, kept, heading = {}, {}, {}
     course_id = int_arg("course", None, min=1)
-    course = db.session.get(Course, course_id) if course_id else None
-    if course_id and course is None:
-        abort(404)
+    if course_id:
+        course = db.session.get(Course, course_id)
+        if course is None:
+            abort(404)
+        filters["course_id"], heading["course"] = course_id, course
+    cohort_id = int_arg("cohort", None, min=1)
+    if cohort_id:
+        cohort = db.session.get(Cohort, cohort_id)
+        if cohort is None:
+            abort(404)
+        filters["cohort_id"], heading["cohort"] = cohort_id, f"{cohort.code} · {cohort.name}"
+    province_code = int_arg("province", None, min=1)
+    if province_code:
+        _check_province(scope, province_code)
+        filters["province_code"], heading["province"] = province_code, dict(provinces())[province_code]
     commune_code = int_arg("commune", None, min=0)
     if commune_code and get_commune(commune_code) is None:
         abort(404)
-    scope = current_scope()
     check_commune_in_scope(scope, commune_code)
-    page = paginate(figures.enrolments(chosen, period, course_id=course_id, commune_code=commune_code,
-                                       scope=scope).options(
-        sa.orm.selectinload(Enrollment.user), sa.orm.selectinload(Enrollment.course)), per_page=PAGE_SIZE, count=True)
-    kept = form.kept() | ({"course": str(course_id)} if course_id else {}) | (
-        {"commune": str(commune_code)} if commune_code is not None else {})
-    return render_template("reports/trainees.html", figure=chosen, period=period, page=page, course=course,
-                           commune=_commune_name(commune_code) if commune_code is not None else None,
-                           kept=kept, period_kept=form.kept(), scope=scope)
+    if commune_code is not None:
+        filters["commune_code"], heading["commune"] = commune_code, _commune_name(commune_code)
+    for name, longest in _TEXT_ARGS.items():
+        if name in request.args:
+            value = request.args[name]
+            if len(value) > longest or value != value.strip():
+                abort(404)
+            filters[name] = value
+            heading[name] = value or (_("No village recorded") if name == "village" else _("No craft recorded"))
+    if request.args.get("week"):
+        try:
+            monday = date.fromisoformat(request.args["week"])
+        except ValueError:
+            abort(404)
+        if chosen is not Figure.CERTIFIED_IN_PERIOD or monday not in figures.mondays(period):
+            abort(404)
+        filters["week"] = monday
+        heading["week"] = week_label(monday, max(monday, period.first), min(monday + timedelta(days=6),
+                                                                              period.last))
+    for key, value in filters.items():
+        name = {"course_id": "course", "cohort_id": "cohort", "province_code": "province",
+                "commune_code": "commune"}.get(key, key)
+        kept[name] = value.isoformat() if isinstance(value, date) else str(value)
+    return filters, kept, heading
