@@ -1,7 +1,7 @@
 """The dashboard's breakdown tables: rows built from figures' counts, sorted by a column the reader picks."""
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 from lms.attendance.figures import AttendanceFigure
@@ -30,7 +30,6 @@ class Row:
     unnamed: bool = False
     #: What sorting by name uses (a week sorts by its date); the name in Vietnamese order by default.
     order: object = None
-    extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if self.order is None:

@@ -5,8 +5,9 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from flask import Blueprint, abort, render_template, request, url_for
 
+from lms.accounts.models import User
 from lms.attendance.figures import RULE
-from lms.cohorts.models import Cohort
+from lms.cohorts.models import Cohort, CohortMember, MemberStatus
 from lms.core.extensions import db
 from lms.core.i18n import gettext as _
 from lms.core.params import int_arg, paginate
@@ -62,7 +63,7 @@ def dashboard():
     cohorts = {c.id: c for c in db.session.scalars(sa.select(Cohort).where(Cohort.id.in_(list(class_counts))))}
     by_class_attendance = figures.attendance(period, "class", scope=scope)
     class_rows = [Row(f"{cohorts[cid].code} · {cohorts[cid].name}", {"cohort": cid}, counts,
-                      by_class_attendance.get(cid), extra={"course": cohorts[cid].course.title})
+                      by_class_attendance.get(cid))
                   for cid, counts in class_counts.items() if cid in cohorts and counts[Figure.ENROLLED]]
 
     places = _place_rows(period, scope, province_code, commune_code, here)
@@ -192,6 +193,15 @@ def trainees(figure: str):
                            period_kept=form.kept(), scope=scope)
 
 
+def _class_in_scope(scope, cohort_id: int) -> bool:
+    """Whether the class has a trainee the reader may see (a class of other communes is as unknown as none)."""
+    if scope.whole:
+        return True
+    return db.session.scalar(sa.select(sa.exists().where(
+        CohortMember.cohort_id == cohort_id, CohortMember.status == MemberStatus.ACTIVE,
+        CohortMember.user_id == User.id, scope.condition())))
+
+
 def _list_filters(chosen: Figure, period, scope) -> tuple[dict, dict, dict]:
     """Read the list's filters from the query string; return them, the arguments to keep, and their names.
 
@@ -207,7 +217,7 @@ def _list_filters(chosen: Figure, period, scope) -> tuple[dict, dict, dict]:
     cohort_id = int_arg("cohort", None, min=1)
     if cohort_id:
         cohort = db.session.get(Cohort, cohort_id)
-        if cohort is None:
+        if cohort is None or not _class_in_scope(scope, cohort_id):
             abort(404)
         filters["cohort_id"], heading["cohort"] = cohort_id, f"{cohort.code} · {cohort.name}"
     province_code = int_arg("province", None, min=1)

@@ -1,11 +1,15 @@
 """The breakdowns by class, place and craft: hand counts, every number a link to a list as long, sorting, scope."""
 
 import re
+from datetime import timedelta
+
+import sqlalchemy as sa
 
 from lms.accounts import services as accounts
 from lms.accounts.models import Role
 from lms.cohorts import services as cohorts
 from lms.core.extensions import db
+from lms.learning.models import Enrollment
 from lms.reports import figures
 from lms.reports.access import scope_of
 from lms.reports.figures import NO_COMMUNE, Figure
@@ -188,6 +192,50 @@ def test_an_official_s_breakdowns_and_lists_count_their_commune_only(app, client
     assert _links_match_their_lists(client, f"/reports?{_args(period)}&commune={CHUYEN_MY}") >= 6 + 4 * 2
     listed = client.get(f"/reports/trainees/enrolled?{_args(period)}&cohort={second.id}").get_data(as_text=True)
     assert re.search(r'class="list-count">1 ', listed) and listed.count('<li class="card">') == 1
+    outside = cohorts.create_cohort(code="TN-01", course=course, name="Lớp Thái Nguyên", commune_code=PHU_XUYEN_TN)
+    cohorts.add_member(outside, people["stuck"], check_capacity=False)
+    db.session.commit()
     for url in (f"/reports?province={THAI_NGUYEN}", f"/reports?commune={PHU_XUYEN_HN}",
+                f"/reports/trainees/enrolled?cohort={outside.id}",
                 f"/reports/trainees/enrolled?province={THAI_NGUYEN}", "/reports/trainees/enrolled?commune=0"):
         assert client.get(url).status_code == 404, url
+
+
+def _queries(client, url: str) -> int:
+    """Return how many SQL statements answering the page took."""
+    statements = []
+
+    def count(*_args):
+        statements.append(1)
+
+    engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    return len(statements)
+
+
+def test_the_dashboard_takes_as_many_queries_however_many_rows_it_shows(app, client, auth):
+    period, course, other_course, *_rest = _places_and_classes()
+    auth.login(make_organizer(phone="0912888304").phone)
+    urls = [f"/reports?{_args(period)}", f"/reports?{_args(period)}&province={HA_NOI}",
+            f"/reports?{_args(period)}&commune={CHUYEN_MY}"]
+    before = [_queries(client, url) for url in urls]
+    from tests.factories import make_trainee
+
+    for i in range(4):  # more classes, villages, crafts and communes
+        cohort = cohorts.create_cohort(code=f"PX-C-{i}", course=other_course, name=f"Lớp thêm {i}")
+        for commune in (CHUYEN_MY, PHU_XUYEN_HN):
+            trainee = make_trainee(enrolled_in=other_course, commune_code=commune, village=f"Thôn {i}",
+                                   business_name=f"Nghề {i}")
+            cohorts.add_member(cohort, trainee, check_capacity=False)
+    db.session.flush()
+    db.session.execute(sa.update(Enrollment).where(Enrollment.enrolled_at > period.end)
+                       .values(enrolled_at=period.start + timedelta(days=1)))
+    db.session.commit()
+    html = client.get(urls[0]).get_data(as_text=True)
+    assert "Lớp thêm 3" in html and "Nghề 3" in html  # the new rows are shown
+    assert "Thôn 3" in client.get(urls[2]).get_data(as_text=True)
+    assert [_queries(client, url) for url in urls] == before
