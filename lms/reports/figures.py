@@ -218,7 +218,7 @@ CRAFT_KEY = sa.func.coalesce(User.business_name, _EMPTY)
 
 
 def _user_conditions(filters: Filters, scope: Scope) -> list:
-    """Return the conditions on User (and, for a class or course, on Cohort) that pick the filters' trainees."""
+    """Return the conditions on User that pick the scope's and the filters' trainees (places and craft)."""
     conditions = [scope.condition()]
     if filters.province_code is not None:
         conditions.append(User.commune_code.in_([c.code for c in communes_of(filters.province_code)] or [-1]))
