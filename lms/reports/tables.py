@@ -44,11 +44,11 @@ class Sort:
     descending: bool = False
 
     @classmethod
-    def from_args(cls, args) -> "Sort":
-        """Read ?sort=&dir=; anything unknown is ignored and the tables keep their usual order."""
-        column = args.get("sort", NAME)
+    def from_args(cls, args, default: "Sort | None" = None) -> "Sort":
+        """Read ?sort=&dir=; none, or anything unknown, is ignored and the tables keep their usual order (`default`)."""
+        column = args.get("sort")
         if column not in SORTABLE:
-            return cls()
+            return default or cls()
         return cls(column, args.get("dir") == "desc")
 
     def args(self) -> dict[str, str]:

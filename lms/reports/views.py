@@ -72,7 +72,9 @@ def dashboard():
     week_rows = [Row(week_label(w.monday, w.first, w.last), {"week": w.monday.isoformat()},
                      {Figure.CERTIFIED_IN_PERIOD: w.certified}, order=w.monday) for w in weeks if w.certified]
     all_crafts = request.args.get("crafts") == "all"
-    crafts_sorted = sort.apply(craft_rows, COLUMNS)
+    # Business names are many, most with a trainee or two: unless the reader chose an order, the largest first.
+    craft_sort = Sort.from_args(request.args, default=Sort(Figure.ENROLLED.value, descending=True))
+    crafts_sorted = craft_sort.apply(craft_rows, COLUMNS)
     return render_template(
         "reports/dashboard.html", form=form, period=period, totals=totals, funnel=FUNNEL,
         extra=(Figure.ACTIVE, Figure.STUCK, Figure.CERTIFIED_IN_PERIOD), figures=list(Figure), kept=kept, here=here,
@@ -82,6 +84,7 @@ def dashboard():
         course_rows=sort.apply(course_rows, COLUMNS), class_rows=sort.apply(class_rows, COLUMNS),
         place=places | {"rows": sort.apply(places["rows"], COLUMNS)},
         craft_rows=crafts_sorted if all_crafts else crafts_sorted[:CRAFT_ROWS], craft_total=len(craft_rows),
+        craft_sort=craft_sort,
         weeks=weeks, week_rows=sort.apply(week_rows, (NAME, Figure.CERTIFIED_IN_PERIOD.value)),
         weekly_definitions=figures.WEEKLY_DEFINITIONS, week_label=week_label)
 

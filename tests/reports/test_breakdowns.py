@@ -159,9 +159,17 @@ def test_tables_sort_by_any_column_and_ignore_what_is_not_one(app, client, auth)
         response = client.get(f"/reports?{_args(period)}&{bad}")
         assert response.status_code == 200, bad
     plain = client.get(f"/reports?{_args(period)}&sort=nonsense").get_data(as_text=True)
-    body = re.search(r'id="by-craft-table".*?</table>', plain, re.S).group(0)
-    assert re.findall(r'<th scope="row">([^<]+)</th>', body)[:3] == ["Chè Thái", "Hương Phú Xuyên", "Khảm trai Hường"]
+    body = re.search(r'id="by-class-table".*?</table>', plain, re.S).group(0)
+    assert re.findall(r'<th scope="row">([^<]+)</th>', body) == ["PX-A-01 · Lớp A một", "PX-A-02 · Lớp A hai",
+                                                                 "PX-B-01 · Lớp B"]
     assert re.search(r'aria-sort="ascending">\s*<a class="sort-link" href="[^"]*sort=name', body)
+    # Crafts are many: with no order chosen, the largest first, and the header says so.
+    body = re.search(r'id="by-craft-table".*?</table>', plain, re.S).group(0)
+    assert re.findall(r'<th scope="row">([^<]+)</th>', body)[:3] == ["Khảm trai Hường", "Chè Thái", "Hương Phú Xuyên"]
+    assert re.search(r'aria-sort="descending">\s*<a class="sort-link" href="[^"]*sort=enrolled&amp;dir=asc', body)
+    by_name = client.get(f"/reports?{_args(period)}&sort=name&dir=asc").get_data(as_text=True)
+    body = re.search(r'id="by-craft-table".*?</table>', by_name, re.S).group(0)
+    assert re.findall(r'<th scope="row">([^<]+)</th>', body)[:3] == ["Chè Thái", "Hương Phú Xuyên", "Khảm trai Hường"]
 
 
 def test_bad_breakdown_values_are_404_not_500(app, client, auth):
