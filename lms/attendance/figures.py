@@ -27,8 +27,9 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import sqlalchemy as sa
 
+from lms.accounts.models import User
 from lms.attendance.models import AttendanceRecord, AttendanceStatus
-from lms.cohorts.models import ClassSession, CohortMember, SessionStatus
+from lms.cohorts.models import ClassSession, Cohort, CohortMember, MemberStatus, SessionStatus
 from lms.core.db import utcnow
 from lms.core.extensions import db
 from lms.core.i18n import lazy_gettext as _l
@@ -194,4 +195,52 @@ def figures_of_class(cohort_id: int, user_ids: Iterable[int],
         result[uid] = AttendanceFigure(held=held, present=c.get(AttendanceStatus.PRESENT, 0),
                                        late=c.get(AttendanceStatus.LATE, 0), absent=c.get(AttendanceStatus.ABSENT, 0),
                                        excused=c.get(AttendanceStatus.EXCUSED, 0))
+    return result
+
+
+def total(figures: Iterable[AttendanceFigure]) -> AttendanceFigure:
+    """Add figures up: a group's rate is its attended sessions over its counted ones, never an average of rates."""
+    held = present = late = absent = excused = 0
+    for f in figures:
+        held, present, late = held + f.held, present + f.present, late + f.late
+        absent, excused = absent + f.absent, excused + f.excused
+    return AttendanceFigure(held=held, present=present, late=late, absent=absent, excused=excused)
+
+
+def figures_by(keys: Iterable, *conditions, since: datetime, until: datetime,
+               now: datetime | None = None) -> dict[tuple, AttendanceFigure]:
+    """Return the summed figure of each group of class members over the sessions held in [since, until): one query.
+
+    The module's rule, set-based: every active member of a class is held to the class's held sessions
+    starting in the window from the moment they joined, and to earlier ones they were marked for
+    (counts_for_member); their marks are counted by status. Withdrawn members are left out, as in the
+    class lists and exports.
+
+    :param keys: SQL expressions on Cohort, CohortMember or User to group by (none: one group, key ``()``).
+    :param conditions: more conditions on those tables, e.g. the communes a reader may see.
+    """
+    keys = list(keys)
+    statuses = {status: sa.func.count(AttendanceRecord.id).filter(AttendanceRecord.status == status)
+                for status in AttendanceStatus}
+    stmt = (sa.select(*keys, sa.func.count(ClassSession.id), *statuses.values())
+            .select_from(CohortMember)
+            .join(Cohort, Cohort.id == CohortMember.cohort_id)
+            .join(User, User.id == CohortMember.user_id)
+            .join(ClassSession, ClassSession.cohort_id == CohortMember.cohort_id)
+            .outerjoin(AttendanceRecord, sa.and_(AttendanceRecord.session_id == ClassSession.id,
+                                                 AttendanceRecord.user_id == CohortMember.user_id))
+            .where(CohortMember.status == MemberStatus.ACTIVE, *held_conditions(now or utcnow()),
+                   ClassSession.starts_at >= since, ClassSession.starts_at < until,
+                   # counts_for_member: since they joined, or marked for it.
+                   sa.or_(ClassSession.starts_at >= CohortMember.joined_at, AttendanceRecord.id.is_not(None)),
+                   *conditions))
+    if keys:
+        stmt = stmt.group_by(*keys)
+    result = {}
+    for row in db.session.execute(stmt):
+        key, (held, *marks) = tuple(row[:len(keys)]), row[len(keys):]
+        counts = dict(zip(statuses, marks, strict=True))
+        result[key] = AttendanceFigure(held=held, present=counts[AttendanceStatus.PRESENT],
+                                       late=counts[AttendanceStatus.LATE], absent=counts[AttendanceStatus.ABSENT],
+                                       excused=counts[AttendanceStatus.EXCUSED])
     return result

@@ -2,19 +2,23 @@
 
 import io
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, render_template, request, stream_with_context
+from flask import Blueprint, Response, abort, render_template, request, stream_with_context, url_for
 from flask_login import current_user
 
+from lms.accounts.models import User
 from lms.accounts.services import matching_people
+from lms.attendance.figures import RULE
 from lms.audit.models import AuditAction, AuditObject
 from lms.audit.services import record_event
+from lms.cohorts.models import Cohort, CohortMember, MemberStatus
 from lms.core.db import writes_database
 from lms.core.extensions import db
 from lms.core.i18n import gettext as _
 from lms.core.params import int_arg, paginate
-from lms.core.places import get_commune
+from lms.core.places import communes_of, get_commune, provinces
 from lms.core.responses import NO_STORE, XLSX_MIMETYPE
 from lms.core.text import mask_phone, normalize_text
 from lms.core.timezone import to_local
@@ -22,8 +26,9 @@ from lms.courses.models import Course
 from lms.learning.models import Enrollment
 from lms.reports import figures
 from lms.reports.access import check_commune_in_scope, current_scope, programme_staff_required
-from lms.reports.figures import FUNNEL, Figure
+from lms.reports.figures import FUNNEL, NO_COMMUNE, Figure
 from lms.reports.forms import PeriodForm
+from lms.reports.tables import CHART_ROWS, COLUMNS, NAME, Row, Sort, week_label
 
 bp = Blueprint("reports", __name__)
 
@@ -38,26 +43,134 @@ def _form() -> PeriodForm:
     return form
 
 
+#: Craft rows shown before "Show all": business names are many, most with a trainee or two.
+CRAFT_ROWS = 15
+
+
 @bp.get("/reports")
 @programme_staff_required
 def dashboard():
-    """Show the programme's funnel for a period, and each course's figures, every number a link to its list."""
+    """Show the programme's funnel, attendance, weeks and breakdowns for a period, every number a link to its list."""
     form = _form()
     period = form.period()
     scope = current_scope()
+    province_code, commune_code = _drill(scope)
+    sort = Sort.from_args(request.args)
+    kept = form.kept()
+    # The page's own address without its sort, to build the headers' links and the drill-down links from.
+    here = kept | ({"province": str(province_code)} if province_code else {}) | (
+        {"commune": str(commune_code)} if commune_code else {}) | (
+        {"crafts": "all"} if request.args.get("crafts") == "all" else {}) | sort.args()
+
     shown = list(Figure)
     table = figures.by_course(shown, period, scope=scope)
     # Each enrolment is in exactly one course: the programme's totals are the rows' sums.
     totals = {figure: sum(counts[figure] for counts in table.values()) for figure in shown}
     courses = {c.id: c for c in db.session.scalars(sa.select(Course).where(Course.id.in_(list(table))))}
-    rows = sorted(((courses[cid], counts) for cid, counts in table.items() if cid in courses and counts[Figure.ENROLLED]),
-                  key=lambda row: row[0].title)
-    communes = sorted(((code, _commune_name(code), counts)
-                       for code, counts in figures.by_commune(FUNNEL, period, scope=scope).items() if counts[Figure.ENROLLED]),
-                      key=lambda row: (row[0] == figures.NO_COMMUNE, row[1]))
-    return render_template("reports/dashboard.html", form=form, period=period, totals=totals, funnel=FUNNEL,
-                           extra=(Figure.ACTIVE, Figure.STUCK), figures=list(Figure), rows=rows, communes=communes,
-                           kept=form.kept(), scope=scope, places=_place_names(scope))
+    by_course_attendance = figures.attendance(period, "course", scope=scope)
+    course_rows = [Row(courses[cid].title, {"course": cid}, counts, by_course_attendance.get(cid))
+                   for cid, counts in table.items() if cid in courses and counts[Figure.ENROLLED]]
+
+    class_counts = figures.by_class(FUNNEL, period, scope=scope)
+    cohorts = {c.id: c for c in db.session.scalars(sa.select(Cohort).where(Cohort.id.in_(list(class_counts))))}
+    by_class_attendance = figures.attendance(period, "class", scope=scope)
+    class_rows = [Row(f"{cohorts[cid].code} · {cohorts[cid].name}", {"cohort": cid}, counts,
+                      by_class_attendance.get(cid))
+                  for cid, counts in class_counts.items() if cid in cohorts and counts[Figure.ENROLLED]]
+
+    places = _place_rows(period, scope, province_code, commune_code, here)
+    craft_rows = _craft_rows(period, scope)
+    weeks = figures.weekly(period, scope=scope)
+    week_rows = [Row(week_label(w.monday, w.first, w.last), {"week": w.monday.isoformat()},
+                     {Figure.CERTIFIED_IN_PERIOD: w.certified}, order=w.monday) for w in weeks if w.certified]
+    all_crafts = request.args.get("crafts") == "all"
+    # Business names are many, most with a trainee or two: unless the reader chose an order, the largest first.
+    craft_sort = Sort.from_args(request.args, default=Sort(Figure.ENROLLED.value, descending=True))
+    crafts_sorted = craft_sort.apply(craft_rows, COLUMNS)
+    return render_template(
+        "reports/dashboard.html", form=form, period=period, totals=totals, funnel=FUNNEL,
+        extra=(Figure.ACTIVE, Figure.STUCK, Figure.CERTIFIED_IN_PERIOD), figures=list(Figure), kept=kept, here=here,
+        scope=scope, places=_place_names(scope), sort=sort, columns=COLUMNS, chart_rows=CHART_ROWS,
+        attendance=figures.attendance(period, scope=scope), rule=RULE,
+        attendance_definition=figures.ATTENDANCE_DEFINITION,
+        course_rows=sort.apply(course_rows, COLUMNS), class_rows=sort.apply(class_rows, COLUMNS),
+        place=places | {"rows": sort.apply(places["rows"], COLUMNS)},
+        craft_rows=crafts_sorted if all_crafts else crafts_sorted[:CRAFT_ROWS], craft_total=len(craft_rows),
+        craft_sort=craft_sort,
+        weeks=weeks, week_rows=sort.apply(week_rows, (NAME, Figure.CERTIFIED_IN_PERIOD.value)),
+        weekly_definitions=figures.WEEKLY_DEFINITIONS, week_label=week_label)
+
+
+def _drill(scope) -> tuple[int | None, int | None]:
+    """Read the place the reader drilled down to: ?province= (its communes) or ?commune= (its villages).
+
+    A place that does not exist or that the reader's scope does not reach answers 404.
+    """
+    commune_code = int_arg("commune", None, min=1)
+    if commune_code is not None:
+        commune = get_commune(commune_code)
+        if commune is None:
+            abort(404)
+        check_commune_in_scope(scope, commune_code)
+        return commune.province_code, commune_code
+    province_code = int_arg("province", None, min=1)
+    if province_code is not None:
+        _check_province(scope, province_code)
+    return province_code, None
+
+
+def _check_province(scope, province_code: int) -> None:
+    """Answer 404 for a province that does not exist or holds none of the scope's communes."""
+    communes = communes_of(province_code)
+    if not communes or not any(scope.allows(c.code) for c in communes):
+        abort(404)
+
+
+def _place_rows(period, scope, province_code, commune_code, here) -> dict:
+    """Return the rows of the breakdown by place at the level drilled to: provinces, a province's communes, villages."""
+    base = {k: v for k, v in here.items() if k not in ("province", "commune", "crafts")}
+    province_names = dict(provinces())
+    if commune_code is not None:
+        counts = figures.by_village(FUNNEL, period, commune_code, scope=scope)
+        rates = figures.attendance(period, "village", scope=scope, commune_code=commune_code)
+        rows = [Row(village or _("No village recorded"), {"commune": commune_code, "village": village}, n,
+                    rates.get(village), unnamed=not village) for village, n in counts.items() if n[Figure.ENROLLED]]
+        return {"level": "village", "rows": rows, "name": _commune_name(commune_code),
+                "up": url_for("reports.dashboard", **base, province=province_code, _anchor="by-place"),
+                "up_name": province_names.get(province_code, "")}
+    communes = figures.by_commune(FUNNEL, period, scope=scope)
+    rates = figures.attendance(period, "commune", scope=scope)
+    if province_code is not None:
+        rows = [Row(_commune_name(code), {"commune": code}, n, rates.get(code),
+                    drill=url_for("reports.dashboard", **base, commune=code, _anchor="by-place"))
+                for code, n in communes.items()
+                if n[Figure.ENROLLED] and code != NO_COMMUNE and get_commune(code).province_code == province_code]
+        return {"level": "commune", "rows": rows, "name": province_names.get(province_code, ""),
+                "up": url_for("reports.dashboard", **base, _anchor="by-place"), "up_name": None}
+    from lms.attendance.figures import total
+
+    province_rates: dict[int, list] = {}
+    for code, rate in rates.items():
+        commune = get_commune(code) if code != NO_COMMUNE else None
+        province_rates.setdefault(commune.province_code if commune else NO_COMMUNE, []).append(rate)
+    rows = []
+    for code, n in figures.by_province(communes).items():
+        if not n[Figure.ENROLLED]:
+            continue
+        rate = total(province_rates.get(code, []))
+        if code == NO_COMMUNE:
+            rows.append(Row(_("No commune recorded"), {"commune": NO_COMMUNE}, n, rate, unnamed=True))
+        else:
+            rows.append(Row(province_names.get(code, str(code)), {"province": code}, n, rate,
+                            drill=url_for("reports.dashboard", **base, province=code, _anchor="by-place")))
+    return {"level": "province", "rows": rows, "name": None, "up": None, "up_name": None}
+
+
+def _craft_rows(period, scope) -> list[Row]:
+    counts = figures.by_craft(FUNNEL, period, scope=scope)
+    rates = figures.attendance(period, "craft", scope=scope)
+    return [Row(craft or _("No craft recorded"), {"craft": craft}, n, rates.get(craft), unnamed=not craft)
+            for craft, n in counts.items() if n[Figure.ENROLLED]]
 
 
 def _place_names(scope) -> list[str]:
@@ -72,30 +185,32 @@ def _commune_name(code: int) -> str:
     return commune.name if commune else _("No commune recorded")
 
 
+#: Longest village or craft a list link may ask for (the columns' lengths).
+_TEXT_ARGS = {"village": 120, "craft": 160}
+
+
 @dataclass(frozen=True)
 class _ListAsked:
-    """What a list behind a number was asked for: the figure, the period, the narrowing, the reader's scope."""
+    """What a list behind a number was asked for: the figure, the period, the filters, the reader's scope, a search."""
 
     figure: Figure
     form: PeriodForm
     period: figures.Period
-    course: Course | None
-    commune_code: int | None
     scope: figures.Scope
+    filters: dict
+    kept_filters: dict
+    heading: dict
     query: str
 
     def enrolments(self, *, searched: bool = True) -> sa.Select:
         """Return the list's enrolments, those matching the search box unless searched=False."""
-        select = figures.enrolments(self.figure, self.period, course_id=self.course.id if self.course else None,
-                                    commune_code=self.commune_code, scope=self.scope)
+        select = figures.enrolments(self.figure, self.period, scope=self.scope, **self.filters)
         matching = matching_people(self.query) if searched else None
-        return select if matching is None else select.where(Enrollment.user.has(matching))
+        return select if matching is None else select.where(matching)
 
     def kept(self, *, with_query: bool = True) -> dict[str, str]:
         """Return the query-string values that ask for this list again (the next page, the export)."""
-        return self.form.kept() | ({"course": str(self.course.id)} if self.course else {}) | (
-            {"commune": str(self.commune_code)} if self.commune_code is not None else {}) | (
-            {"q": self.query} if with_query and self.query else {})
+        return self.form.kept() | self.kept_filters | ({"q": self.query} if with_query and self.query else {})
 
 
 def _list_asked(figure: str) -> _ListAsked:
@@ -105,17 +220,11 @@ def _list_asked(figure: str) -> _ListAsked:
     except ValueError:
         abort(404)
     form = _form()
-    course_id = int_arg("course", None, min=1)
-    course = db.session.get(Course, course_id) if course_id else None
-    if course_id and course is None:
-        abort(404)
-    commune_code = int_arg("commune", None, min=0)
-    if commune_code and get_commune(commune_code) is None:
-        abort(404)
+    period = form.period()
     scope = current_scope()
-    check_commune_in_scope(scope, commune_code)
+    filters, kept, heading = _list_filters(chosen, period, scope)
     query = normalize_text(request.args.get("q", ""))[:MAX_QUERY]
-    return _ListAsked(chosen, form, form.period(), course, commune_code, scope, query)
+    return _ListAsked(chosen, form, period, scope, filters, kept, heading, query)
 
 
 @bp.get("/reports/trainees/<figure>")
@@ -128,8 +237,7 @@ def trainees(figure: str):
     total = page.total if not asked.query else db.session.scalar(
         sa.select(sa.func.count()).select_from(asked.enrolments(searched=False).order_by(None).subquery()))
     return render_template("reports/trainees.html", figure=asked.figure, period=asked.period, page=page,
-                           course=asked.course, total=total, query=asked.query,
-                           commune=_commune_name(asked.commune_code) if asked.commune_code is not None else None,
+                           course=asked.heading.get("course"), heading=asked.heading, total=total, query=asked.query,
                            kept=asked.kept(), export_kept=asked.kept(), search_kept=asked.kept(with_query=False),
                            period_kept=asked.form.kept(), scope=asked.scope)
 
@@ -174,6 +282,67 @@ def _export_rows(asked: _ListAsked):
                commune.name if commune else "", user.village or "", user.business_name or "", enrolment.course.title,
                to_local(enrolment.enrolled_at).date(),
                to_local(enrolment.completed_at).date() if enrolment.completed_at else None)
+
+
+def _class_in_scope(scope, cohort_id: int) -> bool:
+    """Whether the class has a trainee the reader may see (a class of other communes is as unknown as none)."""
+    if scope.whole:
+        return True
+    return db.session.scalar(sa.select(sa.exists().where(
+        CohortMember.cohort_id == cohort_id, CohortMember.status == MemberStatus.ACTIVE,
+        CohortMember.user_id == User.id, scope.condition())))
+
+
+def _list_filters(chosen: Figure, period, scope) -> tuple[dict, dict, dict]:
+    """Read the list's filters from the query string; return them, the arguments to keep, and their names.
+
+    Anything that does not exist, or that the reader's scope does not reach, answers 404.
+    """
+    filters, kept, heading = {}, {}, {}
+    course_id = int_arg("course", None, min=1)
+    if course_id:
+        course = db.session.get(Course, course_id)
+        if course is None:
+            abort(404)
+        filters["course_id"], heading["course"] = course_id, course
+    cohort_id = int_arg("cohort", None, min=1)
+    if cohort_id:
+        cohort = db.session.get(Cohort, cohort_id)
+        if cohort is None or not _class_in_scope(scope, cohort_id):
+            abort(404)
+        filters["cohort_id"], heading["cohort"] = cohort_id, f"{cohort.code} · {cohort.name}"
+    province_code = int_arg("province", None, min=1)
+    if province_code:
+        _check_province(scope, province_code)
+        filters["province_code"], heading["province"] = province_code, dict(provinces())[province_code]
+    commune_code = int_arg("commune", None, min=0)
+    if commune_code and get_commune(commune_code) is None:
+        abort(404)
+    check_commune_in_scope(scope, commune_code)
+    if commune_code is not None:
+        filters["commune_code"], heading["commune"] = commune_code, _commune_name(commune_code)
+    for name, longest in _TEXT_ARGS.items():
+        if name in request.args:
+            value = request.args[name]
+            if len(value) > longest or value != value.strip():
+                abort(404)
+            filters[name] = value
+            heading[name] = value or (_("No village recorded") if name == "village" else _("No craft recorded"))
+    if request.args.get("week"):
+        try:
+            monday = date.fromisoformat(request.args["week"])
+        except ValueError:
+            abort(404)
+        if chosen is not Figure.CERTIFIED_IN_PERIOD or monday not in figures.mondays(period):
+            abort(404)
+        filters["week"] = monday
+        heading["week"] = week_label(monday, max(monday, period.first), min(monday + timedelta(days=6),
+                                                                              period.last))
+    for key, value in filters.items():
+        name = {"course_id": "course", "cohort_id": "cohort", "province_code": "province",
+                "commune_code": "commune"}.get(key, key)
+        kept[name] = value.isoformat() if isinstance(value, date) else str(value)
+    return filters, kept, heading
 
 
 from lms.reports import report_views  # noqa: E402,F401 - the report downloads, on this blueprint

@@ -49,6 +49,7 @@ def test_only_admins_open_the_audit_log(client, auth, app, role):
 
 def test_the_menu_of_an_admin_links_the_audit_log_and_no_one_elses_does(client, auth, app):
     admin, organizer = make_user(Role.ADMIN), make_organizer()
+    # Both land on the programme's dashboard: its menu is the one to read.
     auth.login(organizer.phone)
     assert "/admin/audit" not in client.get("/", follow_redirects=True).get_data(as_text=True)
     auth.logout()
