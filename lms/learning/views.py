@@ -16,6 +16,7 @@ from lms.core.db import utcnow, writes_database
 from lms.core.extensions import db
 from lms.core.i18n import gettext as _
 from lms.core.params import paginate
+from lms.core.timezone import local_today, start_of_local_day
 from lms.courses import services as courses
 from lms.courses.access import (
     can_edit_course,
@@ -26,7 +27,7 @@ from lms.courses.access import (
     visible_course_or_404,
 )
 from lms.courses.models import Course, Lesson
-from lms.learning import hooks, services
+from lms.learning import figures, hooks, services
 from lms.learning.forms import LessonDoneForm
 from lms.learning.models import Enrollment, EnrollmentStatus, LessonProgress
 from lms.learning.schemas import (
@@ -40,7 +41,6 @@ from lms.learning.schemas import (
 
 bp = Blueprint("learning", __name__)
 
-STUCK_AFTER = timedelta(days=7)
 
 
 def course_page_learner(user, course: Course) -> dict:
@@ -269,9 +269,11 @@ def learners(slug: str):
     required = services.required_lessons(course)
     required_ids = [lesson.id for lesson in required] or [0]
     only_stuck = request.args.get("stuck") == "1"
-    cutoff = utcnow() - STUCK_AFTER
+    # The programme's rules (lms.learning.figures), at the dashboard's moment: the end of today in Vietnam,
+    # so that a course's stuck trainees are the dashboard's, to the trainee.
+    now = start_of_local_day(local_today() + timedelta(days=1))
+    stuck_condition = figures.stuck_at(now)
     last_seen = sa.func.coalesce(Enrollment.last_activity_at, Enrollment.enrolled_at)
-    stuck_condition = sa.and_(Enrollment.completed_at.is_(None), last_seen < cutoff)
     stmt = (
         sa.select(Enrollment)
         .options(sa.orm.selectinload(Enrollment.user))
@@ -282,6 +284,8 @@ def learners(slug: str):
         stmt = stmt.where(stuck_condition)
     page = paginate(stmt, per_page=50, count=True)
     user_ids = [enrollment.user_id for enrollment in page.items]
+    stuck_ids = set(db.session.scalars(sa.select(Enrollment.id).where(
+        Enrollment.id.in_([e.id for e in page.items] or [0]), stuck_condition)))
     done = dict(db.session.execute(
         sa.select(LessonProgress.user_id, sa.func.count(LessonProgress.id))
         .where(LessonProgress.course_id == course.id, LessonProgress.completed_at.is_not(None),
@@ -290,13 +294,14 @@ def learners(slug: str):
     ).all())
     counts = db.session.execute(
         sa.select(sa.func.count(Enrollment.id),
-                  sa.func.count(Enrollment.completed_at),
-                  sa.func.sum(sa.case((stuck_condition, 1), else_=0)))
+                  sa.func.count(Enrollment.id).filter(figures.completed_by(now)),
+                  sa.func.count(Enrollment.id).filter(stuck_condition))
         .where(Enrollment.course_id == course.id, Enrollment.status == EnrollmentStatus.ACTIVE)
     ).one()
-    rows = [(enrollment, enrollment.user, int(done.get(enrollment.user_id, 0))) for enrollment in page.items]
+    rows = [(enrollment, enrollment.user, int(done.get(enrollment.user_id, 0)), enrollment.id in stuck_ids)
+            for enrollment in page.items]
     return render_template("learning/learners.html", course=course, rows=rows, page=page,
-                           total_required=len(required), cutoff=cutoff, only_stuck=only_stuck,
+                           total_required=len(required), only_stuck=only_stuck, stuck_days=figures.STUCK_DAYS,
                            counts={"enrolled": counts[0], "completed": counts[1], "stuck": int(counts[2] or 0)})
 
 

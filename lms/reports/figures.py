@@ -29,12 +29,9 @@ from lms.core.db import utcnow
 from lms.core.i18n import lazy_gettext as _l
 from lms.core.places import communes_of
 from lms.core.timezone import start_of_local_day
-from lms.learning.models import Enrollment, EnrollmentStatus, LessonProgress
-
-#: A trainee is active when they worked on the course in this many days before the period's end.
-ACTIVE_DAYS = 7
-#: Stuck: not completed, and nothing done on the course for this many days before the period's end.
-STUCK_DAYS = 14
+from lms.learning import figures as learning
+from lms.learning.figures import ACTIVE_DAYS, STUCK_DAYS  # noqa: F401 - the days in the words, from the one rule
+from lms.learning.models import Enrollment
 
 
 @dataclass(frozen=True)
@@ -101,18 +98,7 @@ FUNNEL = (Figure.ENROLLED, Figure.STARTED, Figure.COMPLETED, Figure.CERTIFIED)
 
 
 def _enrolled(period: Period):
-    left_before = sa.and_(Enrollment.status == EnrollmentStatus.LEFT, Enrollment.left_at < period.start)
-    return sa.and_(Enrollment.enrolled_at < period.end, sa.not_(left_before))
-
-
-def _started(period: Period):
-    return sa.exists().where(LessonProgress.user_id == Enrollment.user_id,
-                             LessonProgress.course_id == Enrollment.course_id,
-                             LessonProgress.first_opened_at < period.end)
-
-
-def _completed(period: Period):
-    return sa.and_(Enrollment.completed_at.is_not(None), Enrollment.completed_at < period.end)
+    return learning.enrolled_during(period.start, period.end)
 
 
 def _counting_certificates(period: Period) -> list:
@@ -137,19 +123,15 @@ def condition(figure: Figure, period: Period):
     if figure is Figure.ENROLLED:
         return enrolled
     if figure is Figure.STARTED:
-        return sa.and_(enrolled, _started(period))
+        return sa.and_(enrolled, learning.started_by(period.end))
     if figure is Figure.COMPLETED:
-        return sa.and_(enrolled, _completed(period))
+        return sa.and_(enrolled, learning.completed_by(period.end))
     if figure is Figure.CERTIFIED:
         return sa.and_(enrolled, _certified(period))
     if figure is Figure.ACTIVE:
-        since = period.end - timedelta(days=ACTIVE_DAYS)
-        return sa.and_(enrolled, Enrollment.last_activity_at >= since, Enrollment.last_activity_at < period.end)
+        return sa.and_(enrolled, learning.active_before(period.end))
     if figure is Figure.STUCK:
-        before = period.end - timedelta(days=STUCK_DAYS)
-        last_touch = sa.func.coalesce(Enrollment.last_activity_at, Enrollment.enrolled_at)
-        return sa.and_(enrolled, Enrollment.status == EnrollmentStatus.ACTIVE, sa.not_(_completed(period)),
-                       last_touch < before)
+        return sa.and_(enrolled, learning.stuck_at(period.end))
     if figure is Figure.CERTIFIED_IN_PERIOD:
         # NULL (no certificate that counts) compares false: those not certified are left out.
         return sa.and_(enrolled, first_certified_at(period) >= period.start)

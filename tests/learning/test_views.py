@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from lms.accounts.models import Role
 from lms.core.db import utcnow
 from lms.core.extensions import db
+from lms.core.timezone import local_today
 from lms.courses import services as courses
 from lms.learning import services
 from lms.learning.models import LessonProgress, ProgressEvent
@@ -186,11 +187,33 @@ def test_instructor_sees_progress_and_who_is_stuck(client, auth, app):
     active = make_trainee(enrolled_in=course, full_name="Chăm Chỉ")
     stuck = make_trainee(enrolled_in=course, full_name="Bỏ Dở")
     services.open_lesson(active, courses.ordered_lessons(course)[0])
-    services.get_enrollment(stuck, course).last_activity_at = utcnow() - timedelta(days=9)
-    services.get_enrollment(stuck, course).enrolled_at = utcnow() - timedelta(days=20)
+    resting = make_trainee(enrolled_in=course, full_name="Nghỉ Ít")
+    services.get_enrollment(stuck, course).last_activity_at = utcnow() - timedelta(days=15)
+    services.get_enrollment(stuck, course).enrolled_at = utcnow() - timedelta(days=30)
+    services.get_enrollment(resting, course).last_activity_at = utcnow() - timedelta(days=9)  # under the 14 days
+    services.get_enrollment(resting, course).enrolled_at = utcnow() - timedelta(days=30)
     db.session.commit()
     auth.login(instructor.phone)
     html = client.get("/courses/viet-bai-ban-hang/learners").get_data(as_text=True)
     assert "Chăm Chỉ" in html and "Bỏ Dở" in html
+    assert "<strong>1</strong> dừng học: không học gì từ 14 ngày trở lên" in html
     only_stuck = client.get("/courses/viet-bai-ban-hang/learners?stuck=1").get_data(as_text=True)
-    assert "Bỏ Dở" in only_stuck and "Chăm Chỉ" not in only_stuck
+    assert "Bỏ Dở" in only_stuck and "Chăm Chỉ" not in only_stuck and "Nghỉ Ít" not in only_stuck
+
+
+def test_the_learners_page_counts_the_stuck_as_the_programme_dashboard_does(client, auth, app):
+    from lms.reports import figures as programme
+    from lms.reports.figures import Figure, Period
+
+    course = make_course(lessons=2)
+    for days in (3, 13, 15, 40):
+        trainee = make_trainee(enrolled_in=course)
+        services.get_enrollment(trainee, course).enrolled_at = utcnow() - timedelta(days=60)
+        services.get_enrollment(trainee, course).last_activity_at = utcnow() - timedelta(days=days)
+    db.session.commit()
+    today = local_today()
+    stuck = programme.count(Figure.STUCK, Period(today.replace(month=1, day=1), today), course_id=course.id)
+    assert stuck == 2
+    auth.login(make_user(Role.ORGANIZER).phone)
+    html = client.get(f"/courses/{course.slug}/learners").get_data(as_text=True)
+    assert f"<strong>{stuck}</strong> dừng học" in html
