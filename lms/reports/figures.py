@@ -251,6 +251,16 @@ def count(figure: Figure, period: Period, *, scope: Scope = WHOLE, **filters) ->
                                                                                **filters).order_by(None).subquery()))
 
 
+def counts(figures, period: Period, *, scope: Scope = WHOLE, **filters) -> dict[Figure, int]:
+    """Return count() of each figure, in one query: the same conditions and filters, counted side by side."""
+    from lms.core.extensions import db
+
+    chosen = Filters(**filters)
+    columns = [sa.func.count().filter(condition(f, period)).label(f.value) for f in figures]
+    row = db.session.execute(_narrowed(sa.select(*columns).select_from(Enrollment), chosen, scope, period)).one()
+    return {f: getattr(row, f.value) for f in figures}
+
+
 def by_course(figures, period: Period, *, scope: Scope = WHOLE, **filters) -> dict[int, dict[Figure, int]]:
     """Return each course's count of each figure, from the same conditions."""
     return _breakdown(figures, period, Enrollment.course_id, scope=scope, filters=Filters(**filters))

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, abort, render_template, request, stream_with_context, url_for
 from flask_login import current_user
 
-from lms.accounts.models import User
+from lms.accounts.models import Role, User
 from lms.accounts.services import matching_people
 from lms.attendance.figures import RULE
 from lms.audit.models import AuditAction, AuditObject
@@ -178,6 +178,34 @@ def _place_names(scope) -> list[str]:
     if scope.whole:
         return []
     return sorted(_commune_name(code) for code in scope.communes)
+
+
+@dataclass(frozen=True)
+class ClassFigure:
+    figure: Figure
+    count: int
+    url: str | None
+
+
+@bp.app_template_global("class_progress")
+def class_progress(cohort) -> tuple[figures.Period, list[ClassFigure]]:
+    """Return the class's programme figures from its start to today, each linked to its list for those who may open it.
+
+    The same figures.count the dashboard's by-class row calls, so the class page, the row and the
+    list behind either are one number.
+    """
+    from lms.core.timezone import local_today, to_local
+
+    today = local_today()
+    first = min(cohort.start_date or to_local(cohort.created_at).date(), to_local(cohort.created_at).date(), today)
+    period = figures.Period(first, today)
+    scope = current_scope()
+    linked = current_user.has_role(Role.ORGANIZER, Role.ADMIN, Role.OFFICIAL)
+    counted = figures.counts((*FUNNEL, Figure.ACTIVE, Figure.STUCK), period,
+                             scope=scope if linked else figures.WHOLE, cohort_id=cohort.id)
+    return period, [ClassFigure(figure, n, url_for("reports.trainees", figure=figure.value, cohort=cohort.id,
+                                                   date_from=first.isoformat(), date_to=today.isoformat())
+                                if linked else None) for figure, n in counted.items()]
 
 
 def _commune_name(code: int) -> str:

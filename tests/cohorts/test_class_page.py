@@ -109,7 +109,7 @@ def test_a_class_of_4500_has_a_light_first_page_and_no_query_per_trainee(organiz
         sa.event.remove(db.engine, "before_cursor_execute", count)
     assert len(html) < 100_000
     assert "4500" in html.decode() or "4.500" in html.decode()
-    assert len(statements) == small <= 12
+    assert len(statements) == small <= 14  # 12, and the class's programme figures (one query, and the reader's places)
 
 
 def test_a_class_with_many_sessions_lists_the_next_ones_and_links_to_all(organizer_on):

@@ -120,3 +120,12 @@ def test_a_period_is_vietnam_days_both_included(app):
     assert period.start.isoformat() == "2026-10-31T17:00:00+00:00"
     assert period.end.isoformat() == "2026-11-30T17:00:00+00:00"
     assert utcnow() > period.start
+
+
+def test_counts_side_by_side_equal_each_count(app):
+    period, course, _other, _people, _both = _programme()
+    from lms.reports import figures
+
+    together = figures.counts(list(Figure), period, course_id=course.id)
+    assert together == {f: figures.count(f, period, course_id=course.id) for f in Figure}
+    assert together[Figure.ENROLLED] > together[Figure.COMPLETED] > 0
