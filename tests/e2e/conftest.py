@@ -139,14 +139,14 @@ def page(phone_page):
     assert problems == []
 
 
-def log_in_with_the_form(page, base: str, phone: str) -> None:
-    """Log in through the login page with the factories' password, and wait for the next page."""
+def log_in_with_the_form(page, base: str, phone: str, password: str | None = None) -> None:
+    """Log in through the login page (with the factories' password unless given), and wait for the next page."""
     from tests.conftest import wait_until_logged_in
     from tests.factories import DEFAULT_PASSWORD
 
     page.goto(base + "/login")
     page.get_by_label("Số điện thoại").fill(phone)
-    page.get_by_label("Mật khẩu").fill(DEFAULT_PASSWORD)
+    page.get_by_label("Mật khẩu").fill(password or DEFAULT_PASSWORD)
     page.get_by_role("button", name="Đăng nhập").click()
     wait_until_logged_in(page)
 

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tests.e2e.conftest import ARTIFACTS, screenshot
+from tests.e2e.conftest import ARTIFACTS, log_in_with_the_form, screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -12,14 +12,8 @@ pytestmark = pytest.mark.e2e
 def test_an_organizer_follows_each_funnel_number_to_a_list_as_long(demo_site, phone_page):
     from playwright.sync_api import expect
 
-    from tests.conftest import wait_until_logged_in
-
     page = phone_page
-    page.goto(demo_site.base_url + "/login")
-    page.get_by_label("Số điện thoại").fill("0900000002")
-    page.get_by_label("Mật khẩu").fill(demo_site.password)
-    page.get_by_role("button", name="Đăng nhập").click()
-    wait_until_logged_in(page)
+    log_in_with_the_form(page, demo_site.base_url, "0900000002", demo_site.password)
     page.goto(demo_site.base_url + "/reports")
     expect(page.get_by_role("heading", name="Chương trình")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
@@ -38,14 +32,8 @@ def test_an_organizer_follows_each_funnel_number_to_a_list_as_long(demo_site, ph
 def test_a_commune_official_lands_on_their_commune_s_figures_and_sees_no_staff_pages(demo_site, phone_page):
     from playwright.sync_api import expect
 
-    from tests.conftest import wait_until_logged_in
-
     page = phone_page
-    page.goto(demo_site.base_url + "/login")
-    page.get_by_label("Số điện thoại").fill(demo_site.accounts["official"])
-    page.get_by_label("Mật khẩu").fill(demo_site.password)
-    page.get_by_role("button", name="Đăng nhập").click()
-    wait_until_logged_in(page)
+    log_in_with_the_form(page, demo_site.base_url, demo_site.accounts["official"], demo_site.password)
     page.goto(demo_site.base_url + "/")
     assert page.url.startswith(demo_site.base_url + "/reports")
     expect(page.locator(".scope-note")).to_have_text("Học viên sống tại: Xã Chuyên Mỹ")
@@ -73,14 +61,8 @@ def _number(locator) -> int:
 def test_an_organizer_reads_the_charts_sorts_a_table_and_drills_down_to_a_village_s_list(demo_site, phone_page):
     from playwright.sync_api import expect
 
-    from tests.conftest import wait_until_logged_in
-
     page = phone_page
-    page.goto(demo_site.base_url + "/login")
-    page.get_by_label("Số điện thoại").fill(demo_site.accounts["organizer"])
-    page.get_by_label("Mật khẩu").fill(demo_site.password)
-    page.get_by_role("button", name="Đăng nhập").click()
-    wait_until_logged_in(page)
+    log_in_with_the_form(page, demo_site.base_url, demo_site.accounts["organizer"], demo_site.password)
     page.goto(demo_site.base_url + "/reports")
     expect(page.locator(".attendance-rate")).to_have_text(re.compile(r"^\d+(,\d)?%$"))
     charts = page.locator("svg.chart[role=img]")
@@ -130,14 +112,8 @@ def test_an_organizer_finds_a_trainee_in_a_list_without_tone_marks_and_downloads
     import openpyxl
     from playwright.sync_api import expect
 
-    from tests.conftest import wait_until_logged_in
-
     page = phone_page
-    page.goto(demo_site.base_url + "/login")
-    page.get_by_label("Số điện thoại").fill(demo_site.accounts["organizer"])
-    page.get_by_label("Mật khẩu").fill(demo_site.password)
-    page.get_by_role("button", name="Đăng nhập").click()
-    wait_until_logged_in(page)
+    log_in_with_the_form(page, demo_site.base_url, demo_site.accounts["organizer"], demo_site.password)
     page.goto(demo_site.base_url + "/reports")
     page.locator("a.funnel-number").first.click()
     total = page.locator(".list-count").inner_text()

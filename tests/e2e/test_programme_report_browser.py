@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import log_in_with_the_form, screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -15,14 +15,8 @@ def test_the_organizer_downloads_the_report_as_excel_and_pdf(demo_site, phone_pa
     from openpyxl import load_workbook
     from playwright.sync_api import expect
 
-    from tests.conftest import wait_until_logged_in
-
     page = phone_page
-    page.goto(demo_site.base_url + "/login")
-    page.get_by_label("Số điện thoại").fill(demo_site.accounts["organizer"])
-    page.get_by_label("Mật khẩu").fill(demo_site.password)
-    page.get_by_role("button", name="Đăng nhập").click()
-    wait_until_logged_in(page)
+    log_in_with_the_form(page, demo_site.base_url, demo_site.accounts["organizer"], demo_site.password)
     page.goto(demo_site.base_url + "/reports")
     excel = page.get_by_role("link", name="Tải báo cáo (Excel)")
     expect(excel).to_be_visible()
