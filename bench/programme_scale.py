@@ -294,6 +294,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--measure-only", action="store_true",
                         help="time the pages of a programme an earlier run loaded (upgraded to the code's schema)")
+    parser.add_argument("--load-only", action="store_true", help="load the programme and stop (time it later)")
     args = parser.parse_args()
     import tempfile
 
@@ -323,6 +324,8 @@ def main() -> None:
                 db.session.commit()
                 loaded = load(args.trainees, random.Random(args.seed))
                 print(f"loaded {loaded['rows']} in {loaded['load_seconds']} s", flush=True)
+                if args.load_only:
+                    return
             timings = measure(app, args.runs)
             db.session.remove()
             db.engine.dispose()
