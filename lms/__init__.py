@@ -269,6 +269,7 @@ def register_tasks() -> None:
     import lms.cohorts.importing.tasks  # noqa: F401
     import lms.media.tasks  # noqa: F401
     import lms.privacy.tasks  # noqa: F401
+    import lms.reports.tasks  # noqa: F401
     import lms.web.tasks  # noqa: F401
 
 

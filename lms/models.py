@@ -12,3 +12,4 @@ from lms.media import models as media_models  # noqa: F401
 from lms.notifications import models as notifications_models  # noqa: F401
 from lms.privacy import models as privacy_models  # noqa: F401
 from lms.quizzes import models as quizzes_models  # noqa: F401
+from lms.reports import models as reports_models  # noqa: F401

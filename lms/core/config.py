@@ -27,6 +27,7 @@ DEFAULT_SPREADSHEET_SECONDS = 20
 DEFAULT_PASSWORD_HASH_WAIT_S = 3.0
 #: Lesson-activity detail (Decree 356 counts online activity history as sensitive) kept this long.
 DEFAULT_ACTIVITY_RETENTION_DAYS = 365
+DEFAULT_FIGURES_LIVE_UNDER_S = 2.0
 #: Days a trainee has to change their mind before their account is anonymised.
 DEFAULT_DELETION_COOL_OFF_DAYS = 7
 #: The version of the privacy notice shipped with the code: bump it when the notice's text changes.
@@ -171,6 +172,9 @@ def settings_from_env(instance_path: Path) -> dict:
         or DEFAULT_PRIVACY_NOTICE_VERSION,
         #: How trainees reach the person who handles personal-data requests (an e-mail, a phone, an office).
         "PRIVACY_CONTACT": (env.get("LMS_PRIVACY_CONTACT") or "").strip(),
+        #: The dashboard counts live when the worker's last count took less than this many seconds; otherwise
+        #: it shows the worker's figures and the time they were counted (lms/reports/snapshots.py).
+        "FIGURES_LIVE_UNDER_S": float(env.get("LMS_FIGURES_LIVE_UNDER_S", DEFAULT_FIGURES_LIVE_UNDER_S)),
     }
 
 

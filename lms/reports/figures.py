@@ -36,10 +36,16 @@ from lms.learning.models import Enrollment
 
 @dataclass(frozen=True)
 class Period:
-    """From the first day to the last, both included, in Vietnam."""
+    """From the first day to the last, both included, in Vietnam; counted as of a moment when `as_of` is given.
+
+    Every figure compares the moments things happened (enrolled, opened, completed, issued, revoked)
+    with the period's end: counted as of a moment, a figure leaves out what happened after it, so the
+    worker's figures of 10:42 and the list behind one of them, read later, are the same enrolments.
+    """
 
     first: date
     last: date
+    as_of: datetime | None = None
 
     @property
     def start(self) -> datetime:
@@ -47,8 +53,9 @@ class Period:
 
     @property
     def end(self) -> datetime:
-        """The first moment after the period (midnight after its last day)."""
-        return start_of_local_day(self.last + timedelta(days=1))
+        """The first moment after the period (midnight after its last day, or the moment counted at if earlier)."""
+        midnight = start_of_local_day(self.last + timedelta(days=1))
+        return min(midnight, self.as_of) if self.as_of is not None else midnight
 
 
 class Figure(Enum):
@@ -163,7 +170,11 @@ class Scope:
         """Return the condition on User that keeps the trainees in the scope."""
         if self.communes is None:
             return sa.true()
-        return User.commune_code.in_(sorted(self.communes)) if self.communes else sa.false()
+        if not self.communes:
+            return sa.false()
+        named = User.commune_code.in_(sorted(self.communes))
+        # As allows(): NO_COMMUNE in the set stands for the trainees with no commune recorded.
+        return sa.or_(named, User.commune_code.is_(None)) if NO_COMMUNE in self.communes else named
 
 
 #: The whole programme: every trainee.
@@ -313,6 +324,18 @@ def by_class(figures, period: Period, *, scope: Scope = WHOLE) -> dict[int, dict
     return _breakdown(figures, period, CohortMember.cohort_id, scope=scope, classes=True)
 
 
+#: What an enrolment breakdown may group by, by name ("class": the enrolments in a class's course of its active members).
+BREAKDOWN_KEYS = {"course": Enrollment.course_id, "commune": COMMUNE_KEY, "village": VILLAGE_KEY, "craft": CRAFT_KEY,
+                  "class": CohortMember.cohort_id}
+
+
+def breakdown(figures, period: Period, by: tuple[str, ...], *, scope: Scope = WHOLE, **filters) -> dict[tuple, dict]:
+    """Return the count of each figure per combination of `by` (names of BREAKDOWN_KEYS): rows keyed by tuples."""
+    keys = tuple(BREAKDOWN_KEYS[name] for name in by)
+    found = _breakdown(figures, period, keys, scope=scope, filters=Filters(**filters), classes="class" in by)
+    return found if len(keys) > 1 else {(key,): counts for key, counts in found.items()}
+
+
 def _breakdown(figures, period: Period, key, *, scope: Scope = WHOLE, filters: Filters = Filters(),
                classes: bool = False) -> dict:
     """Count each figure per value of the key (a column, or a tuple of columns: then the rows' keys are tuples)."""
@@ -350,19 +373,22 @@ def attendance(period: Period, by: str | None = None, *, scope: Scope = WHOLE, n
                **filters) -> dict:
     """Return the attendance figure of the period (by=None) or of each row of a breakdown (`ATTENDANCE_KEYS`).
 
-    One query: the class members in the scope and filters, their sessions held in the period.
+    One query: the class members in the scope and filters, their sessions held in the period (as of
+    its moment, if it has one). `by` may be a tuple of names: then the rows' keys are tuples.
     """
+    now = now or period.as_of
     chosen = Filters(**filters)
     conditions = _user_conditions(chosen, scope)
     if chosen.course_id is not None:
         conditions.append(Cohort.course_id == chosen.course_id)
     if chosen.cohort_id is not None:
         conditions.append(Cohort.id == chosen.cohort_id)
-    keys = [ATTENDANCE_KEYS[by]] if by else []
-    found = attendance_figures.figures_by(keys, *conditions, since=period.start, until=period.end, now=now)
+    names = by if isinstance(by, tuple) else ((by,) if by else ())
+    found = attendance_figures.figures_by([ATTENDANCE_KEYS[name] for name in names], *conditions,
+                                          since=period.start, until=period.end, now=now)
     if by is None:
         return found.get((), AttendanceFigure())
-    return {key[0]: figure for key, figure in found.items()}
+    return found if isinstance(by, tuple) else {key[0]: figure for key, figure in found.items()}
 
 
 # --- Week by week ----------------------------------------------------------------------------------
@@ -418,41 +444,64 @@ def _week_index(column, period: Period):
     return sa.case(*((column < bound, index) for index, bound in enumerate(bounds)), else_=len(bounds))
 
 
-def _per_week(inner: sa.Select, period: Period) -> dict[int, int]:
-    """Count the rows of `inner` (one column "at", a moment inside the period) per week index."""
+def _per_week(inner: sa.Select, period: Period, keyed: bool = False) -> dict:
+    """Count the rows of `inner` (a column "at", a moment inside the period) per week index.
+
+    keyed: `inner` also has a column "key", and the counts are per (key, week index).
+    """
     from lms.core.extensions import db
 
     moments = inner.subquery()
     # Bucketed in a subquery and grouped by its column: the same on SQLite and PostgreSQL.
-    weeks = sa.select(_week_index(moments.c.at, period).label("week")).subquery()
-    return dict(db.session.execute(sa.select(weeks.c.week, sa.func.count()).group_by(weeks.c.week)).all())
+    keys = [moments.c.key.label("key")] if keyed else []
+    weeks = sa.select(*keys, _week_index(moments.c.at, period).label("week")).subquery()
+    groups = [weeks.c.key, weeks.c.week] if keyed else [weeks.c.week]
+    rows = db.session.execute(sa.select(*groups, sa.func.count()).group_by(*groups)).all()
+    return {(row[0], row[1]) if keyed else row[0]: row[-1] for row in rows}
 
 
 def weekly(period: Period, *, scope: Scope = WHOLE, now: datetime | None = None) -> list[Week]:
     """Return each week of the period with its new enrolments, completions, certificates and check-ins (four queries)."""
+    return weekly_by_commune(period, scope=scope, now=now, by_commune=False)[None]
+
+
+def weekly_by_commune(period: Period, *, scope: Scope = WHOLE, now: datetime | None = None,
+                      by_commune: bool = True) -> dict[int | None, list[Week]]:
+    """Return weekly() for each trainee commune (NO_COMMUNE: none recorded), or for all under the key None."""
+    now = now or period.as_of
     enrolled_in_period = condition(Figure.ENROLLED, period)
 
     def in_period(column):
         return [column >= period.start, column < period.end]
 
-    def of_enrolments(column, *where):
-        return _narrowed(sa.select(column.label("at")).select_from(Enrollment).where(*where), Filters(), scope,
-                         period)
+    def keyed(*columns):
+        return (*columns, COMMUNE_KEY.label("key")) if by_commune else columns
 
-    enrolled = _per_week(of_enrolments(Enrollment.enrolled_at, *in_period(Enrollment.enrolled_at)), period)
+    def of_enrolments(column, *where):
+        return _narrowed(sa.select(*keyed(column.label("at"))).select_from(Enrollment).where(*where), Filters(),
+                         scope, period)
+
+    enrolled = _per_week(of_enrolments(Enrollment.enrolled_at, *in_period(Enrollment.enrolled_at)), period, by_commune)
     completed = _per_week(of_enrolments(Enrollment.completed_at, enrolled_in_period,
-                                        *in_period(Enrollment.completed_at)), period)
+                                        *in_period(Enrollment.completed_at)), period, by_commune)
     certified = _per_week(of_enrolments(first_certified_at(period),
-                                        condition(Figure.CERTIFIED_IN_PERIOD, period)), period)
+                                        condition(Figure.CERTIFIED_IN_PERIOD, period)), period, by_commune)
     checked_in = _per_week(
-        sa.select(ClassSession.starts_at.label("at")).select_from(AttendanceRecord)
+        sa.select(*keyed(ClassSession.starts_at.label("at"))).select_from(AttendanceRecord)
         .join(ClassSession, ClassSession.id == AttendanceRecord.session_id)
         .join(User, User.id == AttendanceRecord.user_id)
         .where(AttendanceRecord.status.in_(sorted(ATTENDED)), *attendance_figures.held_conditions(now or utcnow()),
-               *in_period(ClassSession.starts_at), scope.condition()), period)
-    weeks = []
-    for index, monday in enumerate(mondays(period)):
-        weeks.append(Week(monday=monday, first=max(monday, period.first), last=min(monday + timedelta(days=6), period.last),
-                          enrolled=enrolled.get(index, 0), completed=completed.get(index, 0),
-                          certified=certified.get(index, 0), checked_in=checked_in.get(index, 0)))
-    return weeks
+               *in_period(ClassSession.starts_at), scope.condition()), period, by_commune)
+    communes = {key for found in (enrolled, completed, certified, checked_in) for key, _ in found} if by_commune \
+        else {None}
+    result = {}
+    for commune in communes:
+        def got(found, index, commune=commune):
+            return found.get((commune, index) if by_commune else index, 0)
+
+        result[commune] = [
+            Week(monday=monday, first=max(monday, period.first), last=min(monday + timedelta(days=6), period.last),
+                 enrolled=got(enrolled, index), completed=got(completed, index), certified=got(certified, index),
+                 checked_in=got(checked_in, index))
+            for index, monday in enumerate(mondays(period))]
+    return result

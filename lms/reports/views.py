@@ -1,7 +1,7 @@
 """The programme dashboard and the list of trainees behind each of its numbers."""
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import sqlalchemy as sa
@@ -24,10 +24,10 @@ from lms.core.text import mask_phone, normalize_text
 from lms.core.timezone import to_local
 from lms.courses.models import Course
 from lms.learning.models import Enrollment
-from lms.reports import figures
+from lms.reports import figures, snapshots
 from lms.reports.access import check_commune_in_scope, current_scope, programme_staff_required
 from lms.reports.figures import FUNNEL, NO_COMMUNE, Figure
-from lms.reports.forms import PeriodForm
+from lms.reports.forms import PeriodForm, format_moment
 from lms.reports.tables import CHART_ROWS, COLUMNS, NAME, Row, Sort, week_label
 
 bp = Blueprint("reports", __name__)
@@ -52,35 +52,38 @@ CRAFT_ROWS = 15
 def dashboard():
     """Show the programme's funnel, attendance, weeks and breakdowns for a period, every number a link to its list."""
     form = _form()
-    period = form.period()
     scope = current_scope()
+    # Counted as of one moment (the worker's or now), which the links to the lists carry: a list read
+    # later counts the same enrolments as the number it came from.
+    counted = snapshots.figures_for(replace(form.period(), as_of=None), scope)
+    period = counted.period
     province_code, commune_code = _drill(scope)
     sort = Sort.from_args(request.args)
-    kept = form.kept()
+    kept = {k: v for k, v in form.kept().items() if k != "as_of"}
     # The page's own address without its sort, to build the headers' links and the drill-down links from.
     here = kept | ({"province": str(province_code)} if province_code else {}) | (
         {"commune": str(commune_code)} if commune_code else {}) | (
         {"crafts": "all"} if request.args.get("crafts") == "all" else {}) | sort.args()
 
     shown = list(Figure)
-    table = figures.by_course(shown, period, scope=scope)
+    table = counted.by_course(shown)
     # Each enrolment is in exactly one course: the programme's totals are the rows' sums.
     totals = {figure: sum(counts[figure] for counts in table.values()) for figure in shown}
     courses = {c.id: c for c in db.session.scalars(sa.select(Course).where(Course.id.in_(list(table))))}
-    by_course_attendance = figures.attendance(period, "course", scope=scope)
+    by_course_attendance = counted.attendance("course")
     course_rows = [Row(courses[cid].title, {"course": cid}, counts, by_course_attendance.get(cid))
                    for cid, counts in table.items() if cid in courses and counts[Figure.ENROLLED]]
 
-    class_counts = figures.by_class(FUNNEL, period, scope=scope)
+    class_counts = counted.by_class(FUNNEL)
     cohorts = {c.id: c for c in db.session.scalars(sa.select(Cohort).where(Cohort.id.in_(list(class_counts))))}
-    by_class_attendance = figures.attendance(period, "class", scope=scope)
+    by_class_attendance = counted.attendance("class")
     class_rows = [Row(f"{cohorts[cid].code} · {cohorts[cid].name}", {"cohort": cid}, counts,
                       by_class_attendance.get(cid))
                   for cid, counts in class_counts.items() if cid in cohorts and counts[Figure.ENROLLED]]
 
-    places = _place_rows(period, scope, province_code, commune_code, here)
-    craft_rows = _craft_rows(period, scope)
-    weeks = figures.weekly(period, scope=scope)
+    places = _place_rows(counted, province_code, commune_code, here)
+    craft_rows = _craft_rows(counted)
+    weeks = counted.weekly()
     week_rows = [Row(week_label(w.monday, w.first, w.last), {"week": w.monday.isoformat()},
                      {Figure.CERTIFIED_IN_PERIOD: w.certified}, order=w.monday) for w in weeks if w.certified]
     all_crafts = request.args.get("crafts") == "all"
@@ -88,10 +91,12 @@ def dashboard():
     craft_sort = Sort.from_args(request.args, default=Sort(Figure.ENROLLED.value, descending=True))
     crafts_sorted = craft_sort.apply(craft_rows, COLUMNS)
     return render_template(
-        "reports/dashboard.html", form=form, period=period, totals=totals, funnel=FUNNEL,
-        extra=(Figure.ACTIVE, Figure.STUCK, Figure.CERTIFIED_IN_PERIOD), figures=list(Figure), kept=kept, here=here,
+        "reports/dashboard.html", form=form, period=period, totals=totals, funnel=FUNNEL, counted=counted,
+        refresh_minutes=snapshots.REFRESH_MINUTES,
+        extra=(Figure.ACTIVE, Figure.STUCK, Figure.CERTIFIED_IN_PERIOD), figures=list(Figure),
+        kept=kept | {"as_of": format_moment(period.as_of)}, here=here,
         scope=scope, places=_place_names(scope), sort=sort, columns=COLUMNS, chart_rows=CHART_ROWS,
-        attendance=figures.attendance(period, scope=scope), rule=RULE,
+        attendance=counted.attendance(), rule=RULE,
         attendance_definition=figures.ATTENDANCE_DEFINITION,
         course_rows=sort.apply(course_rows, COLUMNS), class_rows=sort.apply(class_rows, COLUMNS),
         place=places | {"rows": sort.apply(places["rows"], COLUMNS)},
@@ -126,20 +131,20 @@ def _check_province(scope, province_code: int) -> None:
         abort(404)
 
 
-def _place_rows(period, scope, province_code, commune_code, here) -> dict:
+def _place_rows(counted, province_code, commune_code, here) -> dict:
     """Return the rows of the breakdown by place at the level drilled to: provinces, a province's communes, villages."""
     base = {k: v for k, v in here.items() if k not in ("province", "commune", "crafts")}
     province_names = dict(provinces())
     if commune_code is not None:
-        counts = figures.by_village(FUNNEL, period, commune_code, scope=scope)
-        rates = figures.attendance(period, "village", scope=scope, commune_code=commune_code)
+        counts = counted.by_village(FUNNEL, commune_code)
+        rates = counted.attendance("village", commune_code=commune_code)
         rows = [Row(village or _("No village recorded"), {"commune": commune_code, "village": village}, n,
                     rates.get(village), unnamed=not village) for village, n in counts.items() if n[Figure.ENROLLED]]
         return {"level": "village", "rows": rows, "name": _commune_name(commune_code),
                 "up": url_for("reports.dashboard", **base, province=province_code, _anchor="by-place"),
                 "up_name": province_names.get(province_code, "")}
-    communes = figures.by_commune(FUNNEL, period, scope=scope)
-    rates = figures.attendance(period, "commune", scope=scope)
+    communes = counted.by_commune(FUNNEL)
+    rates = counted.attendance("commune")
     if province_code is not None:
         rows = [Row(_commune_name(code), {"commune": code}, n, rates.get(code),
                     drill=url_for("reports.dashboard", **base, commune=code, _anchor="by-place"))
@@ -166,9 +171,9 @@ def _place_rows(period, scope, province_code, commune_code, here) -> dict:
     return {"level": "province", "rows": rows, "name": None, "up": None, "up_name": None}
 
 
-def _craft_rows(period, scope) -> list[Row]:
-    counts = figures.by_craft(FUNNEL, period, scope=scope)
-    rates = figures.attendance(period, "craft", scope=scope)
+def _craft_rows(counted) -> list[Row]:
+    counts = counted.by_craft(FUNNEL)
+    rates = counted.attendance("craft")
     return [Row(craft or _("No craft recorded"), {"craft": craft}, n, rates.get(craft), unnamed=not craft)
             for craft, n in counts.items() if n[Figure.ENROLLED]]
 

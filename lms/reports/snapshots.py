@@ -1,0 +1,200 @@
+"""The dashboard's figures counted live, or read from the worker's last count (a snapshot) when counting takes long.
+
+Why summary tables the worker fills rather than PostgreSQL materialized views: the same code runs
+on SQLite (a district) and PostgreSQL (a province); the figures are lms.reports.figures's own
+queries, not a second definition in SQL that could drift from them; and a snapshot is counted as
+of one moment (figures.Period.as_of), so the lists behind its numbers, read minutes later, count
+the same enrolments. A REFRESH of a view cannot be incremental for these figures anyway: "stuck"
+and "active" change with the clock, not only with writes.
+
+How fresh: the worker counts every REFRESH_MINUTES minutes (lms.reports.tasks); the page says when
+("Số liệu tính lúc 10:42"). A count that took under FIGURES_LIVE_UNDER_S seconds (a district's) is
+not worth waiting for: the dashboard counts live, as of the moment it is asked.
+"""
+
+import time
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from lms.attendance.figures import AttendanceFigure
+from lms.core.db import utcnow
+from lms.core.extensions import db
+from lms.reports import figures
+from lms.reports.figures import FUNNEL, Figure, Period, Scope, Week
+from lms.reports.models import FigureRow, FigureSnapshot, Grain
+
+#: The worker counts the default period this often.
+REFRESH_MINUTES = 10
+#: A snapshot older than this many refreshes is shown with a warning: the worker may have stopped.
+STALE_AFTER_REFRESHES = 3
+
+_COUNTS = tuple(f.value for f in Figure)
+_ATTENDANCE = ("held", "present", "late", "absent", "excused")
+_NUMBERS = (*_COUNTS, *_ATTENDANCE, "checked_in")
+_KEYS = ("course_id", "cohort_id", "village", "craft", "week")
+
+#: Each grain's key beside the commune: the enrolment breakdown's and the attendance breakdown's names for it.
+_GRAINS = {Grain.COURSE: ("course_id", "course", tuple(Figure)), Grain.VILLAGE: ("village", "village", FUNNEL),
+           Grain.CRAFT: ("craft", "craft", FUNNEL), Grain.CLASS: ("cohort_id", "class", FUNNEL)}
+
+
+def take_snapshot(period: Period, now: datetime | None = None) -> FigureSnapshot:
+    """Count every breakdown of the period as of now, by commune, into a new snapshot; drop the older ones.
+
+    Never commits: the job or command does, once, so a half-written snapshot is never read.
+    """
+    as_of = now or utcnow()
+    counted = replace(period, as_of=as_of)
+    snapshot = FigureSnapshot(period_first=period.first, period_last=period.last, as_of=as_of)
+    db.session.add(snapshot)
+    db.session.flush()
+    began = time.perf_counter()
+    rows: dict[tuple, dict] = {}
+
+    def row(grain: Grain, commune: int, **key) -> dict:
+        found = rows.get((grain, commune, *key.items()))
+        if found is None:
+            found = rows[(grain, commune, *key.items())] = {
+                "snapshot_id": snapshot.id, "grain": grain, "commune_code": commune, **dict.fromkeys(_KEYS),
+                **dict.fromkeys(_NUMBERS, 0), **key}
+        return found
+
+    for grain, (column, name, shown) in _GRAINS.items():
+        for (commune, key), counts in figures.breakdown(shown, counted, ("commune", name)).items():
+            row(grain, commune, **{column: key}).update({f.value: n for f, n in counts.items()})
+        for (commune, key), attendance in figures.attendance(counted, ("commune", name)).items():
+            row(grain, commune, **{column: key}).update({n: getattr(attendance, n) for n in _ATTENDANCE})
+    for commune, weeks in figures.weekly_by_commune(counted).items():
+        for week in weeks:
+            if week.enrolled or week.completed or week.certified or week.checked_in:
+                row(Grain.WEEK, commune, week=week.monday).update(
+                    enrolled=week.enrolled, completed=week.completed, certified_in_period=week.certified,
+                    checked_in=week.checked_in)
+    if rows:
+        db.session.execute(sa.insert(FigureRow), list(rows.values()))
+    snapshot.finished_at = utcnow()
+    snapshot.seconds = round(time.perf_counter() - began, 3)
+    older = sa.select(FigureSnapshot.id).where(FigureSnapshot.id != snapshot.id,
+                                               FigureSnapshot.finished_at.is_not(None))
+    db.session.execute(sa.delete(FigureRow).where(FigureRow.snapshot_id.in_(older)))
+    db.session.execute(sa.delete(FigureSnapshot).where(FigureSnapshot.id.in_(older.scalar_subquery())))
+    return snapshot
+
+
+def latest_snapshot(period: Period) -> FigureSnapshot | None:
+    """Return the newest finished snapshot of exactly this period, if any."""
+    return db.session.scalar(sa.select(FigureSnapshot).where(
+        FigureSnapshot.period_first == period.first, FigureSnapshot.period_last == period.last,
+        FigureSnapshot.finished_at.is_not(None)).order_by(FigureSnapshot.as_of.desc()).limit(1))
+
+
+def figures_for(period: Period, scope: Scope, now: datetime | None = None) -> "LiveFigures | SnapshotFigures":
+    """Return the figures the dashboard shows for the period: the worker's, when counting takes long; else live.
+
+    Either way they are counted as of one moment (`as_of`), which the page shows and the list links carry.
+    """
+    snapshot = latest_snapshot(period)
+    if snapshot is not None and (snapshot.seconds or 0) >= current_app.config["FIGURES_LIVE_UNDER_S"]:
+        return SnapshotFigures(snapshot, replace(period, as_of=snapshot.as_of), scope)
+    return LiveFigures(replace(period, as_of=now or utcnow()), scope)
+
+
+@dataclass(frozen=True)
+class LiveFigures:
+    """The dashboard's figures counted now, by lms.reports.figures."""
+
+    period: Period
+    scope: Scope
+    snapshot = None
+
+    @property
+    def stale(self) -> bool:
+        return False
+
+    def by_course(self, shown) -> dict:
+        return figures.by_course(shown, self.period, scope=self.scope)
+
+    def by_class(self, shown) -> dict:
+        return figures.by_class(shown, self.period, scope=self.scope)
+
+    def by_commune(self, shown) -> dict:
+        return figures.by_commune(shown, self.period, scope=self.scope)
+
+    def by_village(self, shown, commune_code: int) -> dict:
+        return figures.by_village(shown, self.period, commune_code, scope=self.scope)
+
+    def by_craft(self, shown) -> dict:
+        return figures.by_craft(shown, self.period, scope=self.scope)
+
+    def attendance(self, by: str | None = None, **filters):
+        return figures.attendance(self.period, by, scope=self.scope, **filters)
+
+    def weekly(self) -> list[Week]:
+        return figures.weekly(self.period, scope=self.scope)
+
+
+@dataclass(frozen=True)
+class SnapshotFigures:
+    """The same figures, added up from a snapshot's rows for the reader's scope (the same methods as LiveFigures)."""
+
+    snapshot: FigureSnapshot
+    period: Period
+    scope: Scope
+
+    @property
+    def stale(self) -> bool:
+        """Whether the worker has not counted for several refreshes (it may have stopped)."""
+        return utcnow() - self.snapshot.as_of > timedelta(minutes=REFRESH_MINUTES * STALE_AFTER_REFRESHES)
+
+    def _sums(self, grain: Grain, key: str | None, *where) -> dict:
+        group = [getattr(FigureRow, key)] if key else []
+        scope = sa.true() if self.scope.whole else FigureRow.commune_code.in_(sorted(self.scope.communes) or [-1])
+        query = sa.select(*group, *(sa.func.sum(getattr(FigureRow, n)).label(n) for n in _NUMBERS)).where(
+            FigureRow.snapshot_id == self.snapshot.id, FigureRow.grain == grain, scope, *where)
+        return {(row[0] if key else None): row for row in db.session.execute(query.group_by(*group))}
+
+    def _counts(self, grain: Grain, key: str, shown, *where) -> dict:
+        return {k: {f: int(getattr(row, f.value) or 0) for f in shown}
+                for k, row in self._sums(grain, key, *where).items()}
+
+    def by_course(self, shown) -> dict:
+        return self._counts(Grain.COURSE, "course_id", shown, FigureRow.course_id.is_not(None))
+
+    def by_class(self, shown) -> dict:
+        return self._counts(Grain.CLASS, "cohort_id", shown, FigureRow.cohort_id.is_not(None))
+
+    def by_commune(self, shown) -> dict:
+        return self._counts(Grain.COURSE, "commune_code", shown)
+
+    def by_village(self, shown, commune_code: int) -> dict:
+        return self._counts(Grain.VILLAGE, "village", shown, FigureRow.commune_code == commune_code)
+
+    def by_craft(self, shown) -> dict:
+        return self._counts(Grain.CRAFT, "craft", shown)
+
+    def attendance(self, by: str | None = None, *, commune_code: int | None = None):
+        grain, key = {None: (Grain.COURSE, None), "course": (Grain.COURSE, "course_id"),
+                      "commune": (Grain.COURSE, "commune_code"), "class": (Grain.CLASS, "cohort_id"),
+                      "village": (Grain.VILLAGE, "village"), "craft": (Grain.CRAFT, "craft")}[by]
+        where = [FigureRow.commune_code == commune_code] if commune_code is not None else []
+        found = {k: AttendanceFigure(**{n: int(getattr(row, n) or 0) for n in _ATTENDANCE})
+                 for k, row in self._sums(grain, key, *where).items()}
+        if by is None:
+            return found.get(None) or AttendanceFigure()
+        # As live: a row with no session held has no attendance figure at all.
+        return {k: figure for k, figure in found.items() if figure.held}
+
+    def weekly(self) -> list[Week]:
+        found = self._sums(Grain.WEEK, "week")
+        weeks = []
+        for monday in figures.mondays(self.period):
+            row = found.get(monday)
+            weeks.append(Week(monday=monday, first=max(monday, self.period.first),
+                              last=min(monday + timedelta(days=6), self.period.last),
+                              enrolled=int(row.enrolled) if row else 0, completed=int(row.completed) if row else 0,
+                              certified=int(row.certified_in_period) if row else 0,
+                              checked_in=int(row.checked_in) if row else 0))
+        return weeks
