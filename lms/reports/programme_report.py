@@ -12,7 +12,7 @@ catalogue's Vietnamese, the rest is kept here.
 
 import io
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import IO
 from xml.sax.saxutils import escape
@@ -27,7 +27,7 @@ from lms.core.spreadsheets.write import write_xlsx
 from lms.core.text import fold_diacritics, vietnamese_key
 from lms.core.timezone import VIETNAM
 from lms.courses.models import Course
-from lms.reports import figures
+from lms.reports import snapshots
 from lms.reports.figures import NO_COMMUNE, WHOLE, Figure, Period, Scope
 
 TITLE = "BÁO CÁO KẾT QUẢ BỒI DƯỠNG"
@@ -104,25 +104,47 @@ def commune_name(code: int) -> str:
     return commune.name if commune else NO_COMMUNE_NAME
 
 
+def _added_up(rows) -> Counts:
+    totals = dict.fromkeys(FIGURES, 0)
+    for counts in rows:
+        for f in FIGURES:
+            totals[f] += counts[f]
+    return totals
+
+
+def _grouped(pairs: dict[tuple[int, int], Counts], part: int) -> dict[int, Counts]:
+    """Add the (commune, course) pairs up by commune (part 0) or by course (part 1)."""
+    keys: dict[int, list[Counts]] = {}
+    for key, counts in pairs.items():
+        keys.setdefault(key[part], []).append(counts)
+    return {key: _added_up(rows) for key, rows in keys.items()}
+
+
 def build_programme_report(period: Period, *, issuer: Issuer, scope: Scope = WHOLE, commune_code: int | None = None,
-                           course_id: int | None = None, now: datetime | None = None) -> ProgrammeReport:
+                           course_id: int | None = None, now: datetime | None = None,
+                           counted=None) -> ProgrammeReport:
     """Gather the report's figures for a period, within a reader's scope, for one commune and one course if given.
 
     The caller checks that the commune exists and is in the scope (a commune outside it counts nobody
-    here); only reads.
+    here); only reads. `counted`: the worker's figures of the period (snapshots.SnapshotFigures) to
+    read instead of counting, for the same scope.
     """
     if commune_code is not None:
         scope = Scope(frozenset({commune_code}) if scope.allows(commune_code) else frozenset())
+        if counted is not None:
+            counted = replace(counted, scope=scope)
     with force_locale("vi"):  # the report's language, whoever asks
         labels = {f: f.label for f in FIGURES}
         definitions = {f: f.definition for f in FIGURES}
-    totals = {f: figures.count(f, period, course_id=course_id, scope=scope) for f in FIGURES}
-    communes = figures.by_commune(FIGURES, period, scope=scope, course_id=course_id)
+    # One count, by commune and course: each enrolment is in exactly one pair, so the communes, the
+    # courses and the totals are the pairs' sums (what figures.count and by_commune would each count).
+    pairs = (counted or snapshots.LiveFigures(period, scope)).by_commune_and_course(FIGURES, course_id=course_id)
+    totals = _added_up(pairs.values())
+    communes = _grouped(pairs, 0)
     if not scope.whole:
         # A commune of the reader's with nobody enrolled is reported as such, not left out.
         communes = {code: communes.get(code, dict.fromkeys(FIGURES, 0)) for code in scope.communes} | communes
-    courses = figures.by_course(FIGURES, period, scope=scope, course_id=course_id)
-    pairs = figures.by_commune_and_course(FIGURES, period, scope=scope, course_id=course_id)
+    courses = _grouped(pairs, 1)
     titles = dict(db.session.execute(sa.select(Course.id, Course.title).where(
         Course.id.in_(sorted(courses) or [course_id or 0]))).all())
     if course_id is not None and course_id not in titles:

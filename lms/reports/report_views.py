@@ -17,7 +17,7 @@ from lms.core.params import int_arg
 from lms.core.places import get_commune
 from lms.core.responses import NO_STORE, XLSX_MIMETYPE
 from lms.courses.models import Course
-from lms.reports import programme_report
+from lms.reports import programme_report, snapshots
 from lms.reports.access import check_commune_in_scope, current_scope, programme_staff_required
 from lms.reports.forms import PeriodForm
 from lms.reports.views import bp
@@ -69,12 +69,22 @@ def _report(file_format: str):
     period = form.period()
     report = programme_report.build_programme_report(
         period, issuer=programme_report.Issuer.from_config(current_app.config), scope=scope,
-        commune_code=commune_code, course_id=course_id)
+        commune_code=commune_code, course_id=course_id, counted=_counted_by_the_worker(period, scope))
     parts = [f"{period.first.isoformat()}–{period.last.isoformat()}", commune_code, course_id, file_format]
     record_event(AuditAction.DOWNLOADED_REPORT, current_user, object_kind=AuditObject.PROGRAMME_REPORT,
                  object_ref=" · ".join(str(p) for p in parts if p), client_address=request.remote_addr)
     db.session.commit()
     return report, {"commune_code": commune_code, "course_slug": course.slug if course else None}
+
+
+def _counted_by_the_worker(period, scope):
+    """Return the worker's figures when the link came from a dashboard that showed them (its moment is theirs)."""
+    if period.as_of is None:
+        return None
+    snapshot = snapshots.latest_snapshot(period)
+    if snapshot is None or snapshot.as_of != period.as_of:
+        return None
+    return snapshots.SnapshotFigures(snapshot, period, scope)
 
 
 def _sent(response):

@@ -117,6 +117,9 @@ class LiveFigures:
     def by_course(self, shown) -> dict:
         return figures.by_course(shown, self.period, scope=self.scope)
 
+    def by_commune_and_course(self, shown, *, course_id: int | None = None) -> dict:
+        return figures.by_commune_and_course(shown, self.period, scope=self.scope, course_id=course_id)
+
     def by_class(self, shown) -> dict:
         return figures.by_class(shown, self.period, scope=self.scope)
 
@@ -162,6 +165,15 @@ class SnapshotFigures:
 
     def by_course(self, shown) -> dict:
         return self._counts(Grain.COURSE, "course_id", shown, FigureRow.course_id.is_not(None))
+
+    def by_commune_and_course(self, shown, *, course_id: int | None = None) -> dict:
+        where = [FigureRow.course_id == course_id] if course_id is not None else [FigureRow.course_id.is_not(None)]
+        scope = sa.true() if self.scope.whole else FigureRow.commune_code.in_(sorted(self.scope.communes) or [-1])
+        query = sa.select(FigureRow.commune_code, FigureRow.course_id, *(FigureRow.__table__.c[f.value] for f in shown)) \
+            .where(FigureRow.snapshot_id == self.snapshot.id, FigureRow.grain == Grain.COURSE, scope, *where)
+        # Rows with attendance only (no enrolment of that course in that commune) are not pairs of the report.
+        return {(row[0], row[1]): dict(zip(shown, row[2:], strict=True)) for row in db.session.execute(query)
+                if any(row[2:])}
 
     def by_class(self, shown) -> dict:
         return self._counts(Grain.CLASS, "cohort_id", shown, FigureRow.cohort_id.is_not(None))

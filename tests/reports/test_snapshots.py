@@ -167,3 +167,42 @@ def test_lms_reports_count_counts_now(app):
     assert "Counted the figures of" in result.output
     snapshot = db.session.scalar(sa.select(FigureSnapshot))
     assert snapshot.finished_at is not None and snapshot.seconds is not None
+
+
+def test_the_report_downloaded_beside_the_worker_s_figures_counts_what_they_count(app, client, auth):
+    from lms.reports import programme_report
+    from lms.reports.snapshots import latest_snapshot
+
+    period = _both_programmes()
+    course = make_course("khoa-dem")
+    make_trainee(enrolled_in=course, commune_code=CHUYEN_MY)
+    snapshot = take_snapshot(default_period())
+    db.session.commit()
+    make_trainee(enrolled_in=course, commune_code=CHUYEN_MY)  # after the count
+    counted = Period(default_period().first, default_period().last, as_of=snapshot.as_of)
+    issuer = programme_report.Issuer("Làng Số")
+    for scope, commune in ((Scope(), None), (Scope(frozenset({CHUYEN_MY, PHU_XUYEN_TN})), None),
+                           (Scope(), CHUYEN_MY)):
+        for course_id in (None, course.id):
+            live = programme_report.build_programme_report(counted, issuer=issuer, scope=scope,
+                                                           commune_code=commune, course_id=course_id)
+            stored = programme_report.build_programme_report(
+                counted, issuer=issuer, scope=scope, commune_code=commune, course_id=course_id,
+                counted=SnapshotFigures(latest_snapshot(counted), counted, scope))
+            assert (stored.totals, stored.by_commune, stored.by_course, stored.by_commune_and_course) == (
+                live.totals, live.by_commune, live.by_course, live.by_commune_and_course), (scope, commune, course_id)
+    assert period  # the edge cases are in the default period's counts too
+    app.config["FIGURES_LIVE_UNDER_S"] = 0.0
+    auth.login(make_organizer(phone="0912888404").phone)
+    html = client.get("/reports").get_data(as_text=True)
+    link = re.search(r'href="(/reports/programme\.xlsx\?[^"]*)"', html).group(1).replace("&amp;", "&")
+    assert "as_of=" in link
+    response = client.get(link)
+    assert response.status_code == 200
+    import io
+
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(io.BytesIO(response.data)).worksheets[0]
+    totals = next(row for row in sheet.iter_rows(values_only=True) if isinstance(row[1], int))
+    assert totals[1] == _number(html, Figure.ENROLLED)  # enrolments, the first figure: the count's, not now's
