@@ -43,8 +43,34 @@ def _form() -> PeriodForm:
     return form
 
 
-#: Craft rows shown before "Show all": business names are many, most with a trainee or two.
-CRAFT_ROWS = 15
+#: Rows of the class and craft tables on one page: a province has thousands of classes, and business names are
+#: many, most with a trainee or two. The other tables (courses, places) are short by nature.
+TABLE_ROWS = 20
+
+
+@dataclass(frozen=True)
+class TablePage:
+    """Which rows of a long table the page shows: its query argument, the page number, how many pages and rows."""
+
+    arg: str
+    number: int
+    pages: int
+    total: int
+
+    @property
+    def first(self) -> int:
+        return (self.number - 1) * TABLE_ROWS + 1
+
+    @property
+    def last(self) -> int:
+        return min(self.number * TABLE_ROWS, self.total)
+
+
+def _table_page(rows: list, arg: str) -> tuple[list, TablePage]:
+    """Return the rows of the page the query argument asks for (the last if past it), and where that is."""
+    pages = max(1, -(-len(rows) // TABLE_ROWS))
+    number = min(int_arg(arg, 1, min=1), pages)
+    return rows[(number - 1) * TABLE_ROWS:number * TABLE_ROWS], TablePage(arg, number, pages, len(rows))
 
 
 @bp.get("/reports")
@@ -62,8 +88,7 @@ def dashboard():
     kept = {k: v for k, v in form.kept().items() if k != "as_of"}
     # The page's own address without its sort, to build the headers' links and the drill-down links from.
     here = kept | ({"province": str(province_code)} if province_code else {}) | (
-        {"commune": str(commune_code)} if commune_code else {}) | (
-        {"crafts": "all"} if request.args.get("crafts") == "all" else {}) | sort.args()
+        {"commune": str(commune_code)} if commune_code else {}) | sort.args()
 
     shown = list(Figure)
     table = counted.by_course(shown)
@@ -86,10 +111,10 @@ def dashboard():
     weeks = counted.weekly()
     week_rows = [Row(week_label(w.monday, w.first, w.last), {"week": w.monday.isoformat()},
                      {Figure.CERTIFIED_IN_PERIOD: w.certified}, order=w.monday) for w in weeks if w.certified]
-    all_crafts = request.args.get("crafts") == "all"
     # Business names are many, most with a trainee or two: unless the reader chose an order, the largest first.
     craft_sort = Sort.from_args(request.args, default=Sort(Figure.ENROLLED.value, descending=True))
-    crafts_sorted = craft_sort.apply(craft_rows, COLUMNS)
+    craft_rows, craft_page = _table_page(craft_sort.apply(craft_rows, COLUMNS), "craft_page")
+    class_rows, class_page = _table_page(sort.apply(class_rows, COLUMNS), "class_page")
     return render_template(
         "reports/dashboard.html", form=form, period=period, totals=totals, funnel=FUNNEL, counted=counted,
         refresh_minutes=snapshots.REFRESH_MINUTES,
@@ -98,10 +123,9 @@ def dashboard():
         scope=scope, places=_place_names(scope), sort=sort, columns=COLUMNS, chart_rows=CHART_ROWS,
         attendance=counted.attendance(), rule=RULE,
         attendance_definition=figures.ATTENDANCE_DEFINITION,
-        course_rows=sort.apply(course_rows, COLUMNS), class_rows=sort.apply(class_rows, COLUMNS),
+        course_rows=sort.apply(course_rows, COLUMNS), class_rows=class_rows, class_page=class_page,
         place=places | {"rows": sort.apply(places["rows"], COLUMNS)},
-        craft_rows=crafts_sorted if all_crafts else crafts_sorted[:CRAFT_ROWS], craft_total=len(craft_rows),
-        craft_sort=craft_sort,
+        craft_rows=craft_rows, craft_page=craft_page, craft_sort=craft_sort,
         weeks=weeks, week_rows=sort.apply(week_rows, (NAME, Figure.CERTIFIED_IN_PERIOD.value)),
         weekly_definitions=figures.WEEKLY_DEFINITIONS, week_label=week_label)
 

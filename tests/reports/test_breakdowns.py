@@ -136,7 +136,7 @@ def test_every_breakdown_number_links_to_a_list_as_long_at_every_level(app, clie
     assert _row(villages, "by-place", "Thôn Chuyên")[0] == 4
     assert _row(villages, "by-place", "Chưa ghi thôn/xóm")[0] == 1
     assert _links_match_their_lists(client, f"/reports?{_args(period)}&commune={CHUYEN_MY}") >= 6 + 4 * 3
-    assert _links_match_their_lists(client, f"/reports?{_args(period)}&crafts=all") >= 6 + 4 * 4
+    assert _links_match_their_lists(client, f"/reports?{_args(period)}&craft_page=1") >= 6 + 4 * 4
 
 
 def test_tables_sort_by_any_column_and_ignore_what_is_not_one(app, client, auth):
@@ -247,3 +247,29 @@ def test_the_dashboard_takes_as_many_queries_however_many_rows_it_shows(app, cli
     assert "Lớp thêm 3" in html and "Nghề 3" in html  # the new rows are shown
     assert "Thôn 3" in client.get(urls[2]).get_data(as_text=True)
     assert [_queries(client, url) for url in urls] == before
+
+
+def test_long_class_and_craft_tables_come_a_page_at_a_time(app, client, auth):
+    from lms.reports.views import TABLE_ROWS
+    from tests.factories import make_course, make_trainee
+
+    course = make_course("khoa-nhieu-lop")
+    for i in range(TABLE_ROWS + 3):  # one more page of classes and of crafts
+        cohort = cohorts.create_cohort(code=f"PX-N-{i:02d}", course=course, name=f"Lớp {i:02d}")
+        trainee = make_trainee(enrolled_in=course, business_name=f"Nghề {i:02d}")
+        cohorts.add_member(cohort, trainee, check_capacity=False)
+    db.session.commit()
+    auth.login(make_organizer(phone="0912888305").phone)
+    html = client.get("/reports?sort=name").get_data(as_text=True)
+    classes = re.search(r'id="by-class-table".*?</table>', html, re.S).group(0)
+    assert classes.count('<th scope="row">') == TABLE_ROWS and "PX-N-00" in classes and "PX-N-22" not in classes
+    assert f"Dòng 1–{TABLE_ROWS} trong {TABLE_ROWS + 3}" in html
+    second = client.get("/reports?sort=name&class_page=2").get_data(as_text=True)
+    classes = re.search(r'id="by-class-table".*?</table>', second, re.S).group(0)
+    assert classes.count('<th scope="row">') == 3 and "PX-N-22" in classes
+    crafts = client.get("/reports?craft_page=2").get_data(as_text=True)
+    assert re.search(r'id="by-craft-table".*?</table>', crafts, re.S).group(0).count('<th scope="row">') == 3
+    assert _links_match_their_lists(client, "/reports?sort=name&class_page=2") >= 4 * 3
+    assert client.get("/reports?class_page=999").status_code == 200  # past the end: the last page
+    for bad in ("0", "-1", "x", "9" * 20):
+        assert client.get(f"/reports?class_page={bad}").status_code == 400, bad
