@@ -41,16 +41,34 @@ _GRAINS = {Grain.COURSE: ("course_id", "course", tuple(Figure)), Grain.VILLAGE: 
            Grain.CRAFT: ("craft", "craft", FUNNEL), Grain.CLASS: ("cohort_id", "class", FUNNEL)}
 
 
+#: A count asked for and not finished within this is taken as lost (its worker died): it may be asked for again.
+PENDING_FOR = timedelta(hours=1)
+#: Counts of periods other than the default one (asked for from the dashboard) are kept this long.
+KEEP_OTHER_PERIODS = timedelta(days=1)
+
+
 def take_snapshot(period: Period, now: datetime | None = None) -> FigureSnapshot:
     """Count every breakdown of the period as of now, by commune, into a new snapshot; drop the older ones.
 
     Never commits: the job or command does, once, so a half-written snapshot is never read.
     """
-    as_of = now or utcnow()
-    counted = replace(period, as_of=as_of)
-    snapshot = FigureSnapshot(period_first=period.first, period_last=period.last, as_of=as_of)
-    db.session.add(snapshot)
+    snapshot = start_snapshot(period, now)
     db.session.flush()
+    return fill_snapshot(snapshot)
+
+
+def start_snapshot(period: Period, now: datetime | None = None) -> FigureSnapshot:
+    """Add a count of the period as of now, not made yet (fill_snapshot makes it); never commits."""
+    snapshot = FigureSnapshot(period_first=period.first, period_last=period.last, as_of=now or utcnow())
+    db.session.add(snapshot)
+    return snapshot
+
+
+def fill_snapshot(snapshot: FigureSnapshot) -> FigureSnapshot:
+    """Count every breakdown of the snapshot's period as of its moment; drop the older counts of the same period."""
+    as_of = snapshot.as_of
+    period = Period(snapshot.period_first, snapshot.period_last)
+    counted = replace(period, as_of=as_of)
     began = time.perf_counter()
     rows: dict[tuple, dict] = {}
 
@@ -77,10 +95,42 @@ def take_snapshot(period: Period, now: datetime | None = None) -> FigureSnapshot
         db.session.execute(sa.insert(FigureRow), list(rows.values()))
     snapshot.finished_at = utcnow()
     snapshot.seconds = round(time.perf_counter() - began, 3)
-    older = sa.select(FigureSnapshot.id).where(FigureSnapshot.id != snapshot.id,
-                                               FigureSnapshot.finished_at.is_not(None))
+    same_period = sa.and_(FigureSnapshot.period_first == period.first, FigureSnapshot.period_last == period.last,
+                          FigureSnapshot.finished_at.is_not(None), FigureSnapshot.as_of < as_of)
+    older = sa.select(FigureSnapshot.id).where(FigureSnapshot.id != snapshot.id, sa.or_(
+        same_period, FigureSnapshot.created_at < utcnow() - KEEP_OTHER_PERIODS))
     db.session.execute(sa.delete(FigureRow).where(FigureRow.snapshot_id.in_(older)))
     db.session.execute(sa.delete(FigureSnapshot).where(FigureSnapshot.id.in_(older.scalar_subquery())))
+    return snapshot
+
+
+def _slow(snapshot: FigureSnapshot | None) -> bool:
+    return snapshot is not None and (snapshot.seconds or 0) >= current_app.config["FIGURES_LIVE_UNDER_S"]
+
+
+def _newest_count() -> FigureSnapshot | None:
+    return db.session.scalar(sa.select(FigureSnapshot).where(FigureSnapshot.finished_at.is_not(None))
+                             .order_by(FigureSnapshot.as_of.desc()).limit(1))
+
+
+def ask_for_count(period: Period) -> FigureSnapshot:
+    """Return the count of the period the worker is making, or ask it for one; commits that request.
+
+    Asking twice while one is under way asks once. The read before it is ended first, so that on
+    SQLite the request's transaction begins as a writer.
+    """
+    from lms.reports.tasks import count_snapshot_job
+
+    pending = db.session.scalar(sa.select(FigureSnapshot).where(
+        FigureSnapshot.period_first == period.first, FigureSnapshot.period_last == period.last,
+        FigureSnapshot.finished_at.is_(None), FigureSnapshot.created_at >= utcnow() - PENDING_FOR)
+        .order_by(FigureSnapshot.created_at.desc()).limit(1))
+    if pending is not None:
+        return pending
+    db.session.rollback()
+    snapshot = start_snapshot(period)
+    db.session.commit()
+    count_snapshot_job(snapshot.id)
     return snapshot
 
 
@@ -91,15 +141,32 @@ def latest_snapshot(period: Period) -> FigureSnapshot | None:
         FigureSnapshot.finished_at.is_not(None)).order_by(FigureSnapshot.as_of.desc()).limit(1))
 
 
-def figures_for(period: Period, scope: Scope, now: datetime | None = None) -> "LiveFigures | SnapshotFigures":
+def figures_for(period: Period, scope: Scope, now: datetime | None = None,
+                default: Period | None = None) -> "LiveFigures | SnapshotFigures | Counting":
     """Return the figures the dashboard shows for the period: the worker's, when counting takes long; else live.
 
     Either way they are counted as of one moment (`as_of`), which the page shows and the list links carry.
+    When counting takes long and the worker has no count of the period: the default period (a new day
+    began) shows the newest count, with its own period; another period is counted by the worker, and
+    the page says so (Counting) instead of keeping the reader waiting minutes.
     """
     snapshot = latest_snapshot(period)
-    if snapshot is not None and (snapshot.seconds or 0) >= current_app.config["FIGURES_LIVE_UNDER_S"]:
+    if _slow(snapshot):
         return SnapshotFigures(snapshot, replace(period, as_of=snapshot.as_of), scope)
-    return LiveFigures(replace(period, as_of=now or utcnow()), scope)
+    newest = _newest_count()
+    if not _slow(newest):
+        return LiveFigures(replace(period, as_of=now or utcnow()), scope)
+    if period == default:
+        return SnapshotFigures(newest, Period(newest.period_first, newest.period_last, as_of=newest.as_of), scope)
+    return Counting(ask_for_count(period), newest.seconds)
+
+
+@dataclass(frozen=True)
+class Counting:
+    """The worker is counting the period asked for; `seconds`: how long the last count took."""
+
+    snapshot: FigureSnapshot
+    seconds: float
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from lms.learning.models import Enrollment
 from lms.reports import figures, snapshots
 from lms.reports.access import check_commune_in_scope, current_scope, programme_staff_required
 from lms.reports.figures import FUNNEL, NO_COMMUNE, Figure
-from lms.reports.forms import PeriodForm, format_moment
+from lms.reports.forms import PeriodForm, default_period, format_moment
 from lms.reports.tables import CHART_ROWS, COLUMNS, NAME, Row, Sort, week_label
 
 bp = Blueprint("reports", __name__)
@@ -81,7 +81,11 @@ def dashboard():
     scope = current_scope()
     # Counted as of one moment (the worker's or now), which the links to the lists carry: a list read
     # later counts the same enrolments as the number it came from.
-    counted = snapshots.figures_for(replace(form.period(), as_of=None), scope)
+    counted = snapshots.figures_for(replace(form.period(), as_of=None), scope, default=default_period())
+    if isinstance(counted, snapshots.Counting):
+        return render_template("reports/counting.html", form=form, period=form.period(), scope=scope,
+                               places=_place_names(scope), counting=counted,
+                               minutes=max(1, -(-int(counted.seconds) // 60))), 202
     period = counted.period
     province_code, commune_code = _drill(scope)
     sort = Sort.from_args(request.args)

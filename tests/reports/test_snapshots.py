@@ -137,14 +137,16 @@ def test_old_figures_are_shown_with_a_warning_that_the_worker_may_have_stopped(a
     assert "bộ xử lý nền có thể đã dừng" in html
 
 
-def test_another_period_is_counted_live(app):
+def test_a_quick_programme_counts_any_period_live(app):
     make_trainee(enrolled_in=make_course("khoa-dem"))
     take_snapshot(default_period())
     db.session.commit()
+    app.config["FIGURES_LIVE_UNDER_S"] = 3600.0
+    other = Period(default_period().first, default_period().last - timedelta(days=1))
+    assert isinstance(figures_for(default_period(), Scope()), LiveFigures)
+    assert isinstance(figures_for(other, Scope()), LiveFigures)
     app.config["FIGURES_LIVE_UNDER_S"] = 0.0
     assert isinstance(figures_for(default_period(), Scope()), SnapshotFigures)
-    other = Period(default_period().first, default_period().last - timedelta(days=1))
-    assert isinstance(figures_for(other, Scope()), LiveFigures)
 
 
 def test_a_list_link_s_moment_that_is_not_one_is_ignored_not_a_500(app, client, auth):
@@ -206,3 +208,62 @@ def test_the_report_downloaded_beside_the_worker_s_figures_counts_what_they_coun
     sheet = load_workbook(io.BytesIO(response.data)).worksheets[0]
     totals = next(row for row in sheet.iter_rows(values_only=True) if isinstance(row[1], int))
     assert totals[1] == _number(html, Figure.ENROLLED)  # enrolments, the first figure: the count's, not now's
+
+
+def _slow_programme(app):
+    """A programme whose last count took long: what a province's is (minutes), made cheap for a test."""
+    make_trainee(enrolled_in=make_course("khoa-dem"), commune_code=CHUYEN_MY)
+    snapshot = take_snapshot(default_period())
+    snapshot.seconds = 150.0
+    db.session.commit()
+    app.config["FIGURES_LIVE_UNDER_S"] = 2.0
+    return snapshot
+
+
+def test_another_period_of_a_large_programme_is_counted_by_the_worker_and_the_page_says_so(app, client, auth,
+                                                                                           monkeypatch):
+    from lms.reports import tasks
+
+    _slow_programme(app)
+    from lms.learning.models import Enrollment
+
+    db.session.execute(sa.update(Enrollment).values(enrolled_at=utcnow() - timedelta(days=2)))
+    db.session.commit()
+    asked = []
+    monkeypatch.setattr(tasks, "count_snapshot_job", lambda snapshot_id: asked.append(snapshot_id))
+    auth.login(make_organizer(phone="0912888405").phone)
+    last = default_period().last - timedelta(days=1)
+    first = default_period().first - timedelta(days=30)  # not the default period, even on the 1st of January
+    url = f"/reports?date_from={first.isoformat()}&date_to={last.isoformat()}"
+    response = client.get(url)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 202
+    assert "đang được tính" in html and "khoảng 3 phút" in html and 'http-equiv="refresh"' in html
+    assert client.get(url).status_code == 202 and len(asked) == 1  # asked once while it is under way
+    pending = db.session.get(FigureSnapshot, asked[0])
+    assert (pending.period_last, pending.finished_at) == (last, None)
+
+    monkeypatch.undo()
+    tasks.count_snapshot_job.call_local(pending.id)  # the real job, as the worker runs it
+    db.session.expire_all()
+    db.session.get(FigureSnapshot, pending.id).seconds = 150.0  # it took long, as a province's does
+    db.session.commit()
+    html = client.get(url).get_data(as_text=True)
+    assert "Số liệu tính lúc" in html and _number(html, Figure.ENROLLED) == 1
+    assert _links_match_their_lists(client, url) >= 6
+    # The default period's count is still there: counting another period drops only older counts of that one.
+    assert client.get("/reports").status_code == 200
+    assert len(db.session.scalars(sa.select(FigureSnapshot)).all()) == 2
+
+
+def test_a_new_day_shows_the_newest_count_with_its_own_period_until_the_worker_counts_the_new_one(
+        app, client, auth):
+    snapshot = _slow_programme(app)
+    yesterday = snapshot.period_last - timedelta(days=1)
+    snapshot.period_last = yesterday  # as if counted yesterday: today's default period has no count yet
+    db.session.commit()
+    auth.login(make_organizer(phone="0912888406").phone)
+    response = client.get("/reports")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Số liệu tính lúc" in html
+    assert f"{yesterday.day} thg {yesterday.month}" in html  # the count's own last day, not today
