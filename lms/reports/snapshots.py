@@ -13,7 +13,7 @@ not worth waiting for: the dashboard counts live, as of the moment it is asked.
 """
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -213,25 +213,35 @@ class SnapshotFigures:
     snapshot: FigureSnapshot
     period: Period
     scope: Scope
+    #: Sums already read: a table's counts and its attendance are one query.
+    _read: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def stale(self) -> bool:
         """Whether the worker has not counted for several refreshes (it may have stopped)."""
         return utcnow() - self.snapshot.as_of > timedelta(minutes=REFRESH_MINUTES * STALE_AFTER_REFRESHES)
 
-    def _sums(self, grain: Grain, key: str | None, *where) -> dict:
-        group = [getattr(FigureRow, key)] if key else []
-        scope = sa.true() if self.scope.whole else FigureRow.commune_code.in_(sorted(self.scope.communes) or [-1])
-        query = sa.select(*group, *(sa.func.sum(getattr(FigureRow, n)).label(n) for n in _NUMBERS)).where(
-            FigureRow.snapshot_id == self.snapshot.id, FigureRow.grain == grain, scope, *where)
-        return {(row[0] if key else None): row for row in db.session.execute(query.group_by(*group))}
+    def _sums(self, grain: Grain, key: str | None, *where, commune_code: int | None = None) -> dict:
+        asked = (grain, key, commune_code, tuple(str(w) for w in where))
+        if asked not in self._read:
+            group = [getattr(FigureRow, key)] if key else []
+            scope = sa.true() if self.scope.whole else FigureRow.commune_code.in_(sorted(self.scope.communes) or [-1])
+            if commune_code is not None:
+                where = (*where, FigureRow.commune_code == commune_code)
+            query = sa.select(*group, *(sa.func.sum(getattr(FigureRow, n)).label(n) for n in _NUMBERS)).where(
+                FigureRow.snapshot_id == self.snapshot.id, FigureRow.grain == grain, scope, *where)
+            self._read[asked] = {(row[0] if key else None): row for row in db.session.execute(query.group_by(*group))}
+        return self._read[asked]
 
-    def _counts(self, grain: Grain, key: str, shown, *where) -> dict:
-        return {k: {f: int(getattr(row, f.value) or 0) for f in shown}
-                for k, row in self._sums(grain, key, *where).items()}
+    def _counts(self, grain: Grain, key: str | None, shown, *where, commune_code: int | None = None) -> dict:
+        # By position, not by name: a province's class table is ten thousand rows.
+        offset = 1 if key else 0
+        places = [(f, offset + _NUMBERS.index(f.value)) for f in shown]
+        return {k: {f: int(row[i] or 0) for f, i in places}
+                for k, row in self._sums(grain, key, *where, commune_code=commune_code).items()}
 
     def by_course(self, shown) -> dict:
-        return self._counts(Grain.COURSE, "course_id", shown, FigureRow.course_id.is_not(None))
+        return {k: n for k, n in self._counts(Grain.COURSE, "course_id", shown).items() if k is not None}
 
     def by_commune_and_course(self, shown, *, course_id: int | None = None) -> dict:
         where = [FigureRow.course_id == course_id] if course_id is not None else [FigureRow.course_id.is_not(None)]
@@ -243,13 +253,13 @@ class SnapshotFigures:
                 if any(row[2:])}
 
     def by_class(self, shown) -> dict:
-        return self._counts(Grain.CLASS, "cohort_id", shown, FigureRow.cohort_id.is_not(None))
+        return {k: n for k, n in self._counts(Grain.CLASS, "cohort_id", shown).items() if k is not None}
 
     def by_commune(self, shown) -> dict:
         return self._counts(Grain.COURSE, "commune_code", shown)
 
     def by_village(self, shown, commune_code: int) -> dict:
-        return self._counts(Grain.VILLAGE, "village", shown, FigureRow.commune_code == commune_code)
+        return self._counts(Grain.VILLAGE, "village", shown, commune_code=commune_code)
 
     def by_craft(self, shown) -> dict:
         return self._counts(Grain.CRAFT, "craft", shown)
@@ -258,9 +268,10 @@ class SnapshotFigures:
         grain, key = {None: (Grain.COURSE, None), "course": (Grain.COURSE, "course_id"),
                       "commune": (Grain.COURSE, "commune_code"), "class": (Grain.CLASS, "cohort_id"),
                       "village": (Grain.VILLAGE, "village"), "craft": (Grain.CRAFT, "craft")}[by]
-        where = [FigureRow.commune_code == commune_code] if commune_code is not None else []
-        found = {k: AttendanceFigure(**{n: int(getattr(row, n) or 0) for n in _ATTENDANCE})
-                 for k, row in self._sums(grain, key, *where).items()}
+        offset = 1 if key else 0
+        first = offset + _NUMBERS.index(_ATTENDANCE[0])
+        found = {k: AttendanceFigure(*(int(n or 0) for n in row[first:first + len(_ATTENDANCE)]))
+                 for k, row in self._sums(grain, key, commune_code=commune_code).items()}
         if by is None:
             return found.get(None) or AttendanceFigure()
         # As live: a row with no session held has no attendance figure at all.

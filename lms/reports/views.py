@@ -104,10 +104,14 @@ def dashboard():
                    for cid, counts in table.items() if cid in courses and counts[Figure.ENROLLED]]
 
     class_counts = counted.by_class(FUNNEL)
-    cohorts = {c.id: c for c in db.session.scalars(sa.select(Cohort).where(Cohort.id.in_(list(class_counts))))}
+    # A province has thousands of classes: their codes and names only, not whole rows; in code order.
+    named = sa.select(Cohort.id, Cohort.code, Cohort.name)
+    if len(class_counts) <= 500:
+        named = named.where(Cohort.id.in_(list(class_counts)))
+    cohorts = {cid: (code, name) for cid, code, name in db.session.execute(named)}
     by_class_attendance = counted.attendance("class")
-    class_rows = [Row(f"{cohorts[cid].code} · {cohorts[cid].name}", {"cohort": cid}, counts,
-                      by_class_attendance.get(cid))
+    class_rows = [Row(f"{cohorts[cid][0]} · {cohorts[cid][1]}", {"cohort": cid}, counts,
+                      by_class_attendance.get(cid), order=cohorts[cid][0].casefold())
                   for cid, counts in class_counts.items() if cid in cohorts and counts[Figure.ENROLLED]]
 
     places = _place_rows(counted, province_code, commune_code, here)
