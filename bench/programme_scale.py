@@ -256,12 +256,16 @@ def _log_in(app, phone: str):
 
 
 def _peak(run) -> dict:
-    """Run and return its result with how much the process's peak memory grew (MiB) while it ran."""
-    import resource
+    """Run and return its result with the most Python memory it held at once (MiB, tracemalloc's peak)."""
+    import tracemalloc
 
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    result = run()
-    return result | {"peak_growth_mib": round((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024, 1)}
+    tracemalloc.start()
+    try:
+        result = run()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return result | {"peak_python_mib": round(peak / 2**20, 1)}
 
 
 def measure(app, runs: int, live_once: bool = False) -> dict:

@@ -451,7 +451,9 @@ def _per_week(inner: sa.Select, period: Period, keyed: bool = False) -> dict:
     """
     from lms.core.extensions import db
 
-    moments = inner.subquery()
+    # Materialized: "at" may be a correlated subquery (the first certificate), which the week's CASE
+    # would otherwise run once per week it compares (seconds per query, minutes at a province).
+    moments = inner.cte("moments").prefix_with("MATERIALIZED")
     # Bucketed in a subquery and grouped by its column: the same on SQLite and PostgreSQL.
     keys = [moments.c.key.label("key")] if keyed else []
     weeks = sa.select(*keys, _week_index(moments.c.at, period).label("week")).subquery()
