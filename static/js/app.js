@@ -49,10 +49,20 @@ document.addEventListener("DOMContentLoaded", () => {
   }
 
   // The offline page stands in for the page that was asked for, at its address: trying again
-  // (or the network coming back) loads that page.
+  // (or the network coming back) loads that page. "online" can come before the site answers (the
+  // phone has a signal, not yet a route): reload once a small request gets through, or the page
+  // would only be the offline page again.
   if (offlinePage) {
     document.querySelectorAll("[data-retry]").forEach((button) => button.addEventListener("click", () => location.reload()));
-    window.addEventListener("online", () => location.reload());
+    const reloadWhenReachable = async (tries) => {
+      try {
+        await fetch(offlinePage.dataset.probeUrl, { method: "HEAD", cache: "no-store" });
+        location.reload();
+      } catch {
+        if (tries > 1) setTimeout(() => reloadWhenReachable(tries - 1), 2000);
+      }
+    };
+    window.addEventListener("online", () => reloadWhenReachable(5));
   }
 
   // Close the menu when tapping outside it.
