@@ -146,8 +146,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(privacy_bp)
 
     from lms.web.security import apply_security_headers
+    from lms.web.shell import add_static_version
 
     app.after_request(apply_security_headers)
+    app.url_defaults(add_static_version)
 
 
 def register_hooks(app: Flask) -> None:

@@ -555,7 +555,9 @@ def force_password_change():
         current_user.is_authenticated
         and current_user.must_change_password
         and request.endpoint
-        not in {"accounts.change_password", "accounts.logout", "static", "core.healthz", "core.set_language"}
+        not in {"accounts.change_password", "accounts.logout", "static", "core.healthz", "core.set_language",
+                # The app shell: a redirect would fail the service worker's install.
+                "core.manifest", "core.service_worker", "core.offline"}
     ):
         return redirect(url_for("accounts.change_password"))
     return None

@@ -41,7 +41,9 @@ bp = Blueprint("privacy", __name__)
 CONSENT_KEY = "privacy_consent"
 #: Pages a person who has not agreed may still open: the notice, their privacy page, leaving.
 OPEN_WITHOUT_CONSENT = {"accounts.logout", "accounts.logout_everywhere", "accounts.change_password", "static",
-                        "core.healthz", "core.set_language"}
+                        "core.healthz", "core.set_language",
+                        # The app shell, which holds nothing personal: a redirect would fail the service worker's install.
+                        "core.manifest", "core.service_worker", "core.offline"}
 PAGE_SIZE = 50
 
 

@@ -9,6 +9,9 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "media-src 'self' blob:",
         "font-src 'self'",
         "connect-src 'self'",
+        # Named, though default-src would cover them: the installable app's worker and manifest come from here only.
+        "worker-src 'self'",
+        "manifest-src 'self'",
         "object-src 'none'",
         "base-uri 'self'",
         "form-action 'self'",

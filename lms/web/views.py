@@ -1,4 +1,6 @@
-"""Home page, health check, language switch and place look-ups."""
+"""Home page, health check, language switch, place look-ups and the installable app's shell."""
+
+import json
 
 import sqlalchemy as sa
 from flask import (
@@ -90,3 +92,41 @@ def province_communes(province_code: int):
     response.cache_control.public = True
     response.cache_control.max_age = 86400
     return response
+
+
+@bp.route("/manifest.webmanifest")
+def manifest():
+    """Serve the web app manifest that makes the site installable."""
+    from lms.web.shell import manifest
+
+    response = jsonify(manifest())
+    response.mimetype = "application/manifest+json"
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.route("/sw.js")
+def service_worker():
+    """Serve the service worker from the site's root, so that it controls every page.
+
+    Its bytes carry the shell's version and file list: any changed static file, offline page or
+    translation changes them, and the browser installs the new worker.
+    """
+    from lms.web.shell import manifest, shell_urls, shell_version
+
+    offline_page = render_template("pwa/offline.html").encode()
+    version = shell_version(offline_page, json.dumps(manifest(), sort_keys=True).encode())
+    body = render_template("pwa/sw.js", version=version, shell=shell_urls(), offline_url=url_for("core.offline"),
+                           manifest_url=url_for("core.manifest"))
+    response = current_app.response_class(body, mimetype="text/javascript")
+    # The browser asks again on every check (no HTTP cache may keep an old worker); the ETag makes
+    # that ask cost a 304 when nothing changed.
+    response.headers["Cache-Control"] = "no-cache"
+    response.add_etag()
+    return response.make_conditional(request)
+
+
+@bp.route("/offline")
+def offline():
+    """Show what the service worker answers when a page cannot be reached: nothing personal in it."""
+    return render_template("pwa/offline.html")
