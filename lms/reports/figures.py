@@ -245,12 +245,18 @@ def _narrowed(query: sa.Select, filters: Filters, scope: Scope, period: Period) 
     return query
 
 
-def enrolments(figure: Figure, period: Period, *, scope: Scope = WHOLE, **filters) -> sa.Select:
-    """Return the enrolments in the figure (the list behind its number), newest first; filters as in `Filters`."""
+def enrolments(figure: Figure, period: Period, *, scope: Scope = WHOLE, members: sa.Select | None = None,
+               **filters) -> sa.Select:
+    """Return the enrolments in the figure (the list behind its number), newest first; filters as in `Filters`.
+
+    members: the ids of the enrolments a snapshot found in the figure at the period's moment, taken instead
+    of the figure's condition (for "active" and "stuck", which later work would move; lms/reports/snapshots.py).
+    """
     chosen = Filters(**filters)
     if chosen.week is not None and figure is not Figure.CERTIFIED_IN_PERIOD:
         raise ValueError("a week picks the certified in the period only")
-    query = _narrowed(sa.select(Enrollment).where(condition(figure, period)), chosen, scope, period)
+    picked = condition(figure, period) if members is None else Enrollment.id.in_(members)
+    query = _narrowed(sa.select(Enrollment).where(picked), chosen, scope, period)
     return query.order_by(Enrollment.enrolled_at.desc(), Enrollment.id.desc())
 
 

@@ -72,3 +72,18 @@ class FigureRow(db.Model):
     absent: Mapped[int] = mapped_column(default=0)
     excused: Mapped[int] = mapped_column(default=0)
     checked_in: Mapped[int] = mapped_column(default=0)
+
+
+class FigureMember(db.Model):
+    """An enrolment in a figure that moves with the clock (active, stuck) at a snapshot's moment.
+
+    "Active" and "stuck" read each enrolment's latest activity, which later work overwrites: kept
+    here, the list behind a snapshot's number is the same enrolments however much they work since.
+    """
+
+    __tablename__ = "figure_members"
+
+    snapshot_id: Mapped[int] = mapped_column(sa.ForeignKey("figure_snapshots.id", ondelete="CASCADE"),
+                                             primary_key=True)
+    figure: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    enrollment_id: Mapped[int] = mapped_column(primary_key=True)

@@ -22,10 +22,13 @@ from flask import current_app
 from lms.attendance.figures import AttendanceFigure
 from lms.core.db import utcnow
 from lms.core.extensions import db
+from lms.learning.models import Enrollment
 from lms.reports import figures
 from lms.reports.figures import FUNNEL, Figure, Period, Scope, Week
-from lms.reports.models import FigureRow, FigureSnapshot, Grain
+from lms.reports.models import FigureMember, FigureRow, FigureSnapshot, Grain
 
+#: The figures that move with the clock: a snapshot keeps their enrolments, for the lists behind its numbers.
+MOVING = (Figure.ACTIVE, Figure.STUCK)
 #: The worker counts the default period this often.
 REFRESH_MINUTES = 10
 #: A snapshot older than this many refreshes is shown with a warning: the worker may have stopped.
@@ -52,9 +55,22 @@ def take_snapshot(period: Period, now: datetime | None = None) -> FigureSnapshot
 
     Never commits: the job or command does, once, so a half-written snapshot is never read.
     """
+    read_one_moment()
     snapshot = start_snapshot(period, now)
     db.session.flush()
     return fill_snapshot(snapshot)
+
+
+def read_one_moment() -> None:
+    """Make the transaction about to begin read one moment of the database (PostgreSQL's REPEATABLE READ).
+
+    Called before a count's first query: its tables then agree with each other and with the members
+    it keeps, whatever trainees do meanwhile. SQLite's transactions already do; a transaction under
+    way is left as it is.
+    """
+    session = db.session()
+    if session.get_bind().dialect.name == "postgresql" and not session.in_transaction():
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
 
 
 def start_snapshot(period: Period, now: datetime | None = None) -> FigureSnapshot:
@@ -93,6 +109,10 @@ def fill_snapshot(snapshot: FigureSnapshot) -> FigureSnapshot:
                     checked_in=week.checked_in)
     if rows:
         db.session.execute(sa.insert(FigureRow), list(rows.values()))
+    for figure in MOVING:
+        members = sa.select(sa.literal(snapshot.id), sa.literal(figure.value), Enrollment.id).where(
+            figures.condition(figure, counted))
+        db.session.execute(sa.insert(FigureMember).from_select(["snapshot_id", "figure", "enrollment_id"], members))
     snapshot.finished_at = utcnow()
     snapshot.seconds = round(time.perf_counter() - began, 3)
     same_period = sa.and_(FigureSnapshot.period_first == period.first, FigureSnapshot.period_last == period.last,
@@ -100,6 +120,7 @@ def fill_snapshot(snapshot: FigureSnapshot) -> FigureSnapshot:
     older = sa.select(FigureSnapshot.id).where(FigureSnapshot.id != snapshot.id, sa.or_(
         same_period, FigureSnapshot.created_at < utcnow() - KEEP_OTHER_PERIODS))
     db.session.execute(sa.delete(FigureRow).where(FigureRow.snapshot_id.in_(older)))
+    db.session.execute(sa.delete(FigureMember).where(FigureMember.snapshot_id.in_(older)))
     db.session.execute(sa.delete(FigureSnapshot).where(FigureSnapshot.id.in_(older.scalar_subquery())))
     return snapshot
 
@@ -132,6 +153,17 @@ def ask_for_count(period: Period) -> FigureSnapshot:
     db.session.commit()
     count_snapshot_job(snapshot.id)
     return snapshot
+
+
+def members_at(figure: Figure, period: Period) -> sa.Select | None:
+    """Return the ids of the enrolments a snapshot kept in a moving figure at the period's moment (None: none did)."""
+    if figure not in MOVING or period.as_of is None:
+        return None
+    snapshot = latest_snapshot(period)
+    if snapshot is None or snapshot.as_of != period.as_of:
+        return None
+    return sa.select(FigureMember.enrollment_id).where(FigureMember.snapshot_id == snapshot.id,
+                                                       FigureMember.figure == figure.value)
 
 
 def latest_snapshot(period: Period) -> FigureSnapshot | None:

@@ -23,8 +23,9 @@ def count_snapshot_job(snapshot_id: int) -> int | None:
     """Count a period the dashboard asked for (ask_for_count made its snapshot, not yet filled)."""
     from lms.core.extensions import db
     from lms.reports.models import FigureSnapshot
-    from lms.reports.snapshots import fill_snapshot
+    from lms.reports.snapshots import fill_snapshot, read_one_moment
 
+    read_one_moment()
     snapshot = db.session.get(FigureSnapshot, snapshot_id)
     if snapshot is None or snapshot.finished_at is not None:
         return None  # dropped, or made by another worker already

@@ -269,7 +269,8 @@ class _ListAsked:
 
     def enrolments(self, *, searched: bool = True) -> sa.Select:
         """Return the list's enrolments, those matching the search box unless searched=False."""
-        select = figures.enrolments(self.figure, self.period, scope=self.scope, **self.filters)
+        select = figures.enrolments(self.figure, self.period, scope=self.scope,
+                                    members=snapshots.members_at(self.figure, self.period), **self.filters)
         matching = matching_people(self.query) if searched else None
         return select if matching is None else select.where(matching)
 
@@ -304,7 +305,8 @@ def trainees(figure: str):
     return render_template("reports/trainees.html", figure=asked.figure, period=asked.period, page=page,
                            course=asked.heading.get("course"), heading=asked.heading, total=total, query=asked.query,
                            kept=asked.kept(), export_kept=asked.kept(), search_kept=asked.kept(with_query=False),
-                           period_kept=asked.form.kept(), scope=asked.scope)
+                           period_kept=asked.form.kept(), scope=asked.scope,
+                           kept_by_the_count=snapshots.members_at(asked.figure, asked.period) is not None)
 
 
 @bp.get("/reports/trainees/<figure>.<any(xlsx, csv):fmt>")
