@@ -220,7 +220,9 @@
       line(link);
     }
     for (const item of items.filter((i) => i.status === "refused")) {
-      line(text("msgRefused", { what: text(item.kind === "done" ? "msgKindDone" : "msgKindProgress"), reason: item.last_error }), "outbox-refused");
+      // "check-in" -> data-msg-kind-check-in -> dataset.msgKindCheckIn
+      const kind = `msgKind${item.kind.replace(/(^|-)(\w)/g, (_, __, c) => c.toUpperCase())}`;
+      line(text("msgRefused", { what: text(kind) || item.kind, reason: item.last_error }), "outbox-refused");
     }
     if (!items.length && syncedAt) line(text("msgSynced", { time: timeFormat.format(syncedAt) }), "outbox-synced");
     box.replaceChildren(...parts);

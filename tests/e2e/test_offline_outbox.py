@@ -135,3 +135,36 @@ def test_a_session_ended_offline_keeps_the_queue_asks_to_log_in_and_never_sends_
     assert page.evaluate(ITEMS) == [] and answers == [401, 200]
     assert _completions(lesson) == (1, 1)
     screenshot(page, "64-sent-after-logging-in")
+
+
+def test_a_code_typed_offline_checks_in_as_of_the_moment_typed_and_a_wrong_one_stays_with_the_reason(
+        served, phone_page, app):
+    from lms.attendance import checkin
+    from lms.attendance.models import AttendanceRecord, AttendanceStatus
+    from tests.factories import make_class, session_now
+
+    cohort, _instructor, (huong, _binh) = make_class()
+    session = session_now(cohort, started_minutes_ago=2)
+    page = phone_page
+    log_in_with_the_form(page, served, huong.phone)
+    page.goto(f"{served}/check-in")
+    page.context.set_offline(True)
+    page.locator("input[name=code]").fill("000000" if checkin.make_code(session) != "000000" else "111111")
+    page.locator("main form.checkin-form button[type=submit]").click()
+    page.locator("input[name=code]").fill(checkin.make_code(session))
+    page.locator("main form.checkin-form button[type=submit]").click()
+    page.locator("[data-check-in-pending]").wait_for()
+    assert page.locator("[data-outbox-status] .outbox-count").inner_text() == "2 việc chưa gửi"
+    screenshot(page, "65-check-in-code-offline")
+
+    page.context.set_offline(False)
+    refused = page.locator("[data-outbox-status] .outbox-refused")
+    refused.wait_for()
+    assert "Mã này không đúng" in refused.inner_text()  # the wrong one stays, with the server's reason
+    _wait_for(page, lambda: [i["status"] for i in page.evaluate(ITEMS)] == ["refused"])
+    page.locator("[data-check-in-pending]").wait_for(state="hidden")
+    assert page.locator("[data-outbox-status] .outbox-count").inner_text() == "1 việc chưa gửi"
+    screenshot(page, "66-check-in-refused-kept")
+    db.session.rollback()
+    record = db.session.scalars(sa.select(AttendanceRecord)).one()
+    assert record.status == AttendanceStatus.PRESENT and record.user_id == huong.id
