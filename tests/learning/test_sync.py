@@ -144,3 +144,13 @@ def test_the_organizers_list_shows_the_last_sync_in_a_constant_number_of_queries
     _trainees_reporting(course, 6, start=2)
     many, html = _count_statements(lambda: client.get(url).get_data(as_text=True))
     assert many == few and html.count("Đồng bộ lần cuối") == 8
+
+
+def test_a_trainee_finds_their_phones_last_report_in_their_personal_data(app):
+    from lms.learning.personal_data import personal_data
+
+    trainee = make_trainee()
+    assert [s for s in personal_data(trainee) if s.key == "sync_status"][0].rows == ()
+    services.record_sync_status(trainee, 4, datetime(2026, 12, 7, 3, 42, tzinfo=UTC))
+    section = [s for s in personal_data(trainee) if s.key == "sync_status"][0]
+    assert [row["waiting"] for row in section.rows] == [4]
