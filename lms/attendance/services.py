@@ -2,7 +2,7 @@
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -273,16 +273,12 @@ def sessions_open_at(at: datetime) -> list[ClassSession]:
         .order_by(ClassSession.starts_at, ClassSession.id)))
 
 
-def check_in_with_code(code: str, trainee, *, at: datetime | None = None) -> CheckIn:
-    """Check the trainee in with the 6-digit code on the instructor's screen.
-
-    The code does not name the session: look among the sessions open now, the trainee's own classes first.
-    """
-    at = at or utcnow()
-    open_now = sessions_open_at(at)
+def _session_for_code(code: str, trainee, at: datetime) -> ClassSession:
+    """Return the session whose screen showed this code at `at`: the trainee's own classes first."""
+    open_then = sessions_open_at(at)
     mine = set(db.session.scalars(sa.select(CohortMember.cohort_id).where(
         CohortMember.user_id == trainee.id, CohortMember.status == MemberStatus.ACTIVE)))
-    ordered = [s for s in open_now if s.cohort_id in mine] + [s for s in open_now if s.cohort_id not in mine]
+    ordered = [s for s in open_then if s.cohort_id in mine] + [s for s in open_then if s.cohort_id not in mine]
     session, current = match_code(code, ordered, at)
     if session is None:
         raise InvalidCode(_l("This code is not right. Check the 6 digits on the instructor's screen."))
@@ -290,7 +286,38 @@ def check_in_with_code(code: str, trainee, *, at: datetime | None = None) -> Che
         raise CodeExpired(_l("This code has expired. Type the code the screen shows now."))
     if session.cohort_id not in mine:
         raise NotInClass()
-    return check_in(session, trainee, method=CheckInMethod.SELF_CODE, at=at)
+    return session
+
+
+def check_in_with_code(code: str, trainee, *, at: datetime | None = None) -> CheckIn:
+    """Check the trainee in with the 6-digit code on the instructor's screen.
+
+    The code does not name the session: look among the sessions open now, the trainee's own classes first.
+    """
+    at = at or utcnow()
+    return check_in(_session_for_code(code, trainee, at), trainee, method=CheckInMethod.SELF_CODE, at=at)
+
+
+#: A code typed offline must reach the server within this long after the session's check-in closed.
+#: The phone's clock is all that dates it: without a bound, a code read off a friend's screen could be
+#: sent weeks later, dated back to when it was shown.
+OFFLINE_SYNC_GRACE = timedelta(hours=24)
+
+
+def check_in_with_typed_code(code: str, trainee, *, typed_at: datetime, now: datetime | None = None) -> CheckIn:
+    """Check the trainee in with a code typed offline at `typed_at` (the phone's clock) and sent later.
+
+    The code must be the one the screen showed at `typed_at` (so not typed before it was shown), within
+    the session's check-in window then; `typed_at` is never taken as later than now, and the code must
+    arrive within OFFLINE_SYNC_GRACE of the window's close. Flush in the caller's transaction.
+    """
+    now = now or utcnow()
+    typed_at = min(typed_at, now)
+    session = _session_for_code(code, trainee, typed_at)
+    if now > session.ends_at + OPEN_AFTER + OFFLINE_SYNC_GRACE:
+        raise CodeExpired(_l("This code arrived more than a day after the session's check-in closed. "
+                             "Ask the instructor to mark you present."))
+    return check_in(session, trainee, method=CheckInMethod.SELF_CODE, at=typed_at)
 
 
 # --- Trainees' cards ----------------------------------------------------------------------

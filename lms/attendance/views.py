@@ -24,7 +24,9 @@ from lms.attendance import checkin, figures, services
 from lms.attendance.access import get_session_for_staff_or_404, get_trainee_of_session_or_404
 from lms.attendance.forms import CardScanForm, CodeForm, MarkForm
 from lms.attendance.models import ATTENDED, AttendanceStatus, CheckInMethod
+from lms.attendance.schemas import TypedCodeIn, TypedCodeOut
 from lms.cohorts.models import ClassSession
+from lms.core.api import ErrorBody, api_error, api_login_required, api_operation
 from lms.core.db import utcnow, writes_database
 from lms.core.extensions import db, limiter
 from lms.core.i18n import gettext as _
@@ -265,6 +267,26 @@ def check_in():
             return render_template("attendance/check_in_result.html", result=result, message=None)
     return render_template("attendance/check_in.html", form=form,
                            today=services.todays_sessions(current_user), attended=ATTENDED)
+
+
+@bp.route("/api/v1/check-ins", methods=["POST"])
+@api_login_required
+@limiter.limit(_code_limit, key_func=_code_limit_key)
+@api_operation("/api/v1/check-ins", "POST", summary="Check in with a code typed on the phone, perhaps while offline",
+               body=TypedCodeIn, tags=["attendance"],
+               responses={200: ("Checked in as of the moment typed, or already checked in", TypedCodeOut),
+                          401: ("Not logged in", ErrorBody),
+                          422: ("Refused: wrong or expired code, check-in not open then, not in the class", ErrorBody)})
+def check_in_typed_code(payload: TypedCodeIn):
+    """Check the current user in as of the moment the code was typed; sending it again changes nothing."""
+    try:
+        result = services.check_in_with_typed_code(payload.code, current_user, typed_at=payload.typed_at)
+    except checkin.CheckInRefused as exc:
+        db.session.rollback()
+        return api_error(422, "refused", str(exc))
+    db.session.commit()
+    return jsonify(TypedCodeOut(id=str(payload.id), status="already" if result.already else "checked_in",
+                                session_id=result.session.id, arrival=str(result.record.status.label)).model_dump())
 
 
 # --- Trainees' cards, scanned by the instructor -------------------------------------------------

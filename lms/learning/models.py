@@ -102,3 +102,17 @@ class ProgressEvent(db.Model):
     kind: Mapped[str] = mapped_column(sa.String(16))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SyncStatus(db.Model):
+    """What a trainee's phone last said about its outbox: shown to staff, never used to decide anything."""
+
+    __tablename__ = "sync_statuses"
+
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    #: Items still waiting on the phone (not sent, or refused by the server) when it last reported.
+    waiting: Mapped[int] = mapped_column(default=0)
+    #: When the phone last emptied its queue, by the server's clock as the phone was told it.
+    last_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When the report arrived (the server's clock).
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

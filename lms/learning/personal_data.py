@@ -6,7 +6,7 @@ from lms.accounts.hooks import DataSection
 from lms.core.extensions import db
 from lms.core.i18n import lazy_gettext as _l
 from lms.courses.models import Course, Lesson
-from lms.learning.models import Enrollment, LessonProgress, ProgressEvent
+from lms.learning.models import Enrollment, LessonProgress, ProgressEvent, SyncStatus
 
 #: What each kind of progress event means to the person who sent it.
 EVENT_KINDS = {"open": _l("Opened the lesson"), "position": _l("Watched or read up to a point"),
@@ -14,7 +14,7 @@ EVENT_KINDS = {"open": _l("Opened the lesson"), "position": _l("Watched or read 
 
 
 def personal_data(user) -> list[DataSection]:
-    """Return the user's enrolments, lesson progress and activity history (the events their phone sent)."""
+    """Return the user's enrolments, lesson progress, activity history and what their phone last reported."""
     enrolments = db.session.execute(
         sa.select(Enrollment, Course.title).join(Course, Course.id == Enrollment.course_id)
         .where(Enrollment.user_id == user.id).order_by(Enrollment.enrolled_at))
@@ -42,4 +42,9 @@ def personal_data(user) -> list[DataSection]:
                     (("lesson", _l("Lesson")), ("kind", _l("What happened")), ("occurred_at", _l("When"))),
                     tuple({"lesson": lesson, "kind": EVENT_KINDS.get(e.kind, e.kind), "occurred_at": e.occurred_at}
                           for e, lesson in events)),
+        DataSection("sync_status", _l("Work not sent from your phone"),
+                    (("waiting", _l("Items not sent yet")), ("last_synced_at", _l("Last sync")),
+                     ("reported_at", _l("Reported on"))),
+                    tuple({"waiting": s.waiting, "last_synced_at": s.last_synced_at, "reported_at": s.reported_at}
+                          for s in [db.session.get(SyncStatus, user.id)] if s is not None)),
     ]

@@ -105,3 +105,20 @@ class CourseProgressOut(BaseModel):
     completed_at: str | None
     resume_lesson: str | None
     lessons: list[LessonProgressOut]
+
+
+class SyncStatusIn(BaseModel):
+    """What the phone's outbox holds after a sending attempt, for staff to see."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: More than a phone's outbox could sensibly hold is a broken client, not a fact worth keeping.
+    waiting: int = Field(ge=0, le=100_000, description="Items still on the phone: not sent yet, or refused.")
+    last_synced_at: PhoneTime | None = Field(
+        default=None, description="When the queue was last emptied, by the server's clock (its Date header).")
+
+
+class SyncStatusOut(BaseModel):
+    waiting: int
+    last_synced_at: str | None
+    reported_at: str

@@ -17,6 +17,7 @@ from lms.learning.models import (
     EnrollmentStatus,
     LessonProgress,
     ProgressEvent,
+    SyncStatus,
 )
 
 #: Positions may run past the known duration by this much (players round differently).
@@ -557,3 +558,38 @@ def course_progress(user, course: Course, lessons=None) -> CourseProgress:
     summary.required_total = len(required)
     summary.required_done = sum(1 for lesson in required if summary.is_done(lesson))
     return summary
+
+
+# --- What the phones report about their outboxes ---------------------------------------
+
+#: A phone's clock (or the Date header it read) may run a little ahead of this server's.
+SYNC_CLOCK_SLACK = timedelta(minutes=5)
+
+
+def record_sync_status(user, waiting: int, last_synced_at: datetime | None, now: datetime | None = None) -> SyncStatus:
+    """Keep what the user's phone says is waiting in its outbox; flush in the caller's transaction.
+
+    A last sync in the future is the phone's wrong clock: it is kept as now. A report without one
+    keeps the last known sync, as "nothing sent yet" does not undo an earlier one.
+    """
+    now = now or utcnow()
+    if last_synced_at is not None and last_synced_at > now + SYNC_CLOCK_SLACK:
+        last_synced_at = now
+    elif last_synced_at is not None:
+        last_synced_at = min(last_synced_at, now)
+    insert_if_absent(db.session, SyncStatus, {"user_id": user.id, "waiting": waiting, "reported_at": now,
+                                              "last_synced_at": last_synced_at}, unique=["user_id"])
+    status = db.session.get(SyncStatus, user.id, populate_existing=True)
+    status.waiting, status.reported_at = waiting, now
+    if last_synced_at is not None and (status.last_synced_at is None or last_synced_at > status.last_synced_at):
+        status.last_synced_at = last_synced_at
+    db.session.flush()
+    return status
+
+
+def sync_statuses_of(user_ids) -> dict[int, SyncStatus]:
+    """Return the last sync reports of these users, by user id, in one query."""
+    ids = list(set(user_ids))
+    if not ids:
+        return {}
+    return {s.user_id: s for s in db.session.scalars(sa.select(SyncStatus).where(SyncStatus.user_id.in_(ids)))}

@@ -5,7 +5,17 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.orm
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 
 from lms.accounts.access import role_required
@@ -13,7 +23,7 @@ from lms.accounts.forms import ConfirmActionForm
 from lms.accounts.models import Role
 from lms.core.api import ErrorBody, api_login_required, api_operation
 from lms.core.db import utcnow, writes_database
-from lms.core.extensions import db
+from lms.core.extensions import db, limiter
 from lms.core.i18n import gettext as _
 from lms.core.params import paginate
 from lms.core.timezone import local_today, start_of_local_day
@@ -37,6 +47,8 @@ from lms.learning.schemas import (
     ProgressBatchIn,
     ProgressBatchOut,
     ProgressEventIn,
+    SyncStatusIn,
+    SyncStatusOut,
 )
 
 bp = Blueprint("learning", __name__)
@@ -258,6 +270,34 @@ def course_progress_api(slug: str):
     return jsonify(body.model_dump())
 
 
+#: A phone reports after each sending attempt; a few a minute is plenty, more is a loop gone wrong.
+SYNC_STATUS_LIMIT = "20 per minute"
+
+
+def _sync_status_limit() -> str:
+    return current_app.config.get("SYNC_STATUS_LIMIT", SYNC_STATUS_LIMIT)
+
+
+def _sync_status_key() -> str:
+    return f"sync-status:user:{current_user.id}" if current_user.is_authenticated else "sync-status:anonymous"
+
+
+@bp.route("/api/v1/sync-status", methods=["POST"])
+@api_login_required
+@limiter.limit(_sync_status_limit, key_func=_sync_status_key)
+@api_operation("/api/v1/sync-status", "POST", summary="Report how many items wait on this phone and when it last synced",
+               body=SyncStatusIn, tags=["progress"],
+               responses={200: ("Kept, for the trainee's instructors and organizers to see", SyncStatusOut),
+                          401: ("Not logged in", ErrorBody)})
+def report_sync_status(payload: SyncStatusIn):
+    """Keep the current user's own outbox report: nobody can report for another."""
+    status = services.record_sync_status(current_user, payload.waiting, payload.last_synced_at)
+    db.session.commit()
+    return jsonify(SyncStatusOut(
+        waiting=status.waiting, reported_at=status.reported_at.isoformat(),
+        last_synced_at=status.last_synced_at.isoformat() if status.last_synced_at else None).model_dump())
+
+
 # --- Instructors' view -----------------------------------------------------------------
 
 
@@ -301,6 +341,7 @@ def learners(slug: str):
     rows = [(enrollment, enrollment.user, int(done.get(enrollment.user_id, 0)), enrollment.id in stuck_ids)
             for enrollment in page.items]
     return render_template("learning/learners.html", course=course, rows=rows, page=page,
+                           sync=services.sync_statuses_of(user_ids),
                            total_required=len(required), only_stuck=only_stuck, stuck_days=figures.STUCK_DAYS,
                            counts={"enrolled": counts[0], "completed": counts[1], "stuck": int(counts[2] or 0)})
 

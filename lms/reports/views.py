@@ -24,6 +24,7 @@ from lms.core.text import mask_phone, normalize_text
 from lms.core.timezone import to_local
 from lms.courses.models import Course
 from lms.learning.models import Enrollment
+from lms.learning.services import sync_statuses_of
 from lms.reports import figures, snapshots
 from lms.reports.access import check_commune_in_scope, current_scope, programme_staff_required
 from lms.reports.figures import FUNNEL, NO_COMMUNE, Figure
@@ -306,7 +307,8 @@ def trainees(figure: str):
                            course=asked.heading.get("course"), heading=asked.heading, total=total, query=asked.query,
                            kept=asked.kept(), export_kept=asked.kept(), search_kept=asked.kept(with_query=False),
                            period_kept=asked.form.kept(), scope=asked.scope,
-                           kept_by_the_count=snapshots.members_at(asked.figure, asked.period) is not None)
+                           kept_by_the_count=snapshots.members_at(asked.figure, asked.period) is not None,
+                           sync=sync_statuses_of(e.user_id for e in page.items))
 
 
 @bp.get("/reports/trainees/<figure>.<any(xlsx, csv):fmt>")

@@ -1,7 +1,7 @@
 """figure members: the enrolments a snapshot found active or stuck, so the lists behind its numbers never move
 
 Revision ID: 0018_figure_members
-Revises: 0015_figure_snapshots
+Revises: 0016_sync_status
 Create Date: 2026-12-07 15:55:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0018_figure_members'
-down_revision = '0015_figure_snapshots'
+down_revision = '0016_sync_status'
 branch_labels = None
 depends_on = None
 

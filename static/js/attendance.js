@@ -221,7 +221,28 @@
     window.addEventListener("pagehide", stopCamera);
   }
 
+  // --- Checking in by typed code while offline --------------------------------------------------
+  // The code waits in the outbox (outbox.js) with the moment it was typed; the server checks it on
+  // sync against the code its screen showed then, so a late network does not make the trainee late.
+  function offlineCheckIn(form) {
+    const pending = document.querySelector("[data-check-in-pending]");
+    const uuid = () => (crypto.randomUUID ? crypto.randomUUID() : "10000000-1000-4000-8000-100000000000".replace(/[018]/g,
+      (c) => (c ^ (crypto.getRandomValues(new Uint8Array(1))[0] & (15 >> (c / 4)))).toString(16)));
+    form.addEventListener("submit", (e) => {
+      const code = form.querySelector("[name=code]").value.trim();
+      if (navigator.onLine || !window.LmsOutbox || !code) return;  // online: the form checks in at once
+      e.preventDefault();
+      window.LmsOutbox.add("check-in", form.dataset.offlineUrl, { id: uuid(), code, typed_at: new Date().toISOString() });
+      form.reset();
+      if (pending) { pending.hidden = false; pending.textContent = pending.dataset.msgPending; }
+    });
+    window.LmsOutbox?.subscribe(({ items }) => {
+      if (pending && !items.some((item) => item.kind === "check-in" && item.status === "waiting")) pending.hidden = true;
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
+    document.querySelectorAll("[data-offline-check-in]").forEach(offlineCheckIn);
     document.querySelectorAll("[data-roll-call]").forEach(rollCall);
     document.querySelectorAll("[data-roll-search]").forEach(rollSearch);
     document.querySelectorAll("[data-check-in-screen]").forEach(checkInScreen);

@@ -1,12 +1,10 @@
 // Làng Số lesson player: resume position, quality choice, watched stretches, "I'm done",
-// read-aloud, and an outbox so no progress is lost when the connection drops.
+// read-aloud; progress waits in the outbox (outbox.js) so none is lost when the connection drops.
 "use strict";
 
 (() => {
-  const OUTBOX = "lms-progress-outbox";
   const QUALITY = "lms-video-quality";
   const SAVE_EVERY_MS = 10000;
-  const csrf = () => document.querySelector('meta[name="csrf-token"]')?.content || "";
 
   // crypto.randomUUID needs HTTPS; village Wi-Fi setups often serve plain HTTP.
   const uuid = () => {
@@ -18,89 +16,12 @@
     return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
   };
 
-  const readOutbox = () => { try { return JSON.parse(localStorage.getItem(OUTBOX) || "[]"); } catch { return []; } };
-  const writeOutbox = (events) => localStorage.setItem(OUTBOX, JSON.stringify(events.slice(-500)));
+  let root;
 
-  let root, statusLine, flushing = false;
-
-  function showStatus(text) {
-    if (!statusLine) return;
-    statusLine.hidden = !text;
-    statusLine.textContent = text || "";
-  }
-
-  // Events the server refused for good (4xx on their content) are set aside here, never resent:
-  // one impossible event must not hold back the others forever.
-  const REJECTED = "lms-progress-rejected";
-  const quarantine = (events) => {
-    if (!events.length) return;
-    let kept = [];
-    try { kept = JSON.parse(localStorage.getItem(REJECTED) || "[]"); } catch { /* start again */ }
-    localStorage.setItem(REJECTED, JSON.stringify([...kept, ...events].slice(-50)));
-    const gone = new Set(events.map((e) => e.id));
-    writeOutbox(readOutbox().filter((e) => !gone.has(e.id)));
-  };
-
-  // "events.3.segments.0" -> 3: which events of the batch a 422 names.
-  const rejectedIndexes = (body) => new Set((Array.isArray(body?.detail) ? body.detail : [])
-    .map((p) => /^events\.(\d+)/.exec(p.field || "")).filter(Boolean).map((m) => Number(m[1])));
-
-  function askToLogIn() {
-    if (!statusLine) return;
-    const link = document.createElement("a");
-    // This very page: opened again it asks for the login (and comes back here) or, with a remembered
-    // login, renews the session; either way it loads with a fresh token and sends the outbox.
-    link.href = location.href;
-    link.textContent = root.dataset.msgLogin || "";
-    statusLine.replaceChildren(link);
-    statusLine.hidden = false;
-  }
-
-  // Events go to the outbox first, then to the server; a failed send stays for later.
-  async function flush(keepalive = false) {
-    if (flushing) return;
-    // At most 100 a time: a long offline spell must not become one request a slow link cannot finish.
-    const waiting = readOutbox();
-    const events = waiting.slice(0, 100);
-    if (!events.length || !root) return;
-    flushing = true;
-    let again = false;
-    try {
-      const response = await fetch(root.dataset.batchUrl, {
-        method: "POST", keepalive, credentials: "same-origin",
-        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf(), Accept: "application/json" },
-        body: JSON.stringify({ events }),
-      });
-      const body = await response.json().catch(() => null);
-      if (response.ok) {
-        const sent = new Set(events.map((e) => e.id));
-        writeOutbox(readOutbox().filter((e) => !sent.has(e.id)));
-        const mine = (body?.results || []).filter((r) => r.progress && r.progress.lesson_id === Number(root.dataset.lessonId)).pop();
-        if (mine) update(mine.progress);
-        showStatus("");
-        again = waiting.length > events.length;
-      } else if (response.status === 401 || (response.status === 400 && body?.error === "csrf")) {
-        // Logged out (or the page outlived its session): keep everything, send it after logging in again.
-        askToLogIn();
-      } else if (response.status === 422 && events.length > 1 && rejectedIndexes(body).size) {
-        const bad = rejectedIndexes(body);
-        quarantine(events.filter((_, i) => bad.has(i)));
-        again = true;  // the rest go at once
-      } else if (response.status >= 400 && response.status < 500 && ![408, 409, 425, 429].includes(response.status)) {
-        quarantine(events);  // refused as a whole, and sending it again would be refused again
-      }
-    } catch {
-      // Offline: keep the events; "online" triggers another try.
-    } finally {
-      flushing = false;
-    }
-    if (again) flush(keepalive);
-  }
-
+  // Every event goes to the outbox (IndexedDB, static/js/outbox.js) first, then to the server.
   function send(kind, extra = {}) {
     const event = { id: uuid(), lesson_id: Number(root.dataset.lessonId), kind, occurred_at: new Date().toISOString(), ...extra };
-    writeOutbox([...readOutbox(), event]);
-    flush();
+    window.LmsOutbox?.add(kind === "complete" ? "done" : "progress", root.dataset.batchUrl, event);
   }
 
   function update(progress) {
@@ -112,7 +33,7 @@
       root.dataset.complete = "1";
       const note = document.createElement("p");
       note.className = "done-note";
-      note.textContent = "✓";
+      note.textContent = `✓ ${root.dataset.msgDone || ""}`.trim();
       root.querySelector("h1").after(note);
     }
   }
@@ -138,7 +59,7 @@
       send("position", { position_s: Math.round(position * 10) / 10, segments: segments.map(([a, b]) => [Math.round(a * 10) / 10, Math.round(b * 10) / 10]) });
       segments = [];
       lastSent = Date.now();
-      if (keepalive) flush(true);
+      if (keepalive) window.LmsOutbox?.drain({ keepalive: true });
     };
 
     const resume = () => {
@@ -199,15 +120,31 @@
   }
 
   function setupDone(form) {
+    const pending = root.querySelector("[data-done-pending]");
+    const lessonId = Number(root.dataset.lessonId);
     form.addEventListener("submit", (e) => {
-      // Offline: keep the event on the phone; the outbox sends it when the network is back.
+      // Offline: keep it on the phone with the form's own id, so a later tap or replay counts once.
       if (!navigator.onLine) {
         e.preventDefault();
-        send("complete");
+        const event = { id: form.querySelector("[name=event_id]").value, lesson_id: lessonId, kind: "complete",
+                        occurred_at: new Date().toISOString() };
+        window.LmsOutbox?.add("done", root.dataset.batchUrl, event);
         form.hidden = true;
-        showStatus(root.dataset.msgSavedOffline || "✓");
       } else {
         form.querySelector("button").disabled = true;  // one tap, one event
+      }
+    });
+    // "Đã học xong · chưa gửi" while this lesson's done waits on the phone, or the server's reason it refused.
+    window.LmsOutbox?.subscribe(({ items }) => {
+      const mine = items.find((item) => item.kind === "done" && item.body.lesson_id === lessonId);
+      if (!pending) return;
+      if (mine) {
+        form.hidden = true;
+        pending.hidden = false;
+        pending.textContent = mine.status === "refused" ? `${pending.dataset.msgRefused} ${mine.last_error}` : pending.dataset.msgPending;
+        pending.dataset.state = mine.status;
+      } else if (!pending.hidden) {
+        pending.hidden = true;
       }
     });
   }
@@ -242,14 +179,16 @@
 
   document.addEventListener("DOMContentLoaded", () => {
     root = document.querySelector("[data-lesson]");
-    statusLine = document.querySelector("[data-sync-status]");
     setupListen();
-    window.addEventListener("online", () => flush());
     if (!root || root.dataset.enrolled !== "1") return;
+    // The server's answer for this lesson, whoever sent it (this page or a replay of earlier events).
+    document.addEventListener("lms:outbox-sent", (e) => {
+      const mine = (e.detail.results || []).filter((r) => r.progress && r.progress.lesson_id === Number(root.dataset.lessonId)).pop();
+      if (mine) update(mine.progress);
+    });
     const video = root.querySelector("video[data-player]");
     if (video) setupVideo(video);
     const done = root.querySelector("[data-done-form]");
     if (done) setupDone(done);
-    flush();
   });
 })();

@@ -18,6 +18,14 @@ def login(page, base, phone="0900000004"):
     wait_until_logged_in(page)
 
 
+def _wait_until_outbox_is_empty(page, seconds=15):
+    for _ in range(seconds * 4):
+        if not page.evaluate("() => window.LmsOutbox.items()"):
+            return
+        page.wait_for_timeout(250)
+    raise AssertionError("the outbox did not empty")
+
+
 def test_continue_button_video_resume_and_done(live_server, phone_page):
     page = phone_page
     login(page, live_server)
@@ -37,7 +45,7 @@ def test_continue_button_video_resume_and_done(live_server, phone_page):
     page.on("request", lambda r: posted.append(r.post_data) if r.url.endswith("/api/v1/progress/batch") else None)
     page.evaluate("""async () => { const v = document.querySelector('video'); v.muted = true;
         await v.play(); await new Promise(r => setTimeout(r, 2500)); v.pause(); }""")
-    page.wait_for_function("() => (JSON.parse(localStorage.getItem('lms-progress-outbox') || '[]')).length === 0")
+    _wait_until_outbox_is_empty(page)
     assert posted and '"kind":"position"' in posted[-1].replace(" ", "")
     page.reload()
     page.wait_for_function("document.querySelector('[data-lesson]').dataset.position > 1")
@@ -62,11 +70,11 @@ def test_done_while_offline_is_sent_when_back_online(live_server, phone_page):
     page.goto(live_server + "/courses/quay-video-quang-cao/lessons/kich-ban-30-giay")
     context.set_offline(True)
     page.get_by_role("button", name=re.compile("Tôi đã học xong")).click()
-    page.locator("[data-sync-status]").wait_for()
-    outbox = page.evaluate("JSON.parse(localStorage.getItem('lms-progress-outbox') || '[]')")
-    assert len(outbox) == 1 and outbox[0]["kind"] == "complete"
+    page.locator("[data-done-pending]").wait_for()
+    outbox = page.evaluate("() => window.LmsOutbox.items()")
+    assert len(outbox) == 1 and outbox[0]["kind"] == "done" and outbox[0]["body"]["kind"] == "complete"
     context.set_offline(False)
     page.goto(live_server + "/courses/quay-video-quang-cao/lessons/dung-video-capcut")
-    page.wait_for_function("() => (JSON.parse(localStorage.getItem('lms-progress-outbox') || '[]')).length === 0")
+    _wait_until_outbox_is_empty(page)
     page.goto(live_server + "/courses/quay-video-quang-cao")
     assert page.locator("li.done", has_text="Viết kịch bản cho video 30 giây").count() == 1

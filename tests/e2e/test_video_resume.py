@@ -85,7 +85,7 @@ def test_leaving_before_the_video_loaded_keeps_the_saved_position(served, phone_
     # The trainee switches app / leaves: the page is hidden before any metadata loaded.
     page.evaluate("window.dispatchEvent(new Event('pagehide'))")
     page.wait_for_timeout(500)
-    outbox = page.evaluate("JSON.parse(localStorage.getItem('lms-progress-outbox') || '[]')")
-    assert [e for e in outbox if e["kind"] == "position"] == []
+    outbox = page.evaluate("() => window.LmsOutbox.items()")
+    assert [e for e in outbox if e["body"]["kind"] == "position"] == []
     assert not any('"position_s":0' in (body or "").replace(" ", "") for body in posted)
     assert saved_position(lesson, trainee) == SAVED

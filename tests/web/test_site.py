@@ -73,7 +73,7 @@ def test_trainee_lesson_page_stays_under_50_kb_gzipped(client, auth, app):
     auth.login(make_trainee(enrolled_in=course).phone)
     page = client.get("/courses/viet-bai-ban-hang/lessons/cau-truc-bai-ban-hang").get_data()
     assets = [client.get(url).get_data() for url in re.findall(r'(?:href|src)="(/static/[^"?]+\.(?:css|js)(?:\?v=[0-9a-f]+)?)"', page.decode())]
-    assert len(assets) == 3  # app.css, app.js, player.js
+    assert len(assets) == 4  # app.css, app.js, outbox.js, player.js
     total = sum(len(gzip.compress(body, 9)) for body in [page, *assets])
     assert total < 50 * 1024, total
 
