@@ -154,7 +154,10 @@ def test_a_code_typed_offline_checks_in_as_of_the_moment_typed_and_a_wrong_one_s
     page.locator("input[name=code]").fill(checkin.make_code(session))
     page.locator("main form.checkin-form button[type=submit]").click()
     page.locator("[data-check-in-pending]").wait_for()
-    assert page.locator("[data-outbox-status] .outbox-count").inner_text() == "2 việc chưa gửi"
+    from playwright.sync_api import expect
+
+    # The counter is redrawn once IndexedDB has stored the second code: wait for it, as a person would.
+    expect(page.locator("[data-outbox-status] .outbox-count")).to_have_text("2 việc chưa gửi")
     screenshot(page, "65-check-in-code-offline")
 
     page.context.set_offline(False)
