@@ -253,15 +253,19 @@ class SnapshotFigures:
         """Whether the worker has not counted for several refreshes (it may have stopped)."""
         return utcnow() - self.snapshot.as_of > timedelta(minutes=REFRESH_MINUTES * STALE_AFTER_REFRESHES)
 
+    def _rows_of(self, grain: Grain) -> list:
+        """Return the conditions that pick this snapshot's rows of a grain in the reader's communes."""
+        scope = sa.true() if self.scope.whole else FigureRow.commune_code.in_(sorted(self.scope.communes) or [-1])
+        return [FigureRow.snapshot_id == self.snapshot.id, FigureRow.grain == grain, scope]
+
     def _sums(self, grain: Grain, key: str | None, *where, commune_code: int | None = None) -> dict:
         asked = (grain, key, commune_code, tuple(str(w) for w in where))
         if asked not in self._read:
             group = [getattr(FigureRow, key)] if key else []
-            scope = sa.true() if self.scope.whole else FigureRow.commune_code.in_(sorted(self.scope.communes) or [-1])
             if commune_code is not None:
                 where = (*where, FigureRow.commune_code == commune_code)
             query = sa.select(*group, *(sa.func.sum(getattr(FigureRow, n)).label(n) for n in _NUMBERS)).where(
-                FigureRow.snapshot_id == self.snapshot.id, FigureRow.grain == grain, scope, *where)
+                *self._rows_of(grain), *where)
             self._read[asked] = {(row[0] if key else None): row for row in db.session.execute(query.group_by(*group))}
         return self._read[asked]
 
@@ -277,9 +281,8 @@ class SnapshotFigures:
 
     def by_commune_and_course(self, shown, *, course_id: int | None = None) -> dict:
         where = [FigureRow.course_id == course_id] if course_id is not None else [FigureRow.course_id.is_not(None)]
-        scope = sa.true() if self.scope.whole else FigureRow.commune_code.in_(sorted(self.scope.communes) or [-1])
         query = sa.select(FigureRow.commune_code, FigureRow.course_id, *(FigureRow.__table__.c[f.value] for f in shown)) \
-            .where(FigureRow.snapshot_id == self.snapshot.id, FigureRow.grain == Grain.COURSE, scope, *where)
+            .where(*self._rows_of(Grain.COURSE), *where)
         # Rows with attendance only (no enrolment of that course in that commune) are not pairs of the report.
         return {(row[0], row[1]): dict(zip(shown, row[2:], strict=True)) for row in db.session.execute(query)
                 if any(row[2:])}

@@ -267,11 +267,12 @@ class _ListAsked:
     kept_filters: dict
     heading: dict
     query: str
+    #: The enrolments a count kept in a moving figure at the period's moment (snapshots.members_at), or None.
+    members: sa.Select | None = None
 
     def enrolments(self, *, searched: bool = True) -> sa.Select:
         """Return the list's enrolments, those matching the search box unless searched=False."""
-        select = figures.enrolments(self.figure, self.period, scope=self.scope,
-                                    members=snapshots.members_at(self.figure, self.period), **self.filters)
+        select = figures.enrolments(self.figure, self.period, scope=self.scope, members=self.members, **self.filters)
         matching = matching_people(self.query) if searched else None
         return select if matching is None else select.where(matching)
 
@@ -291,7 +292,7 @@ def _list_asked(figure: str) -> _ListAsked:
     scope = current_scope()
     filters, kept, heading = _list_filters(chosen, period, scope)
     query = normalize_text(request.args.get("q", ""))[:MAX_QUERY]
-    return _ListAsked(chosen, form, period, scope, filters, kept, heading, query)
+    return _ListAsked(chosen, form, period, scope, filters, kept, heading, query, snapshots.members_at(chosen, period))
 
 
 @bp.get("/reports/trainees/<figure>")
@@ -307,7 +308,7 @@ def trainees(figure: str):
                            course=asked.heading.get("course"), heading=asked.heading, total=total, query=asked.query,
                            kept=asked.kept(), export_kept=asked.kept(), search_kept=asked.kept(with_query=False),
                            period_kept=asked.form.kept(), scope=asked.scope,
-                           kept_by_the_count=snapshots.members_at(asked.figure, asked.period) is not None,
+                           kept_by_the_count=asked.members is not None,
                            sync=sync_statuses_of(e.user_id for e in page.items))
 
 
